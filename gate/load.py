@@ -1,0 +1,284 @@
+"""Load stage: rendered manifests in, located Kubernetes objects out.
+
+Every object keeps the file it came from, the 1-based line of each of its nodes and, for Helm
+output, the template named by the `# Source:` comment above it, so that every later finding can
+point at the exact line a user has to change.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+try:  # the C loader is an order of magnitude faster on large release manifests
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+STDIN = "-"
+
+PathKey = tuple[str | int, ...]
+
+_DOC_SEPARATOR = re.compile(r"^---(?:[ \t].*)?$")
+_SOURCE_COMMENT = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$")
+
+
+class LoadError(Exception):
+    """A path given by the user cannot be read at all (a usage error, not a finding)."""
+
+
+@dataclass(frozen=True)
+class KubeObject:
+    """One Kubernetes object, with where each of its nodes was written.
+
+    `lines` maps a path inside the object (keys and list indexes) to the 1-based line of that
+    node's value; `line_of` falls back to the closest written ancestor.
+    """
+
+    data: dict[str, Any]
+    file: str
+    doc_index: int
+    lines: dict[PathKey, int]
+    source: str | None = None
+    list_path: PathKey = ()
+
+    @property
+    def kind(self) -> str:
+        return str(self.data.get("kind", ""))
+
+    @property
+    def api_version(self) -> str:
+        return str(self.data.get("apiVersion", ""))
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        meta = self.data.get("metadata")
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def name(self) -> str:
+        meta = self.metadata
+        name = meta.get("name")
+        if name:
+            return str(name)
+        generate = meta.get("generateName")
+        return f"{generate}*" if generate else ""
+
+    @property
+    def namespace(self) -> str | None:
+        ns = self.metadata.get("namespace")
+        return str(ns) if ns else None
+
+    @property
+    def line(self) -> int:
+        return self.line_of(())
+
+    def line_of(self, path: PathKey) -> int:
+        """Line of the node at `path`, or of its nearest ancestor that has one."""
+        full = self.list_path + tuple(path)
+        while True:
+            line = self.lines.get(full)
+            if line is not None:
+                return line
+            if not full:
+                return 1
+            full = full[:-1]
+
+
+@dataclass(frozen=True)
+class InvalidDocument:
+    """A document that cannot be parsed: `kubectl apply` would refuse it too."""
+
+    file: str
+    line: int
+    message: str
+
+
+@dataclass
+class LoadResult:
+    objects: list[KubeObject] = field(default_factory=list)
+    invalid: list[InvalidDocument] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    documents: int = 0
+    """Non-empty documents parsed (before `kind: List` expansion)."""
+    skipped_documents: int = 0
+    """Non-empty documents (or List items) that are not Kubernetes objects (no apiVersion/kind)."""
+
+
+def discover(paths: Iterable[str]) -> list[str]:
+    """Expand the command line's paths into manifest files, in a stable order.
+
+    Directories are searched recursively for `*.yaml`, `*.yml` and `*.json` (hidden directories
+    such as `.git` are skipped); files named explicitly are taken whatever their suffix.
+    """
+    found: list[str] = []
+    for raw in paths:
+        if raw == STDIN:
+            found.append(STDIN)
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            matches = sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix in MANIFEST_SUFFIXES
+                and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            found.extend(str(p) for p in matches)
+        elif path.is_file():
+            found.append(raw)
+        elif path.exists():
+            raise LoadError(f"{raw}: not a regular file or directory")
+        else:
+            raise LoadError(f"{raw}: no such file or directory")
+    return found
+
+
+def load_paths(paths: Iterable[str], stdin: Any = None) -> LoadResult:
+    """Load every manifest under `paths` (see `discover`)."""
+    result = LoadResult()
+    for name in discover(paths):
+        if name == STDIN:
+            stream = stdin if stdin is not None else sys.stdin
+            text = stream.read()
+        else:
+            try:
+                text = Path(name).read_text(encoding="utf-8-sig")
+            except UnicodeDecodeError as exc:
+                result.files.append(name)
+                result.invalid.append(InvalidDocument(name, 1, f"not UTF-8 text: {exc.reason}"))
+                continue
+            except OSError as exc:
+                raise LoadError(f"{name}: {exc.strerror or exc}") from exc
+        result.files.append(name)
+        load_text(text, name, result)
+    return result
+
+
+def load_text(text: str, file: str, result: LoadResult | None = None) -> LoadResult:
+    """Parse one file's text (multi-document YAML, or JSON) into `result`."""
+    result = result if result is not None else LoadResult()
+    all_lines = text.splitlines()
+    if text.lstrip().startswith(("{", "[")):
+        _load_json(text, file, result)
+        return result
+    for chunk_start, chunk in _split_documents(all_lines):
+        _load_chunk(chunk, chunk_start, file, all_lines, result)
+    return result
+
+
+def _load_json(text: str, file: str, result: LoadResult) -> None:
+    """JSON is parsed with JSON's own rules; YAML (a superset) is only asked for the lines."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        result.invalid.append(InvalidDocument(file, exc.lineno, f"invalid JSON: {exc.msg}"))
+        return
+    lines: dict[PathKey, int] = {(): 1}
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:  # e.g. tab indentation: valid JSON, not YAML; lines stay coarse
+        node = None
+    if node is not None:
+        _record_lines(node, (), 0, lines)
+    _add_document(data, lines, None, file, result)
+
+
+def _split_documents(lines: list[str]) -> Iterator[tuple[int, str]]:
+    """Split a YAML stream on `---` lines, so that one broken document hides no other one.
+
+    Yields (0-based line offset, text). A `---` at column 0 always starts a document in YAML,
+    even inside a block scalar, so splitting there is exact.
+    """
+    start = 0
+    for index, line in enumerate(lines):
+        if index > start and _DOC_SEPARATOR.match(line):
+            yield start, "\n".join(lines[start:index]) + "\n"
+            start = index
+    yield start, "\n".join(lines[start:]) + "\n"
+
+
+def _load_chunk(
+    chunk: str, offset: int, file: str, all_lines: list[str], result: LoadResult
+) -> None:
+    loader = _Loader(chunk)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            data = loader.construct_document(node)
+            if data is None:
+                continue
+            lines: dict[PathKey, int] = {}
+            _record_lines(node, (), offset, lines)
+            source = _helm_source(all_lines, offset + node.start_mark.line)
+            _add_document(data, lines, source, file, result)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = offset + (mark.line + 1 if mark is not None else 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        result.invalid.append(InvalidDocument(file, line, f"invalid YAML: {problem}"))
+    except yaml.YAMLError as exc:
+        result.invalid.append(InvalidDocument(file, offset + 1, f"invalid YAML: {exc}"))
+    finally:
+        loader.dispose()
+
+
+def _add_document(
+    data: Any, lines: dict[PathKey, int], source: str | None, file: str, result: LoadResult
+) -> None:
+    doc_index = result.documents
+    result.documents += 1
+    if not _is_kube_object(data):
+        result.skipped_documents += 1
+        return
+    if data.get("kind") == "List" and isinstance(data.get("items"), list):
+        for index, item in enumerate(data["items"]):
+            if _is_kube_object(item):
+                result.objects.append(
+                    KubeObject(item, file, doc_index, lines, source, ("items", index))
+                )
+            elif item is not None:
+                result.skipped_documents += 1
+        return
+    result.objects.append(KubeObject(data, file, doc_index, lines, source))
+
+
+def _is_kube_object(data: Any) -> bool:
+    return isinstance(data, dict) and bool(data.get("apiVersion")) and bool(data.get("kind"))
+
+
+def _record_lines(node: yaml.Node, path: PathKey, offset: int, lines: dict[PathKey, int]) -> None:
+    """Walk the composed node tree beside the constructed data, keeping each value's line."""
+    lines[path] = offset + node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                _record_lines(value_node, (*path, key_node.value), offset, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_lines(item, (*path, index), offset, lines)
+
+
+def _helm_source(lines: list[str], start_line: int) -> str | None:
+    """The `# Source:` comment Helm writes between the `---` and the object, if any."""
+    index = min(start_line, len(lines)) - 1
+    while index >= 0:
+        line = lines[index].strip()
+        match = _SOURCE_COMMENT.match(line)
+        if match:
+            return match.group(1)
+        if line and not line.startswith("#"):
+            return None  # another node or the `---` separator: no comment for this object
+        index -= 1
+    return None

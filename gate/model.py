@@ -1,0 +1,94 @@
+"""Plain data passed between the later stages: resolutions, findings and the whole result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from gate.extract import Container, PodSpec
+from gate.reference import Reference
+from gate.rules import Severity
+
+
+class Outcome(str, Enum):
+    """What the registry said about one reference."""
+
+    RESOLVED = "resolved"
+    MANIFEST_UNKNOWN = "manifest-unknown"
+    NAME_UNKNOWN = "name-unknown"
+    UNAUTHORIZED = "unauthorized"
+    UNREACHABLE = "unreachable"
+    INVALID_RESPONSE = "invalid-response"
+    SKIPPED = "skipped"
+    """Not asked: `--offline`."""
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The registry's answer for one reference (pulled with one set of credentials)."""
+
+    reference: Reference
+    outcome: Outcome
+    digest: str | None = None
+    media_type: str | None = None
+    platforms: tuple[str, ...] = ()
+    credential: str | None = None
+    """Source of the credential that worked (`anonymous`, `secret:ns/name`, ...)."""
+    detail: str = ""
+    """The registry's own words, or the network error, for the finding's message."""
+    tried: tuple[str, ...] = ()
+    """Credential sources tried, in order (names only, never values)."""
+    suggestions: tuple[str, ...] = ()
+    """For a missing tag: existing tags that look like it."""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.RESOLVED
+
+
+@dataclass(frozen=True)
+class ImageUse:
+    """One container's image in one pod spec, with its parsed reference (None if invalid)."""
+
+    pod: PodSpec
+    container: Container
+    reference: Reference | None
+    invalid_reason: str | None = None
+    resolution: Resolution | None = None
+    """Filled by the resolve stage: what this pod, with its credentials, got from the registry."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: Severity
+    message: str
+    hint: str
+    file: str
+    line: int
+    kind: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+    container: str | None = None
+    image: str | None = None
+    source: str | None = None
+    suppressed: str | None = None
+    """The reason it was suppressed, or None when it counts."""
+
+
+@dataclass
+class CheckResult:
+    """Everything a report needs."""
+
+    files: list[str]
+    objects: int
+    documents: int
+    skipped_documents: int
+    pods: list[PodSpec]
+    uses: list[ImageUse]
+    findings: list[Finding] = field(default_factory=list)
+    offline: bool = False
+
+    @property
+    def active_findings(self) -> list[Finding]:
+        return [f for f in self.findings if f.suppressed is None and f.severity is not Severity.OFF]

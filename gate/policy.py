@@ -1,0 +1,256 @@
+"""Policy stage: turn what was extracted and resolved into located findings, and a verdict.
+
+Messages say what is wrong in plain words; hints say what the pod would have shown and what to
+do. Findings sit on the container's `image:` line (for documents that cannot be parsed: on the
+line the parser stopped at).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+
+from gate.extract import PodSpec
+from gate.load import InvalidDocument
+from gate.model import Finding, ImageUse, Outcome
+from gate.reference import REASON_KO_PLACEHOLDER, REASON_TEMPLATE, InvalidReference, parse_reference
+from gate.registry.transport import api_host
+from gate.rules import RULES, Severity
+
+EXIT_OK = 0
+EXIT_VIOLATIONS = 1
+EXIT_USAGE = 2
+EXIT_UNVERIFIED = 3
+
+UNVERIFIED_RULES = frozenset({"image-registry-unreachable"})
+"""Findings that mean "could not check", not "checked and wrong": exit 3, not 1."""
+
+
+def image_uses(pods: Iterable[PodSpec]) -> list[ImageUse]:
+    """Every container image of every pod, parsed (or with the reason it cannot be)."""
+    uses: list[ImageUse] = []
+    for pod in pods:
+        for container in pod.containers:
+            if container.image is None:
+                uses.append(ImageUse(pod, container, None, "the container has no image"))
+                continue
+            try:
+                uses.append(ImageUse(pod, container, parse_reference(container.image)))
+            except InvalidReference as exc:
+                uses.append(ImageUse(pod, container, None, _invalid_reason(exc)))
+    return uses
+
+
+def _invalid_reason(exc: InvalidReference) -> str:
+    return f"{exc.reason} ({exc.detail})" if exc.detail else exc.reason
+
+
+def _finding(rule_id: str, use: ImageUse, message: str, hint: str) -> Finding:
+    pod, container = use.pod, use.container
+    return Finding(
+        rule=rule_id,
+        severity=RULES[rule_id].severity,
+        message=message,
+        hint=hint,
+        file=pod.object.file,
+        line=container.line,
+        kind=pod.object.kind,
+        namespace=pod.object.namespace,
+        name=pod.object.name,
+        container=container.name,
+        image=container.image,
+        source=pod.object.source,
+    )
+
+
+def static_findings(uses: Iterable[ImageUse]) -> list[Finding]:
+    """Findings that need no network: invalid references, `latest`, no tag."""
+    findings: list[Finding] = []
+    for use in uses:
+        ref, image = use.reference, use.container.image
+        if ref is None:
+            findings.append(_invalid_finding(use))
+            continue
+        if ref.digest is not None:
+            continue  # pulled by digest: whatever the tag says, the content is fixed
+        if ref.tag == "latest":
+            findings.append(
+                _finding(
+                    "image-latest-tag",
+                    use,
+                    f"image {image} uses the tag `latest`, which names whatever was pushed last",
+                    "Nothing fails today, but nodes may run different code after each push and a "
+                    "rollback cannot go back. Use a version tag, or pin the digest with "
+                    "`pullgate pin`.",
+                )
+            )
+        elif ref.tag is None:
+            findings.append(
+                _finding(
+                    "image-no-tag",
+                    use,
+                    f"image {image} has no tag, so the kubelet pulls `{ref.familiar}:latest`",
+                    "An implicit `latest` moves with every push. Add a version tag, or pin the "
+                    "digest with `pullgate pin`.",
+                )
+            )
+    return findings
+
+
+def _invalid_finding(use: ImageUse) -> Finding:
+    image = use.container.image
+    reason = use.invalid_reason or "invalid reference format"
+    if image is None:
+        return _finding(
+            "image-reference-invalid",
+            use,
+            f"container {use.container.name} has no image",
+            "The API server rejects the object (`spec.containers[].image: Required value`). "
+            "Set `image:`.",
+        )
+    if reason.startswith(REASON_TEMPLATE):
+        hint = (
+            "This is template source, not a rendered manifest: the pod would fail with "
+            "InvalidImageName. Check the output of `helm template` / `kustomize build`, not the "
+            "chart sources, or set the missing value."
+        )
+    elif reason.startswith(REASON_KO_PLACEHOLDER):
+        hint = (
+            "A ko:// import path is replaced by `ko resolve`; check the resolved output. The pod "
+            "would fail with InvalidImageName."
+        )
+    else:
+        hint = (
+            "The pod would fail with InvalidImageName (`couldn't parse image reference`). Write "
+            "[registry/]repository[:tag][@digest], repository in lower case."
+        )
+    return _finding(
+        "image-reference-invalid",
+        use,
+        f"image {image!r} is not a valid image reference: {reason}",
+        hint,
+    )
+
+
+def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
+    """Findings from what the registry answered for each pod's image."""
+    findings: list[Finding] = []
+    for use in uses:
+        resolution, ref = use.resolution, use.reference
+        if resolution is None or ref is None or resolution.ok:
+            continue
+        if resolution.outcome is Outcome.SKIPPED:
+            continue  # --offline: not resolved is not a failure
+        registry = api_host(ref.domain) if ref.domain != "docker.io" else "Docker Hub"
+        detail = resolution.detail
+        tried = ", ".join(resolution.tried) or "anonymous"
+        if resolution.outcome is Outcome.NAME_UNKNOWN:
+            findings.append(
+                _finding(
+                    "image-repository-not-found",
+                    use,
+                    f"repository {ref.name} does not exist on {registry}",
+                    "The pod would show ErrImagePull, then ImagePullBackOff (`repository name "
+                    "not known to registry`). Check the registry host and repository name, or "
+                    "push the image.",
+                )
+            )
+        elif resolution.outcome is Outcome.MANIFEST_UNKNOWN and ref.digest is not None:
+            findings.append(
+                _finding(
+                    "image-digest-not-found",
+                    use,
+                    f"digest {ref.digest} does not exist in {ref.name}",
+                    "The pod would show ErrImagePull, then ImagePullBackOff (`not found`): the "
+                    "digest was never pushed to this repository, or was garbage-collected. Pin a "
+                    "digest that exists (`pullgate pin`).",
+                )
+            )
+        elif resolution.outcome is Outcome.MANIFEST_UNKNOWN:
+            tag = ref.effective_tag
+            findings.append(
+                _finding(
+                    "image-tag-not-found",
+                    use,
+                    f"tag {tag} does not exist in {ref.name}",
+                    "The pod would show ErrImagePull, then ImagePullBackOff (`manifest unknown`). "
+                    "Push the tag (did the build job run for this version?) or correct it."
+                    + _suggest(resolution.suggestions),
+                )
+            )
+        elif resolution.outcome is Outcome.UNAUTHORIZED:
+            findings.append(
+                _finding(
+                    "image-pull-unauthorized",
+                    use,
+                    f"{registry} refused to serve {ref.name} (tried: {tried}): {detail}",
+                    "The pod would show ErrImagePull (`unauthorized: authentication required` or "
+                    "`denied`). Give the pod an imagePullSecret with access to this repository "
+                    "(or its service account one), or make the repository public.",
+                )
+            )
+        else:
+            findings.append(
+                _finding(
+                    "image-registry-unreachable",
+                    use,
+                    f"could not verify {ref.familiar}: {detail}",
+                    "If the nodes cannot reach the registry either, the pod shows ErrImagePull "
+                    "(`dial tcp …`, `context deadline exceeded`). Check the host, network, proxy "
+                    "and TLS (`--ca-file`, `--insecure-registry`); if this was an outage, retry "
+                    "(pullgate exits 3 when it could not verify, 1 when it found a violation).",
+                )
+            )
+    return findings
+
+
+def _suggest(tags: tuple[str, ...]) -> str:
+    return f" Existing tags that look alike: {', '.join(tags)}." if tags else ""
+
+
+def document_findings(invalid: Iterable[InvalidDocument]) -> list[Finding]:
+    rule = RULES["manifest-invalid"]
+    return [
+        Finding(
+            rule=rule.id,
+            severity=rule.severity,
+            message=f"cannot parse this document: {doc.message}",
+            hint="`kubectl apply` would fail on it and apply nothing from the file. "
+            "Fix the syntax at this line.",
+            file=doc.file,
+            line=doc.line,
+        )
+        for doc in invalid
+    ]
+
+
+def apply_severities(
+    findings: Iterable[Finding], overrides: Mapping[str, Severity]
+) -> list[Finding]:
+    """Apply per-rule severity overrides (config `severity:`); `off` drops a rule entirely."""
+    result: list[Finding] = []
+    for finding in findings:
+        severity = overrides.get(finding.rule, finding.severity)
+        if severity is Severity.OFF:
+            continue
+        result.append(
+            replace(finding, severity=severity) if severity != finding.severity else finding
+        )
+    return result
+
+
+def exit_code(findings: Iterable[Finding], fail_on: Severity = Severity.ERROR) -> int:
+    """0 clean, 1 a violation at or above `fail_on`, 3 nothing violated but not all verified."""
+    unverified = False
+    for finding in findings:
+        if finding.suppressed is not None or finding.severity.rank < fail_on.rank:
+            continue
+        if finding.rule in UNVERIFIED_RULES:
+            unverified = True
+        else:
+            return EXIT_VIOLATIONS
+    return EXIT_UNVERIFIED if unverified else EXIT_OK
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.file, f.line, f.container or "", f.rule))

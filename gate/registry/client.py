@@ -1,0 +1,558 @@
+"""A registry v2 client: manifests and blobs, with auth, retries and per-registry limits.
+
+This is the only module (with the cluster client) that opens connections. It speaks the OCI
+distribution API as the kubelet's runtime does: the same `Accept` types, the same digest rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from gate.credentials import Credential
+from gate.reference import Reference
+from gate.registry.auth import (
+    DEFAULT_TOKEN_LIFETIME,
+    Challenge,
+    TokenCache,
+    basic_header,
+    parse_challenges,
+    preferred_challenge,
+)
+from gate.registry.errors import (
+    InsecureRefused,
+    InvalidResponse,
+    ManifestUnknown,
+    NameUnknown,
+    TLSVerificationFailed,
+    Unauthorized,
+    Unreachable,
+)
+from gate.registry.transport import TransportOptions, api_host, build_client, split_host
+
+log = logging.getLogger(__name__)
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
+MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+ACCEPT = ", ".join([OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST])
+"""All four: a registry converts or refuses content whose type the client does not accept."""
+
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+_MAX_ERROR_BYTES = 64 * 1024
+_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_MAX_RETRY_AFTER = 30.0
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A manifest as the registry served it; `body` is the exact bytes its digest covers."""
+
+    digest: str
+    media_type: str
+    body: bytes
+
+    @property
+    def document(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.body)
+        except ValueError as exc:
+            raise InvalidResponse(f"manifest {self.digest} is not JSON") from exc
+        if not isinstance(data, dict):
+            raise InvalidResponse(f"manifest {self.digest} is not a JSON object")
+        return data
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in INDEX_TYPES
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A registry host as discovered by `GET /v2/`: where it answers and how it wants auth."""
+
+    host: str
+    base_url: str
+    challenge: Challenge | None
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def sha256_digest(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+class RegistryClient:
+    """Talks to every registry of one run through one pooled HTTP client."""
+
+    def __init__(
+        self, options: TransportOptions | None = None, http: httpx.AsyncClient | None = None
+    ) -> None:
+        self.options = options or TransportOptions()
+        self._http = http or build_client(self.options)
+        self._endpoints: dict[str, asyncio.Task[Endpoint]] = {}
+        self._limits: dict[str, asyncio.Semaphore] = {}
+        self.tokens = TokenCache(self._fetch_token)
+        self.requests = 0
+        """HTTP requests sent (for benchmarks and tests)."""
+
+    async def __aenter__(self) -> RegistryClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- public API ---------------------------------------------------------------------------
+
+    async def get_manifest(
+        self, ref: Reference, credential: Credential, target: str | None = None
+    ) -> Manifest:
+        """GET the manifest for `target` (default: the reference's digest, else its tag)."""
+        target = target or ref.pull_ref
+        response = await self._call(
+            "GET", ref, f"manifests/{target}", credential, MAX_MANIFEST_BYTES, ACCEPT
+        )
+        return self._manifest_from(response, target)
+
+    async def head_manifest(
+        self, ref: Reference, credential: Credential, target: str | None = None
+    ) -> tuple[str | None, str]:
+        """HEAD the manifest: (digest the registry announces or None, media type)."""
+        target = target or ref.pull_ref
+        response = await self._call("HEAD", ref, f"manifests/{target}", credential, 0, ACCEPT)
+        return response.headers.get("Docker-Content-Digest"), _media_type(response, b"")
+
+    async def list_tags(
+        self, ref: Reference, credential: Credential, limit: int = 1000
+    ) -> list[str]:
+        """The repository's tags (first page only); NameUnknown if there is no repository."""
+        response = await self._call(
+            "GET", ref, f"tags/list?n={limit}", credential, MAX_MANIFEST_BYTES, "application/json"
+        )
+        try:
+            tags = response.json().get("tags") or []
+        except (ValueError, AttributeError):
+            return []
+        return [str(t) for t in tags if isinstance(t, str)]
+
+    async def get_blob(
+        self, ref: Reference, credential: Credential, digest: str, max_bytes: int
+    ) -> bytes:
+        """GET a blob (an image config) and check it against its digest."""
+        response = await self._call("GET", ref, f"blobs/{digest}", credential, max_bytes, "*/*")
+        body = response.content
+        if digest.startswith("sha256:") and sha256_digest(body) != digest:
+            raise InvalidResponse(f"blob {digest} does not match its digest")
+        return body
+
+    # -- endpoint discovery -------------------------------------------------------------------
+
+    async def endpoint(self, domain: str) -> Endpoint:
+        """The registry's base URL and challenge, discovered once per host (single flight)."""
+        host = api_host(domain)
+        task = self._endpoints.get(host)
+        if task is None:
+            task = asyncio.ensure_future(self._discover(host))
+            self._endpoints[host] = task
+        return await asyncio.shield(task)
+
+    async def _discover(self, host: str) -> Endpoint:
+        """`GET /v2/` over HTTPS; over plain HTTP only where allowed and HTTPS did not answer.
+
+        Where plain HTTP is a fallback, the HTTPS probe is not retried (a plain-HTTP registry
+        fails the TLS handshake at once, every time); a certificate that fails verification is
+        never a reason to fall back.
+        """
+        fallback = self.options.plain_http_allowed(host)
+        try:
+            return await self._probe(host, "https", retries=0 if fallback else None)
+        except TLSVerificationFailed:
+            raise
+        except Unreachable:
+            if not fallback:
+                raise
+        return await self._probe(host, "http", retries=None)
+
+    async def _probe(self, host: str, scheme: str, retries: int | None) -> Endpoint:
+        base = f"{scheme}://{host}"
+        response = await self._send(
+            "GET", host, f"{base}/v2/", {}, _MAX_ERROR_BYTES, retries=retries
+        )
+        challenge = None
+        if response.status_code == 401:
+            challenge = preferred_challenge(
+                parse_challenges(response.headers.get("WWW-Authenticate", ""))
+            )
+        log.debug("%s answers at %s (auth: %s)", host, base, challenge and challenge.scheme)
+        return Endpoint(host, base, challenge)
+
+    # -- requests with auth -------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        ref: Reference,
+        path: str,
+        credential: Credential,
+        max_bytes: int,
+        accept: str,
+    ) -> httpx.Response:
+        endpoint = await self.endpoint(ref.domain)
+        url = f"{endpoint.base_url}/v2/{ref.path}/{path}"
+        scope = f"repository:{ref.path}:pull"
+        challenge = endpoint.challenge
+        retried = False
+        while True:
+            headers = {"Accept": accept}
+            headers.update(await self._authorization(endpoint, challenge, scope, credential))
+            response = await self._send(method, endpoint.host, url, headers, max_bytes)
+            if response.status_code == 401 and not retried:
+                fresh = preferred_challenge(
+                    parse_challenges(response.headers.get("WWW-Authenticate", ""))
+                )
+                if fresh is not None and _worth_retrying(challenge, fresh):
+                    if challenge is not None and challenge.scheme == "bearer":
+                        self.tokens.invalidate(challenge, scope, credential)
+                    challenge, retried = fresh, True
+                    continue
+            self._raise_for_status(response, ref, path, credential)
+            return response
+
+    async def _authorization(
+        self, endpoint: Endpoint, challenge: Challenge | None, scope: str, credential: Credential
+    ) -> dict[str, str]:
+        if challenge is None:
+            return {}
+        if challenge.scheme == "basic":
+            if credential.anonymous:
+                return {}
+            self._check_secure(endpoint.base_url, endpoint.host, credential)
+            return {"Authorization": basic_header(credential)}
+        if challenge.scheme == "bearer":
+            if credential.registry_token:
+                self._check_secure(endpoint.base_url, endpoint.host, credential)
+                return {"Authorization": f"Bearer {credential.registry_token}"}
+            if not challenge.realm:
+                raise InvalidResponse(f"{endpoint.host} asked for a Bearer token without a realm")
+            token = await self.tokens.get(challenge, scope, credential)
+            self._check_secure(endpoint.base_url, endpoint.host, credential)
+            return {"Authorization": f"Bearer {token}"}
+        return {}
+
+    def _check_secure(self, url: str, host: str, credential: Credential) -> None:
+        """Refuse to send a credential over plain HTTP to a host not allowed to speak it."""
+        insecure = url.startswith("http://") and not self.options.plain_http_allowed(host)
+        if insecure and not credential.anonymous:
+            raise InsecureRefused(
+                f"refusing to send {credential.source} over plain HTTP to {host}; "
+                "mark it with --insecure-registry if that is intended"
+            )
+
+    async def _fetch_token(
+        self, challenge: Challenge, scope: str, credential: Credential
+    ) -> tuple[str, float]:
+        realm = challenge.realm or ""
+        realm_url = httpx.URL(realm)
+        realm_host = realm_url.netloc.decode("ascii")
+        if realm_url.scheme not in ("https", "http"):
+            raise InvalidResponse(f"token realm {realm!r} is not an HTTP URL")
+        if realm_url.scheme == "http":
+            self._check_secure(realm, realm_host, credential)
+        params = {"scope": scope}
+        if challenge.service:
+            params["service"] = challenge.service
+        headers: dict[str, str] = {}
+        if credential.identity_token:
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": credential.identity_token,
+                "client_id": "pullgate",
+                **params,
+            }
+            response = await self._send("POST", realm_host, realm, {}, _MAX_ERROR_BYTES, form=form)
+            if response.status_code in (404, 405):  # no OAuth2 endpoint: the GET form
+                response = await self._send(
+                    "GET", realm_host, realm, headers, _MAX_ERROR_BYTES, params=params
+                )
+        else:
+            if not credential.anonymous:
+                headers["Authorization"] = basic_header(credential)
+            response = await self._send(
+                "GET", realm_host, realm, headers, _MAX_ERROR_BYTES, params=params
+            )
+        if response.status_code in (401, 403):
+            raise Unauthorized(
+                f"the token service {realm_host} refused {credential.source} "
+                f"({response.status_code}{_registry_message(response)})",
+                response.status_code,
+            )
+        if response.status_code != 200:
+            raise Unreachable(
+                f"the token service {realm_host} answered {response.status_code}"
+                f"{_registry_message(response)}"
+            )
+        try:
+            data = response.json()
+            token = data.get("token") or data.get("access_token")
+        except (ValueError, AttributeError) as exc:
+            raise InvalidResponse(f"the token service {realm_host} sent no JSON") from exc
+        if not isinstance(token, str) or not token:
+            raise InvalidResponse(f"the token service {realm_host} sent no token")
+        try:
+            lifetime = float(data.get("expires_in") or DEFAULT_TOKEN_LIFETIME)
+        except (TypeError, ValueError):
+            lifetime = DEFAULT_TOKEN_LIFETIME
+        return token, max(lifetime, 1.0)
+
+    # -- one HTTP exchange, retried -------------------------------------------------------------
+
+    async def _send(
+        self,
+        method: str,
+        host: str,
+        url: str,
+        headers: Mapping[str, str],
+        max_bytes: int,
+        params: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
+        retries: int | None = None,
+    ) -> httpx.Response:
+        """Send with retries on transient trouble; the body is read, capped at `max_bytes`."""
+        limit = self._limits.setdefault(host, asyncio.Semaphore(self.options.per_registry))
+        attempts = (self.options.retries if retries is None else retries) + 1
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(attempts),
+            wait=self._wait,
+            retry=retry_if_exception(lambda exc: isinstance(exc, _Retryable)),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    async with limit:
+                        return await self._send_once(method, url, headers, max_bytes, params, form)
+        except _Retryable as exc:
+            suffix = f" (after {attempts} attempts)" if attempts > 1 else ""
+            raise Unreachable(f"{exc}{suffix}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait(self, state: RetryCallState) -> float:
+        backoff: float = self.options.backoff * (2 ** (state.attempt_number - 1))
+        backoff *= 0.5 + random.random()
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return min(max(backoff, exc.retry_after), _MAX_RETRY_AFTER)
+        return backoff
+
+    async def _send_once(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        max_bytes: int,
+        params: Mapping[str, str] | None,
+        form: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        self.requests += 1
+        request = self._http.build_request(method, url, headers=headers, params=params, data=form)
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise _Retryable(f"{_where(url)}: timed out ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            message = _transport_message(url, exc)
+            if _cert_failure(exc):
+                raise TLSVerificationFailed(message) from None
+            raise _Retryable(message) from None
+        try:
+            ok = response.status_code < 300
+            cap = max_bytes if ok else _MAX_ERROR_BYTES
+            declared = response.headers.get("Content-Length")
+            if ok and cap and declared and declared.isdigit() and int(declared) > cap:
+                raise InvalidResponse(
+                    f"{_where(url)}: the response is {declared} bytes, over the {cap}-byte limit"
+                )
+            body = bytearray()
+            if method != "HEAD":
+                async for chunk in response.aiter_bytes():
+                    body.extend(chunk)
+                    if cap and len(body) > cap:
+                        if ok:
+                            raise InvalidResponse(
+                                f"{_where(url)}: the response is over the {cap}-byte limit"
+                            )
+                        break
+        except httpx.TimeoutException:
+            raise _Retryable(f"{_where(url)}: timed out reading the response") from None
+        except httpx.TransportError as exc:
+            raise _Retryable(_transport_message(url, exc)) from None
+        finally:
+            await response.aclose()
+        response._content = bytes(body)  # the exact bytes, for digest checks
+        if response.status_code in _RETRY_STATUSES:
+            raise _Retryable(
+                f"{_where(url)} answered {response.status_code} {response.reason_phrase}",
+                _retry_after(response),
+            )
+        return response
+
+    # -- interpreting answers -----------------------------------------------------------------
+
+    def _raise_for_status(
+        self, response: httpx.Response, ref: Reference, path: str, credential: Credential
+    ) -> None:
+        status = response.status_code
+        if status < 300:
+            return
+        codes = _error_codes(response)
+        detail = _registry_message(response)
+        if status == 404 or "MANIFEST_UNKNOWN" in codes or "NAME_UNKNOWN" in codes:
+            if "NAME_UNKNOWN" in codes:
+                raise NameUnknown(f"repository {ref.name} not found{detail}")
+            raise ManifestUnknown(f"{path.partition('/')[2]} not found in {ref.name}{detail}")
+        if status in (401, 403):
+            verb = "denied access to" if status == 403 else "requires authentication for"
+            raise Unauthorized(
+                f"{api_host(ref.domain)} {verb} {ref.name} with {credential.source} "
+                f"({status}{detail})",
+                status,
+            )
+        raise InvalidResponse(f"{api_host(ref.domain)} answered {status}{detail} for {ref.name}")
+
+    def _manifest_from(self, response: httpx.Response, target: str) -> Manifest:
+        body = response.content
+        actual = sha256_digest(body)
+        announced = response.headers.get("Docker-Content-Digest")
+        if target.startswith("sha256:") and actual != target:
+            raise InvalidResponse(f"the manifest served for {target} hashes to {actual}")
+        if announced and announced.startswith("sha256:") and announced != actual:
+            raise InvalidResponse(
+                f"the registry announced digest {announced} but the manifest hashes to {actual}"
+            )
+        digest = target if _is_digest(target) else (announced or actual)
+        if not announced and not target.startswith("sha256:"):
+            digest = actual
+        return Manifest(digest, _media_type(response, body), body)
+
+
+def _worth_retrying(sent: Challenge | None, fresh: Challenge) -> bool:
+    """Retry once for a stale token, or when the repository wants auth that `/v2/` did not."""
+    if sent is None or sent.scheme != fresh.scheme:
+        return True
+    return fresh.scheme == "bearer" and fresh.params.get("error") == "invalid_token"
+
+
+def _is_digest(target: str) -> bool:
+    return ":" in target
+
+
+def _media_type(response: httpx.Response, body: bytes) -> str:
+    content_type = str(response.headers.get("Content-Type", "")).split(";")[0].strip()
+    if content_type and content_type not in ("application/json", "text/plain"):
+        return content_type
+    if body:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return content_type
+        if isinstance(data, dict):
+            if isinstance(data.get("mediaType"), str):
+                return str(data["mediaType"])
+            if "manifests" in data:
+                return OCI_INDEX
+            if "config" in data:
+                return OCI_MANIFEST
+    return content_type
+
+
+def _error_codes(response: httpx.Response) -> set[str]:
+    try:
+        data = json.loads(response.content or b"{}")
+    except ValueError:
+        return set()
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list):
+        return set()
+    return {str(e.get("code", "")) for e in errors if isinstance(e, dict)}
+
+
+def _registry_message(response: httpx.Response) -> str:
+    """`: CODE: message` from an error body, without echoing anything else the server sent."""
+    try:
+        data = json.loads(response.content or b"{}")
+    except ValueError:
+        return ""
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
+        return ""
+    first = errors[0]
+    code, message = str(first.get("code", "")), str(first.get("message", ""))[:200]
+    return f": {code}: {message}" if code and message else f": {code or message}"
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _where(url: str) -> str:
+    parsed = httpx.URL(url)
+    return f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
+
+
+def _cert_failure(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        if "CERTIFICATE_VERIFY_FAILED" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _transport_message(url: str, exc: httpx.TransportError) -> str:
+    where = _where(url)
+    if _cert_failure(exc):
+        return (
+            f"{where}: TLS certificate verification failed; trust its CA with --ca-file, "
+            "or mark the host with --insecure-registry"
+        )
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectError):
+        lowered = text.lower()
+        if "name or service not known" in lowered or "nodename nor servname" in lowered:
+            name, _ = split_host(httpx.URL(url).host)
+            return f"{where}: cannot resolve host {name}"
+        if "connection refused" in lowered:
+            return f"{where}: connection refused"
+        return f"{where}: cannot connect ({text})"
+    if isinstance(exc, httpx.ProxyError):
+        return f"{where}: proxy error ({text})"
+    return f"{where}: {text}"

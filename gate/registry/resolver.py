@@ -1,0 +1,215 @@
+"""Resolve references to digests: once per (reference, credential), concurrently, cached.
+
+Manifest content is immutable per digest, so what was learnt about a digest (its media type and
+platforms) is kept and never fetched again in the run. On Docker Hub, where each manifest GET
+counts against the pull rate limit and a HEAD does not, a tag is HEADed first and its content
+fetched by digest only when not already known.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from gate import platform as platforms
+from gate.credentials import ANONYMOUS, Credential
+from gate.model import Outcome, Resolution
+from gate.reference import Reference, is_docker_hub
+from gate.registry.client import MANIFEST_TYPES, MAX_CONFIG_BYTES, Manifest, RegistryClient
+from gate.registry.errors import (
+    InsecureRefused,
+    InvalidResponse,
+    ManifestUnknown,
+    NameUnknown,
+    RegistryError,
+    Unauthorized,
+    Unreachable,
+)
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+"""(done, total, reference just finished)."""
+
+_IMAGE_CONFIG_TYPES = frozenset(
+    {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"}
+)
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a digest holds, as far as the gate cares."""
+
+    media_type: str
+    platforms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Request:
+    """Resolve `reference`, trying `credentials` in order until one is not refused."""
+
+    reference: Reference
+    credentials: tuple[Credential, ...] = (ANONYMOUS,)
+
+
+class Resolver:
+    def __init__(self, client: RegistryClient) -> None:
+        self.client = client
+        self._content: dict[str, Content] = {}
+        self._configs: dict[str, tuple[str, ...]] = {}
+        self._flights: dict[tuple[str, str], asyncio.Task[Resolution]] = {}
+
+    async def resolve_all(
+        self, requests: Sequence[Request], progress: Progress | None = None
+    ) -> list[Resolution]:
+        """Resolve every request; identical (reference, credential) pairs are asked once."""
+        done = 0
+
+        async def one(request: Request) -> Resolution:
+            nonlocal done
+            result = await self.resolve(request.reference, request.credentials)
+            done += 1
+            if progress is not None:
+                progress(done, len(requests), request.reference.familiar)
+            return result
+
+        return list(await asyncio.gather(*(one(r) for r in requests)))
+
+    async def resolve(
+        self, reference: Reference, credentials: Sequence[Credential] = (ANONYMOUS,)
+    ) -> Resolution:
+        """Try each credential until the registry does not refuse it, as the kubelet does."""
+        tried: list[str] = []
+        refusal: Resolution | None = None
+        for credential in credentials or (ANONYMOUS,):
+            tried.append(credential.source)
+            result = await self._resolve_once(reference, credential)
+            if result.outcome is not Outcome.UNAUTHORIZED:
+                return _with_tried(result, tried)
+            refusal = refusal or result
+        assert refusal is not None
+        return _with_tried(refusal, tried)
+
+    async def _resolve_once(self, reference: Reference, credential: Credential) -> Resolution:
+        key = (reference.canonical, credential.source)
+        task = self._flights.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._fetch(reference, credential))
+            self._flights[key] = task
+        return await asyncio.shield(task)
+
+    async def _fetch(self, reference: Reference, credential: Credential) -> Resolution:
+        try:
+            digest, content = await self._lookup(reference, credential)
+        except NameUnknown as exc:
+            return Resolution(reference, Outcome.NAME_UNKNOWN, detail=str(exc))
+        except ManifestUnknown as exc:
+            return await self._explain_missing(reference, credential, exc)
+        except Unauthorized as exc:
+            return Resolution(reference, Outcome.UNAUTHORIZED, detail=str(exc))
+        except InsecureRefused as exc:
+            return Resolution(reference, Outcome.UNAUTHORIZED, detail=str(exc))
+        except Unreachable as exc:
+            return Resolution(reference, Outcome.UNREACHABLE, detail=str(exc))
+        except (InvalidResponse, RegistryError) as exc:
+            return Resolution(reference, Outcome.INVALID_RESPONSE, detail=str(exc))
+        return Resolution(
+            reference,
+            Outcome.RESOLVED,
+            digest=digest,
+            media_type=content.media_type,
+            platforms=content.platforms,
+            credential=credential.source,
+        )
+
+    async def _explain_missing(
+        self, reference: Reference, credential: Credential, exc: ManifestUnknown
+    ) -> Resolution:
+        """Tell a missing tag from a missing repository, which distribution reports alike.
+
+        The tag list answers NAME_UNKNOWN for a missing repository, and otherwise offers the
+        existing tags closest to the one asked for (one request, only on this failure path).
+        """
+        if reference.digest is not None:
+            return Resolution(reference, Outcome.MANIFEST_UNKNOWN, detail=str(exc))
+        try:
+            tags = await self.client.list_tags(reference, credential)
+        except NameUnknown as missing:
+            return Resolution(reference, Outcome.NAME_UNKNOWN, detail=str(missing))
+        except RegistryError:
+            tags = []
+        wanted = reference.effective_tag or "latest"
+        close = difflib.get_close_matches(wanted, tags, n=3, cutoff=0.6)
+        return Resolution(
+            reference, Outcome.MANIFEST_UNKNOWN, detail=str(exc), suggestions=tuple(close)
+        )
+
+    async def _lookup(self, reference: Reference, credential: Credential) -> tuple[str, Content]:
+        if is_docker_hub(reference.domain) and not reference.digest:
+            digest, _ = await self.client.head_manifest(reference, credential)
+            if digest and digest in self._content:
+                return digest, self._content[digest]
+            manifest = await self.client.get_manifest(reference, credential, target=digest)
+        else:
+            digest = reference.digest
+            if digest and digest in self._content:
+                # Known content, but existence and access are per repository and credential.
+                await self.client.head_manifest(reference, credential)
+                return digest, self._content[digest]
+            manifest = await self.client.get_manifest(reference, credential)
+        return manifest.digest, await self._describe(reference, credential, manifest)
+
+    async def _describe(
+        self, reference: Reference, credential: Credential, manifest: Manifest
+    ) -> Content:
+        """Media type and platforms of a manifest, remembered by digest."""
+        known = self._content.get(manifest.digest)
+        if known is not None:
+            return known
+        document = manifest.document
+        offered: tuple[str, ...] = ()
+        if manifest.is_index:
+            entries = document.get("manifests")
+            if not isinstance(entries, list):
+                raise InvalidResponse(f"index {manifest.digest} has no manifest list")
+            found = [platforms.from_descriptor(e) for e in entries if isinstance(e, dict)]
+            offered = tuple(sorted({str(p) for p in found if p is not None}))
+        elif manifest.media_type in MANIFEST_TYPES:
+            offered = await self._config_platform(reference, credential, document)
+        content = Content(manifest.media_type, offered)
+        self._content[manifest.digest] = content
+        return content
+
+    async def _config_platform(
+        self, reference: Reference, credential: Credential, document: dict[str, object]
+    ) -> tuple[str, ...]:
+        """A single manifest's platform lives in its config blob: one small GET per digest."""
+        config = document.get("config")
+        if not isinstance(config, dict):
+            raise InvalidResponse("image manifest without a config descriptor")
+        digest, media_type = config.get("digest"), config.get("mediaType")
+        if not isinstance(digest, str) or media_type not in _IMAGE_CONFIG_TYPES:
+            return ()  # an artifact, not a runnable image: no platform to speak of
+        size = config.get("size")
+        if isinstance(size, int) and size > MAX_CONFIG_BYTES:
+            return ()
+        if digest not in self._configs:
+            body = await self.client.get_blob(reference, credential, digest, MAX_CONFIG_BYTES)
+            try:
+                data = json.loads(body)
+            except ValueError as exc:
+                raise InvalidResponse(f"config {digest} is not JSON") from exc
+            os_name, arch = str(data.get("os", "")), str(data.get("architecture", ""))
+            variant = str(data.get("variant", "") or "")
+            self._configs[digest] = (
+                (str(platforms.normalize(os_name, arch, variant)),) if os_name and arch else ()
+            )
+        return self._configs[digest]
+
+
+def _with_tried(result: Resolution, tried: list[str]) -> Resolution:
+    return replace(result, tried=tuple(tried))

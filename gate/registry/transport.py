@@ -1,0 +1,122 @@
+"""How pullgate talks to a registry host: API endpoint, scheme, TLS trust, timeouts, retries.
+
+Plain HTTP is allowed only for loopback hosts (as Docker allows) and hosts the user marked
+insecure; TLS verification is skipped only for hosts the user marked insecure, never silently.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import certifi
+import httpx
+
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_API = "registry-1.docker.io"
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 3
+DEFAULT_BACKOFF = 0.5
+DEFAULT_PER_REGISTRY = 8
+
+
+def api_host(domain: str) -> str:
+    """The host that serves a reference's domain: Docker Hub's API lives elsewhere."""
+    return DOCKER_HUB_API if domain == DOCKER_HUB else domain
+
+
+def split_host(host: str) -> tuple[str, int | None]:
+    """`registry:5000` -> ("registry", 5000); `[::1]:5000` -> ("::1", 5000)."""
+    if host.startswith("["):
+        end = host.find("]")
+        name, rest = host[1:end], host[end + 1 :]
+        return name, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    name, sep, port = host.rpartition(":")
+    if sep and port.isdigit() and ":" not in name:
+        return name, int(port)
+    return host, None
+
+
+def is_loopback(host: str) -> bool:
+    name, _ = split_host(host)
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class TransportOptions:
+    insecure_registries: frozenset[str] = frozenset()
+    """HOST or HOST:PORT entries: plain HTTP allowed, TLS errors ignored."""
+    ca_files: tuple[str, ...] = ()
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    backoff: float = DEFAULT_BACKOFF
+    """Base of the exponential backoff between retries, in seconds."""
+    per_registry: int = DEFAULT_PER_REGISTRY
+    """Requests in flight to one registry at a time."""
+    registry_ca_files: dict[str, str] = field(default_factory=dict)
+    """Per registry host: a private CA trusted for that host only."""
+
+    def is_insecure(self, host: str) -> bool:
+        name, port = split_host(host)
+        for entry in self.insecure_registries:
+            entry_name, entry_port = split_host(entry)
+            if entry_name.lower() == name.lower() and entry_port in (None, port):
+                return True
+        return False
+
+    def plain_http_allowed(self, host: str) -> bool:
+        return is_loopback(host) or self.is_insecure(host)
+
+
+def ssl_context(ca_files: Iterable[str] = ()) -> ssl.SSLContext:
+    """The system's trust store (which honours SSL_CERT_FILE / SSL_CERT_DIR) plus `ca_files`.
+
+    Where the system has no CA bundle at all (slim CI images), certifi's stands in.
+    """
+    context = ssl.create_default_context()
+    if not context.cert_store_stats().get("x509_ca"):
+        context.load_verify_locations(cafile=certifi.where())
+    for ca_file in ca_files:
+        context.load_verify_locations(cafile=ca_file)
+    return context
+
+
+def build_client(options: TransportOptions) -> httpx.AsyncClient:
+    """One pooled async client for every registry, with per-host TLS where configured."""
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+    timeout = httpx.Timeout(options.timeout, connect=min(options.timeout, 10.0))
+    mounts: dict[str, httpx.AsyncBaseTransport] = {}
+    for host in options.insecure_registries:
+        mounts[f"https://{host}"] = httpx.AsyncHTTPTransport(
+            verify=False, http2=True, limits=limits
+        )
+    for host, ca_file in options.registry_ca_files.items():
+        if not options.is_insecure(host):
+            mounts[f"https://{host}"] = httpx.AsyncHTTPTransport(
+                verify=ssl_context([*options.ca_files, ca_file]), http2=True, limits=limits
+            )
+    # No explicit default transport: that way httpx still honours HTTP(S)_PROXY / NO_PROXY.
+    return httpx.AsyncClient(
+        verify=ssl_context(options.ca_files),
+        http2=True,
+        limits=limits,
+        mounts=mounts,
+        timeout=timeout,
+        follow_redirects=True,
+        headers={"User-Agent": f"pullgate/{_version()}"},
+        trust_env=True,
+    )
+
+
+def _version() -> str:
+    from gate import __version__
+
+    return __version__

@@ -1,0 +1,91 @@
+"""`--format json`: the versioned, machine-readable report of the contract (version 1)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from gate.model import CheckResult, Finding, ImageUse
+from gate.pipeline import summarize
+
+if TYPE_CHECKING:
+    from gate.report import RenderContext
+
+REPORT_VERSION = 1
+
+
+def build(result: CheckResult, show_suppressed: bool = False) -> dict[str, Any]:
+    findings = [f for f in result.findings if f.suppressed is None or show_suppressed]
+    return {
+        "version": REPORT_VERSION,
+        "summary": summarize(result),
+        "images": images(result),
+        "findings": [finding_dict(f) for f in findings],
+    }
+
+
+def render(result: CheckResult, context: RenderContext) -> str:
+    return json.dumps(build(result, context.show_suppressed), indent=2) + "\n"
+
+
+def images(result: CheckResult) -> list[dict[str, Any]]:
+    """One entry per image as written, in order of first appearance."""
+    grouped: dict[str, list[ImageUse]] = {}
+    for use in result.uses:
+        if use.container.image is not None:
+            grouped.setdefault(use.container.image, []).append(use)
+    entries = []
+    for image, uses in grouped.items():
+        first = uses[0]
+        working = next((u.resolution for u in uses if u.resolution and u.resolution.ok), None)
+        outcome = working or first.resolution
+        entries.append(
+            {
+                "reference": image,
+                "canonical": first.reference.canonical if first.reference else None,
+                "digest": working.digest if working else None,
+                "media_type": working.media_type if working else None,
+                "platforms": list(working.platforms) if working else [],
+                "credential": working.credential if working else None,
+                "status": outcome.outcome.value if outcome else "invalid",
+                "locations": [_location(u) for u in uses],
+            }
+        )
+    return entries
+
+
+def _location(use: ImageUse) -> dict[str, Any]:
+    pod = use.pod.object
+    entry: dict[str, Any] = {
+        "file": pod.file,
+        "line": use.container.line,
+        "kind": pod.kind,
+        "namespace": pod.namespace,
+        "name": pod.name,
+        "container": use.container.name,
+        "credential": use.resolution.credential if use.resolution else None,
+    }
+    if pod.source:
+        entry["source"] = pod.source
+    return entry
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "rule": finding.rule,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "hint": finding.hint,
+        "image": finding.image,
+        "file": finding.file,
+        "line": finding.line,
+        "kind": finding.kind,
+        "namespace": finding.namespace,
+        "name": finding.name,
+        "container": finding.container,
+    }
+    if finding.source:
+        entry["source"] = finding.source
+    if finding.suppressed is not None:
+        entry["suppressed"] = finding.suppressed
+    return entry

@@ -1,0 +1,176 @@
+"""The rule catalogue: every finding pullgate can report, what it means and how to fix it.
+
+One table serves the policy stage (default severities), `pullgate explain`, the README and the
+machine formats (SARIF rule metadata), so the wording never drifts between them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    OFF = "off"
+
+    @property
+    def rank(self) -> int:
+        return {"off": 0, "warning": 1, "error": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    title: str
+    """One line: what is wrong."""
+    symptom: str
+    """What the pod would have shown had it been deployed."""
+    fix: str
+    """What to do about it."""
+
+
+_RULES = [
+    Rule(
+        "image-latest-tag",
+        Severity.ERROR,
+        "The image uses the tag `latest`.",
+        "Nothing fails at once; `latest` is just a name that moves, so two nodes (or two "
+        "restarts) can run different code, and a rollback cannot go back.",
+        "Use a version tag, or pin the digest with `pullgate pin`.",
+    ),
+    Rule(
+        "image-no-tag",
+        Severity.ERROR,
+        "The image has neither a tag nor a digest, so it means `:latest`.",
+        "Same as `latest`: the kubelet pulls whatever `latest` points to at that moment.",
+        "Add a version tag, or pin the digest with `pullgate pin`.",
+    ),
+    Rule(
+        "image-tag-not-found",
+        Severity.ERROR,
+        "The registry has no manifest for this tag.",
+        "ErrImagePull, then ImagePullBackOff: `manifest unknown` / `not found`.",
+        "Push the tag, or correct it in the manifest (check the CI job that builds the image).",
+    ),
+    Rule(
+        "image-repository-not-found",
+        Severity.ERROR,
+        "The registry has no such repository.",
+        "ErrImagePull, then ImagePullBackOff: `repository name not known to registry`.",
+        "Correct the repository name or the registry host, or push the image there.",
+    ),
+    Rule(
+        "image-digest-not-found",
+        Severity.ERROR,
+        "The registry does not hold the pinned digest.",
+        "ErrImagePull, then ImagePullBackOff: `not found` (the digest was never pushed here or "
+        "was garbage-collected).",
+        "Pin a digest that exists (`pullgate pin` resolves the tag again).",
+    ),
+    Rule(
+        "image-pull-unauthorized",
+        Severity.ERROR,
+        "The registry refused every credential the kubelet would try.",
+        "ErrImagePull, then ImagePullBackOff: `unauthorized: authentication required` or `denied`.",
+        "Give the pod an imagePullSecret (or its service account one) with access to this "
+        "repository, or make the repository public.",
+    ),
+    Rule(
+        "image-platform-missing",
+        Severity.ERROR,
+        "The image offers no manifest for a platform the pod may run on.",
+        "ErrImagePull: `no match for platform in manifest: not found`, or an `exec format "
+        "error` crash loop.",
+        "Build and push the image for that platform, or constrain the pod with a nodeSelector.",
+    ),
+    Rule(
+        "image-registry-unreachable",
+        Severity.ERROR,
+        "The registry could not be reached, so the image could not be verified.",
+        "ErrImagePull: `dial tcp …`, `context deadline exceeded` or a TLS error, if the nodes "
+        "cannot reach it either.",
+        "Check the registry host, network, proxy and TLS settings (`--ca-file`, "
+        "`--insecure-registry`); retry the job if it was an outage (exit code 3).",
+    ),
+    Rule(
+        "image-reference-invalid",
+        Severity.ERROR,
+        "The image is not a valid reference.",
+        "InvalidImageName: `couldn't parse image reference`.",
+        "Write `registry/repository:tag` in lower case; render templates before checking.",
+    ),
+    Rule(
+        "pull-secret-missing",
+        Severity.ERROR,
+        "An imagePullSecrets entry names a secret that does not exist in the pod's namespace.",
+        "The kubelet logs `Unable to retrieve some image pull secrets` and pulls without it: "
+        "ImagePullBackOff on private images.",
+        "Create the secret in the pod's namespace (secrets are namespace-scoped), or fix the name.",
+    ),
+    Rule(
+        "pull-secret-invalid",
+        Severity.ERROR,
+        "A pull secret has the wrong type or data that cannot be decoded.",
+        "The kubelet ignores it and pulls without credentials: ImagePullBackOff on private images.",
+        "Recreate it with `kubectl create secret docker-registry`.",
+    ),
+    Rule(
+        "secret-ref-missing",
+        Severity.ERROR,
+        "The pod refers to a secret that does not exist in its namespace.",
+        'CreateContainerConfigError: `secret "…" not found`, or a volume that never mounts.',
+        "Create the secret in the pod's namespace, fix the name, or mark the reference "
+        "`optional: true`.",
+    ),
+    Rule(
+        "service-account-missing",
+        Severity.ERROR,
+        "The pod's service account does not exist in its namespace.",
+        'The pod is rejected at admission: `serviceaccount "…" not found`.',
+        "Create the ServiceAccount in the pod's namespace, or fix `serviceAccountName`.",
+    ),
+    Rule(
+        "image-pull-policy-never",
+        Severity.WARNING,
+        "`imagePullPolicy: Never` runs only on nodes that already have the image.",
+        "ErrImageNeverPull on every node without a pre-loaded copy.",
+        "Use `IfNotPresent` (or `Always`), unless the image is pre-loaded on every node.",
+    ),
+    Rule(
+        "image-tag-digest-mismatch",
+        Severity.WARNING,
+        "The tag now points to another digest than the one pinned beside it.",
+        "Nothing fails: the pod runs the pinned digest, which is no longer what the tag names.",
+        "Re-pin with `pullgate pin`, or drop the tag if the digest is what you mean.",
+    ),
+    Rule(
+        "image-lock-mismatch",
+        Severity.ERROR,
+        "The image resolves to another digest than the lock file records.",
+        "The deploy would run something other than what was verified.",
+        "Re-run `pullgate pin --lock` after reviewing the change, or restore the tag.",
+    ),
+    Rule(
+        "manifest-invalid",
+        Severity.ERROR,
+        "A document cannot be parsed.",
+        "`kubectl apply` fails with a parse error; nothing in the file is applied.",
+        "Fix the YAML or JSON syntax at the line shown.",
+    ),
+    Rule(
+        "ignore-reason-missing",
+        Severity.ERROR,
+        "An ignore annotation has no reason, so it is not honoured.",
+        "None: this is about pullgate's own configuration.",
+        'Write why the finding is accepted: `pullgate.io/ignore-<rule>: "<reason>"`.',
+    ),
+]
+
+RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+
+
+def rule(rule_id: str) -> Rule:
+    return RULES[rule_id]
