@@ -149,7 +149,7 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                 _finding(
                     "image-repository-not-found",
                     use,
-                    f"repository {ref.name} does not exist on {registry}",
+                    f"repository {ref.path} does not exist on {registry}",
                     "The pod would show ErrImagePull, then ImagePullBackOff (`repository name "
                     "not known to registry`). Check the registry host and repository name, or "
                     "push the image.",
@@ -160,7 +160,7 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                 _finding(
                     "image-digest-not-found",
                     use,
-                    f"digest {ref.digest} does not exist in {ref.name}",
+                    f"digest {ref.digest} does not exist in {ref.familiar_name}",
                     "The pod would show ErrImagePull, then ImagePullBackOff (`not found`): the "
                     "digest was never pushed to this repository, or was garbage-collected. Pin a "
                     "digest that exists (`pullgate pin`).",
@@ -172,7 +172,7 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                 _finding(
                     "image-tag-not-found",
                     use,
-                    f"tag {tag} does not exist in {ref.name}",
+                    f"tag {tag} does not exist in {ref.familiar_name}",
                     "The pod would show ErrImagePull, then ImagePullBackOff (`manifest unknown`). "
                     "Push the tag (did the build job run for this version?) or correct it."
                     + _suggest(resolution.suggestions),

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import random
+import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from gate.registry.errors import (
     Unauthorized,
     Unreachable,
 )
-from gate.registry.transport import TransportOptions, api_host, build_client, split_host
+from gate.registry.transport import TransportOptions, api_host, build_client
 
 log = logging.getLogger(__name__)
 
@@ -525,34 +526,45 @@ def _where(url: str) -> str:
 
 
 def _cert_failure(exc: BaseException) -> bool:
-    seen: set[int] = set()
+    return any(
+        isinstance(c, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(c)
+        for c in _causes(exc)
+    )
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
     current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLCertVerificationError):
-            return True
-        if "CERTIFICATE_VERIFY_FAILED" in str(current):
-            return True
+    while current is not None and current not in chain:
+        chain.append(current)
         current = current.__cause__ or current.__context__
-    return False
+    return chain
 
 
 def _transport_message(url: str, exc: httpx.TransportError) -> str:
+    """A plain sentence for a network failure: what failed, where, and never a credential."""
     where = _where(url)
     if _cert_failure(exc):
         return (
             f"{where}: TLS certificate verification failed; trust its CA with --ca-file, "
             "or mark the host with --insecure-registry"
         )
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.ConnectError):
-        lowered = text.lower()
-        if "name or service not known" in lowered or "nodename nor servname" in lowered:
-            name, _ = split_host(httpx.URL(url).host)
-            return f"{where}: cannot resolve host {name}"
-        if "connection refused" in lowered:
+    causes = _causes(exc)
+    for cause in causes:
+        if isinstance(cause, socket.gaierror):
+            return f"{where}: cannot resolve host {httpx.URL(url).host}"
+        if isinstance(cause, ConnectionRefusedError):
             return f"{where}: connection refused"
-        return f"{where}: cannot connect ({text})"
+        if isinstance(cause, ssl.SSLError):
+            return f"{where}: TLS handshake failed ({cause.reason or cause})"
+    text = str(exc) or type(exc).__name__
+    lowered = text.lower()
+    if "name or service not known" in lowered or "name resolution" in lowered:
+        return f"{where}: cannot resolve host {httpx.URL(url).host}"
+    if "connection refused" in lowered or "all connection attempts failed" in lowered:
+        return f"{where}: connection refused"
     if isinstance(exc, httpx.ProxyError):
         return f"{where}: proxy error ({text})"
+    if isinstance(exc, httpx.ConnectError):
+        return f"{where}: cannot connect ({text})"
     return f"{where}: {text}"
