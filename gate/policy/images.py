@@ -1,29 +1,18 @@
-"""Policy stage: turn what was extracted and resolved into located findings, and a verdict.
+"""Image rules: what the reference itself, and the registry's answer for it, say.
 
 Messages say what is wrong in plain words; hints say what the pod would have shown and what to
-do. Findings sit on the container's `image:` line (for documents that cannot be parsed: on the
-line the parser stopped at).
+do. Findings sit on the container's `image:` line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Iterable
 
 from gate.extract import PodSpec
-from gate.load import InvalidDocument
 from gate.model import Finding, ImageUse, Outcome
 from gate.reference import REASON_KO_PLACEHOLDER, REASON_TEMPLATE, InvalidReference, parse_reference
 from gate.registry.transport import api_host
-from gate.rules import RULES, Severity
-
-EXIT_OK = 0
-EXIT_VIOLATIONS = 1
-EXIT_USAGE = 2
-EXIT_UNVERIFIED = 3
-
-UNVERIFIED_RULES = frozenset({"image-registry-unreachable"})
-"""Findings that mean "could not check", not "checked and wrong": exit 3, not 1."""
+from gate.rules import RULES
 
 
 def image_uses(pods: Iterable[PodSpec]) -> list[ImageUse]:
@@ -206,51 +195,3 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
 
 def _suggest(tags: tuple[str, ...]) -> str:
     return f" Existing tags that look alike: {', '.join(tags)}." if tags else ""
-
-
-def document_findings(invalid: Iterable[InvalidDocument]) -> list[Finding]:
-    rule = RULES["manifest-invalid"]
-    return [
-        Finding(
-            rule=rule.id,
-            severity=rule.severity,
-            message=f"cannot parse this document: {doc.message}",
-            hint="`kubectl apply` would fail on it and apply nothing from the file. "
-            "Fix the syntax at this line.",
-            file=doc.file,
-            line=doc.line,
-        )
-        for doc in invalid
-    ]
-
-
-def apply_severities(
-    findings: Iterable[Finding], overrides: Mapping[str, Severity]
-) -> list[Finding]:
-    """Apply per-rule severity overrides (config `severity:`); `off` drops a rule entirely."""
-    result: list[Finding] = []
-    for finding in findings:
-        severity = overrides.get(finding.rule, finding.severity)
-        if severity is Severity.OFF:
-            continue
-        result.append(
-            replace(finding, severity=severity) if severity != finding.severity else finding
-        )
-    return result
-
-
-def exit_code(findings: Iterable[Finding], fail_on: Severity = Severity.ERROR) -> int:
-    """0 clean, 1 a violation at or above `fail_on`, 3 nothing violated but not all verified."""
-    unverified = False
-    for finding in findings:
-        if finding.suppressed is not None or finding.severity.rank < fail_on.rank:
-            continue
-        if finding.rule in UNVERIFIED_RULES:
-            unverified = True
-        else:
-            return EXIT_VIOLATIONS
-    return EXIT_UNVERIFIED if unverified else EXIT_OK
-
-
-def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (f.file, f.line, f.container or "", f.rule))
