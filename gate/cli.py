@@ -20,6 +20,7 @@ from gate import platform as platforms
 from gate.load import LoadError
 from gate.pipeline import CheckOptions, run_check
 from gate.policy import EXIT_USAGE, exit_code
+from gate.policy.platforms import DEFAULT_PLATFORMS
 from gate.registry.transport import (
     DEFAULT_BACKOFF,
     DEFAULT_RETRIES,
@@ -175,15 +176,15 @@ def check(
     if not _DNS1123_LABEL.match(namespace) or len(namespace) > 63:
         raise _UsageError(f"--namespace {namespace!r} is not a valid namespace name")
     targets = [_report_target(value) for value in reports]
-    for name in platform_names:
-        try:
-            platforms.parse(name)
-        except ValueError as exc:
-            raise _UsageError(f"--platform: {exc}") from None
+    try:
+        node_platforms = tuple(platforms.parse(name) for name in platform_names)
+    except ValueError as exc:
+        raise _UsageError(f"--platform: {exc}") from None
     options = CheckOptions(
         paths=paths,
         namespace=namespace,
         offline=offline,
+        platforms=node_platforms or DEFAULT_PLATFORMS,
         transport=TransportOptions(
             insecure_registries=frozenset(insecure),
             ca_files=ca_files,

@@ -38,6 +38,9 @@ class Resolution:
     """The registry's own words, or the network error, for the finding's message."""
     tried: tuple[str, ...] = ()
     """Credential sources tried, in order (names only, never values)."""
+    tag_digest: str | None = None
+    """For `name:tag@digest`: the digest the tag names now, "" if the tag is gone, None if not
+    asked."""
     suggestions: tuple[str, ...] = ()
     """For a missing tag: existing tags that look like it."""
 

@@ -16,6 +16,8 @@ from gate.credentials import ANONYMOUS
 from gate.extract import DEFAULT_NAMESPACE, extract
 from gate.load import load_paths
 from gate.model import CheckResult, ImageUse, Outcome, Resolution
+from gate.platform import Platform
+from gate.policy.platforms import DEFAULT_PLATFORMS, platform_findings
 from gate.registry.client import RegistryClient
 from gate.registry.resolver import Progress, Request, Resolver
 from gate.registry.transport import TransportOptions
@@ -28,6 +30,8 @@ class CheckOptions:
     namespace: str = DEFAULT_NAMESPACE
     offline: bool = False
     transport: TransportOptions = field(default_factory=TransportOptions)
+    platforms: tuple[Platform, ...] = DEFAULT_PLATFORMS
+    """Where a pod without node constraints may run."""
     severity: Mapping[str, Severity] = field(default_factory=dict)
     stdin: TextIO | None = None
 
@@ -45,6 +49,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
         *policy.document_findings(loaded.invalid),
         *policy.static_findings(uses),
         *policy.resolution_findings(uses),
+        *platform_findings(uses, options.platforms),
     ]
     findings = policy.sort_findings(policy.apply_severities(findings, options.severity))
     return CheckResult(

@@ -26,9 +26,11 @@ class Platform:
 def normalize(os: str, architecture: str, variant: str = "") -> Platform:
     """containerd's `Normalize`: lower-case OS, canonical architecture and variant."""
     os = (os or "").lower()
+    if os == "macos":
+        os = "darwin"
     arch = (architecture or "").lower()
     variant = (variant or "").lower()
-    if arch in ("i386", "i486", "i586", "i686"):
+    if arch == "i386":
         arch, variant = "386", ""
     elif arch in ("x86_64", "x86-64", "amd64"):
         arch = "amd64"
@@ -36,7 +38,7 @@ def normalize(os: str, architecture: str, variant: str = "") -> Platform:
             variant = ""
     elif arch in ("aarch64", "arm64"):
         arch = "arm64"
-        if variant in ("8", "v8", "v8.0"):
+        if variant in ("8", "v8"):
             variant = ""
     elif arch == "armhf":
         arch, variant = "arm", "v7"
@@ -78,18 +80,51 @@ def from_descriptor(entry: dict[str, Any]) -> Platform | None:
     return normalize(os, arch, str(platform.get("variant", "") or ""))
 
 
-def matches(offered: Platform, wanted: Platform) -> bool:
-    """containerd's default matcher, for one offered entry and one node platform.
+def _version(variant: str) -> int | None:
+    text = variant.removeprefix("v")
+    return int(text) if text.isdigit() else None
 
-    An arm64 node takes arm64 entries with or without `v8`; an arm/v7 node also runs v6 and v5
-    images; other architectures must be equal, variant included when the node names one.
+
+def compatible(node: Platform) -> list[Platform]:
+    """What a node of `node`'s platform runs, best first: containerd's `Only` vector.
+
+    amd64/vN also runs amd64/v(N-1)...v1 and 386; arm/vN runs arm/v(N-1)...v5; arm64/v8.x runs
+    arm64/v8.(x-1)...v8 and arm/v8...v5 (arm64/v9.x also v9.(x-1)... and v8.(x+5)...).
     """
-    if offered.os != wanted.os or offered.architecture != wanted.architecture:
-        return False
-    if offered.variant == wanted.variant or not wanted.variant:
-        return True
-    if wanted.architecture == "arm":
-        order = ["v5", "v6", "v7", "v8"]
-        if offered.variant in order and wanted.variant in order:
-            return order.index(offered.variant) <= order.index(wanted.variant)
-    return False
+    vector = [node]
+    os, arch, variant = node.os, node.architecture, node.variant
+    if arch == "amd64":
+        level = _version(variant)
+        if level is not None and level > 1:
+            vector += [
+                Platform(os, "amd64", "" if n == 1 else f"v{n}") for n in range(level - 1, 0, -1)
+            ]
+        vector.append(Platform(os, "386"))
+    elif arch == "arm":
+        level = _version(variant)
+        if level is not None and level > 5:
+            vector += [Platform(os, "arm", f"v{n}") for n in range(level - 1, 4, -1)]
+    elif arch == "arm64":
+        full = variant or "v8"
+        major_text, _, minor_text = full.removeprefix("v").partition(".")
+        if major_text.isdigit() and int(major_text) >= 8:
+            major, minor = int(major_text), int(minor_text) if minor_text.isdigit() else 0
+            if major == 9:
+                vector += [_arm64(os, 9, m) for m in range(minor - 1, -1, -1)]
+                major, minor = 8, minor + 5
+                vector.append(_arm64(os, 8, minor))
+            vector += [_arm64(os, major, m) for m in range(minor - 1, -1, -1)]
+        arm_variant = "v8" if full.startswith(("v8.", "v9.")) else full
+        vector += compatible(Platform(os, "arm", arm_variant))
+    return vector
+
+
+def _arm64(os: str, major: int, minor: int) -> Platform:
+    variant = f"v{major}" if minor == 0 else f"v{major}.{minor}"
+    return normalize(os, "arm64", variant)
+
+
+def serves(offered: list[Platform] | tuple[Platform, ...], node: Platform) -> bool:
+    """Whether an image offering `offered` has an entry a `node` would pull (containerd rules)."""
+    wanted = set(compatible(node))
+    return any(entry in wanted for entry in offered)

@@ -34,7 +34,7 @@ def _invalid_reason(exc: InvalidReference) -> str:
     return f"{exc.reason} ({exc.detail})" if exc.detail else exc.reason
 
 
-def _finding(rule_id: str, use: ImageUse, message: str, hint: str) -> Finding:
+def finding_for(rule_id: str, use: ImageUse, message: str, hint: str) -> Finding:
     pod, container = use.pod, use.container
     return Finding(
         rule=rule_id,
@@ -58,13 +58,24 @@ def static_findings(uses: Iterable[ImageUse]) -> list[Finding]:
     for use in uses:
         ref, image = use.reference, use.container.image
         if ref is None:
-            findings.append(_invalid_finding(use))
+            findings.append(_invalidfinding_for(use))
             continue
+        if use.container.pull_policy == "Never":
+            findings.append(
+                finding_for(
+                    "image-pull-policy-never",
+                    use,
+                    f"container {use.container.name} has `imagePullPolicy: Never`, so it starts "
+                    "only on nodes that already hold the image",
+                    "Every other node shows ErrImageNeverPull. Use `IfNotPresent` (or `Always`), "
+                    "unless the image is pre-loaded on every node.",
+                )
+            )
         if ref.digest is not None:
             continue  # pulled by digest: whatever the tag says, the content is fixed
         if ref.tag == "latest":
             findings.append(
-                _finding(
+                finding_for(
                     "image-latest-tag",
                     use,
                     f"image {image} uses the tag `latest`, which names whatever was pushed last",
@@ -75,7 +86,7 @@ def static_findings(uses: Iterable[ImageUse]) -> list[Finding]:
             )
         elif ref.tag is None:
             findings.append(
-                _finding(
+                finding_for(
                     "image-no-tag",
                     use,
                     f"image {image} has no tag, so the kubelet pulls `{ref.familiar}:latest`",
@@ -86,11 +97,11 @@ def static_findings(uses: Iterable[ImageUse]) -> list[Finding]:
     return findings
 
 
-def _invalid_finding(use: ImageUse) -> Finding:
+def _invalidfinding_for(use: ImageUse) -> Finding:
     image = use.container.image
     reason = use.invalid_reason or "invalid reference format"
     if image is None:
-        return _finding(
+        return finding_for(
             "image-reference-invalid",
             use,
             f"container {use.container.name} has no image",
@@ -113,7 +124,7 @@ def _invalid_finding(use: ImageUse) -> Finding:
             "The pod would fail with InvalidImageName (`couldn't parse image reference`). Write "
             "[registry/]repository[:tag][@digest], repository in lower case."
         )
-    return _finding(
+    return finding_for(
         "image-reference-invalid",
         use,
         f"image {image!r} is not a valid image reference: {reason}",
@@ -126,7 +137,11 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
     findings: list[Finding] = []
     for use in uses:
         resolution, ref = use.resolution, use.reference
-        if resolution is None or ref is None or resolution.ok:
+        if resolution is None or ref is None:
+            continue
+        if resolution.ok:
+            if ref.tag is not None and ref.digest is not None:
+                findings.extend(_tag_digest_findings(use))
             continue
         if resolution.outcome is Outcome.SKIPPED:
             continue  # --offline: not resolved is not a failure
@@ -135,7 +150,7 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
         tried = ", ".join(resolution.tried) or "anonymous"
         if resolution.outcome is Outcome.NAME_UNKNOWN:
             findings.append(
-                _finding(
+                finding_for(
                     "image-repository-not-found",
                     use,
                     f"repository {ref.path} does not exist on {registry}",
@@ -146,7 +161,7 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
             )
         elif resolution.outcome is Outcome.MANIFEST_UNKNOWN and ref.digest is not None:
             findings.append(
-                _finding(
+                finding_for(
                     "image-digest-not-found",
                     use,
                     f"digest {ref.digest} does not exist in {ref.familiar_name}",
@@ -158,7 +173,7 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
         elif resolution.outcome is Outcome.MANIFEST_UNKNOWN:
             tag = ref.effective_tag
             findings.append(
-                _finding(
+                finding_for(
                     "image-tag-not-found",
                     use,
                     f"tag {tag} does not exist in {ref.familiar_name}",
@@ -169,7 +184,7 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
             )
         elif resolution.outcome is Outcome.UNAUTHORIZED:
             findings.append(
-                _finding(
+                finding_for(
                     "image-pull-unauthorized",
                     use,
                     f"{registry} refused to serve {ref.name} (tried: {tried}): {detail}",
@@ -180,7 +195,7 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
             )
         else:
             findings.append(
-                _finding(
+                finding_for(
                     "image-registry-unreachable",
                     use,
                     f"could not verify {ref.familiar}: {detail}",
@@ -191,6 +206,28 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _tag_digest_findings(use: ImageUse) -> list[Finding]:
+    """`name:tag@digest`: the pod runs the digest; say so when the tag now names another one."""
+    resolution, ref = use.resolution, use.reference
+    assert resolution is not None and ref is not None
+    if resolution.tag_digest is None or resolution.tag_digest == ref.digest:
+        return []
+    if resolution.tag_digest == "":
+        now = f"tag {ref.tag} no longer exists in {ref.familiar_name}"
+    else:
+        now = f"tag {ref.tag} now points to {resolution.tag_digest}"
+    return [
+        finding_for(
+            "image-tag-digest-mismatch",
+            use,
+            f"image {use.container.image} is pinned to {ref.digest}, but {now}",
+            "Nothing fails: the kubelet pulls the pinned digest, which is no longer what the tag "
+            "names, so the tag misleads readers. Re-pin with `pullgate pin`, or drop the tag if "
+            "the digest is what you mean.",
+        )
+    ]
 
 
 def _suggest(tags: tuple[str, ...]) -> str:
