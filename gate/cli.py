@@ -6,17 +6,21 @@ terminal. Every option can also be set as `PULLGATE_<OPTION>` in the environment
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
+from click.core import ParameterSource
 
 from gate import __version__
 from gate import platform as platforms
+from gate.config import Config, ConfigError, find_config, load_config
 from gate.load import LoadError
 from gate.pipeline import CheckOptions, run_check
 from gate.policy import EXIT_USAGE, exit_code
@@ -28,7 +32,8 @@ from gate.registry.transport import (
     TransportOptions,
 )
 from gate.report import FORMATS, RenderContext, render
-from gate.rules import Severity
+from gate.report.progress import ProgressLine
+from gate.rules import RULES, Severity
 
 log = logging.getLogger("gate")
 
@@ -147,22 +152,28 @@ def main() -> None:
     envvar=_env("COLOR"),
     help="Colour the text report (default: only on a terminal, and never with NO_COLOR).",
 )
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar=_env("CONFIG"),
+    help="Config file (default: .pullgate.yaml found upward from the working directory).",
+)
+@click.option(
+    "--show-suppressed",
+    is_flag=True,
+    envvar=_env("SHOW_SUPPRESSED"),
+    help="List suppressed findings too (they are always counted).",
+)
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    envvar=_env("NO_PROGRESS"),
+    help="No progress line on stderr (it is shown only on a terminal, outside CI).",
+)
 @click.option("-v", "--verbose", count=True, help="Log more on stderr (-vv for HTTP).")
-def check(
-    paths: tuple[str, ...],
-    fmt: str,
-    reports: tuple[str, ...],
-    namespace: str,
-    offline: bool,
-    platform_names: tuple[str, ...],
-    fail_on: str,
-    insecure: tuple[str, ...],
-    ca_files: tuple[str, ...],
-    timeout: float,
-    retries: int,
-    color: bool | None,
-    verbose: int,
-) -> None:
+@click.pass_context
+def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
     """Check rendered manifests: every image pulls, nothing refers to what is not there.
 
     PATHS are files, directories (searched for *.yaml, *.yml, *.json) or - for stdin.
@@ -170,42 +181,129 @@ def check(
     Exit codes: 0 passed; 1 findings at or above --fail-on; 2 usage or configuration error;
     3 nothing violated, but some image could not be verified (registry unreachable).
     """
-    _configure_logging(verbose)
+    _configure_logging(params["verbose"])
     if not paths:
         raise _UsageError("no manifests given: pass files, directories, or - for stdin")
-    if not _DNS1123_LABEL.match(namespace) or len(namespace) > 63:
-        raise _UsageError(f"--namespace {namespace!r} is not a valid namespace name")
-    targets = [_report_target(value) for value in reports]
+    config = _load_config(params["config_path"])
+    settings = _Settings(ctx, params, config)
+    options = settings.check_options(paths)
+    targets = [_report_target(value) for value in params["reports"]]
+    progress = ProgressLine.for_terminal(sys.stderr, disabled=params["no_progress"])
     try:
-        node_platforms = tuple(platforms.parse(name) for name in platform_names)
-    except ValueError as exc:
-        raise _UsageError(f"--platform: {exc}") from None
-    options = CheckOptions(
-        paths=paths,
-        namespace=namespace,
-        offline=offline,
-        platforms=node_platforms or DEFAULT_PLATFORMS,
-        transport=TransportOptions(
-            insecure_registries=frozenset(insecure),
-            ca_files=ca_files,
-            timeout=timeout,
-            retries=retries,
-            backoff=float(os.environ.get("PULLGATE_BACKOFF", DEFAULT_BACKOFF)),
-        ),
-    )
-    try:
-        result = run_check(options)
+        result = run_check(options, progress=progress)
     except LoadError as exc:
         _fail_usage(str(exc))
-    fail_level = Severity(fail_on)
-    code = exit_code(result.findings, fail_level)
-    use_color = color if color is not None else _color_default()
+    finally:
+        progress.close()
+    fail_on = settings.fail_on
+    code = exit_code(result.findings, fail_on)
+    context = RenderContext(
+        color=False,
+        fail_on=fail_on.value,
+        exit_code=code,
+        show_suppressed=params["show_suppressed"],
+    )
     for target_fmt, target_path in targets:
-        context = RenderContext(color=False, fail_on=fail_on, exit_code=code)
         _write_report(target_path, render(target_fmt, result, context))
-    context = RenderContext(color=use_color and fmt == "text", fail_on=fail_on, exit_code=code)
-    click.echo(render(fmt, result, context), nl=False)
+    fmt = params["fmt"]
+    color = params["color"] if params["color"] is not None else _color_default()
+    stdout_context = replace(context, color=color and fmt == "text")
+    click.echo(render(fmt, result, stdout_context), nl=False)
     sys.exit(code)
+
+
+class _Settings:
+    """Command line (and PULLGATE_* environment) over the config file over defaults."""
+
+    def __init__(self, ctx: click.Context, params: dict[str, Any], config: Config) -> None:
+        self.ctx = ctx
+        self.params = params
+        self.config = config
+
+    def _given(self, name: str) -> bool:
+        source = self.ctx.get_parameter_source(name)
+        return source not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+
+    @property
+    def fail_on(self) -> Severity:
+        if self._given("fail_on") or self.config.fail_on is None:
+            return Severity(self.params["fail_on"])
+        return self.config.fail_on
+
+    def check_options(self, paths: tuple[str, ...]) -> CheckOptions:
+        params, config = self.params, self.config
+        namespace = params["namespace"]
+        if not self._given("namespace") and config.namespace:
+            namespace = config.namespace
+        if not _DNS1123_LABEL.match(namespace) or len(namespace) > 63:
+            raise _UsageError(f"--namespace {namespace!r} is not a valid namespace name")
+        try:
+            node_platforms = tuple(platforms.parse(name) for name in params["platform_names"])
+        except ValueError as exc:
+            raise _UsageError(f"--platform: {exc}") from None
+        registry_cas = {
+            host: entry.ca_file for host, entry in config.registries.items() if entry.ca_file
+        }
+        return CheckOptions(
+            paths=paths,
+            namespace=namespace,
+            offline=params["offline"],
+            platforms=node_platforms or config.platforms or DEFAULT_PLATFORMS,
+            severity=config.severity,
+            ignores=config.ignore,
+            transport=TransportOptions(
+                insecure_registries=frozenset(params["insecure"]) | set(config.insecure_registries),
+                ca_files=params["ca_files"],
+                registry_ca_files=registry_cas,
+                timeout=params["timeout"],
+                retries=params["retries"],
+                backoff=float(os.environ.get("PULLGATE_BACKOFF", DEFAULT_BACKOFF)),
+            ),
+        )
+
+
+def _load_config(path: str | None) -> Config:
+    if path is not None:
+        if not Path(path).is_file():
+            _fail_usage(f"--config {path}: no such file")
+        found: Path | None = Path(path)
+    else:
+        found = find_config()
+    if found is None:
+        return Config()
+    try:
+        config = load_config(found)
+    except ConfigError as exc:
+        _fail_usage(str(exc))
+    log.info("using config %s", found)
+    return config
+
+
+@main.command()
+@click.argument("rule_id", required=False)
+def explain(rule_id: str | None) -> None:
+    """Explain a rule: what it means, what the pod would have shown, how to fix it.
+
+    Without RULE_ID, list every rule.
+    """
+    if rule_id is None:
+        width = max(len(r) for r in RULES)
+        for rule in RULES.values():
+            click.echo(f"{rule.id:<{width}}  {rule.severity.value:<7}  {rule.title}")
+        return
+    if rule_id not in RULES:
+        close = difflib.get_close_matches(rule_id, list(RULES), n=3)
+        suggestion = f" (did you mean {', '.join(close)}?)" if close else ""
+        _fail_usage(f"unknown rule {rule_id!r}{suggestion}; `pullgate explain` lists them")
+    rule = RULES[rule_id]
+    click.echo(f"{rule.id} ({rule.severity.value} by default)\n")
+    click.echo(f"What:      {rule.title}")
+    click.echo(f"The pod:   {rule.symptom}")
+    click.echo(f"Fix:       {rule.fix}")
+    click.echo(
+        f'Accept it: annotate the object with pullgate.io/ignore-{rule.id}: "<reason>", or '
+        "add an `ignore:` entry to .pullgate.yaml."
+    )
 
 
 def _write_report(path: str, text: str) -> None:

@@ -193,6 +193,16 @@ def _load_json(text: str, file: str, result: LoadResult) -> None:
     _add_document(data, lines, None, file, result)
 
 
+def parse_yaml(text: str) -> tuple[Any, dict[PathKey, int]]:
+    """One YAML document (a config file) with the line of each node; raises yaml.YAMLError."""
+    lines: dict[PathKey, int] = {}
+    node = yaml.compose(text, Loader=_Loader)
+    if node is None:
+        return None, lines
+    _record_lines(node, (), 0, lines)
+    return yaml.load(text, Loader=_Loader), lines
+
+
 def _split_documents(lines: list[str]) -> Iterator[tuple[int, str]]:
     """Split a YAML stream on `---` lines, so that one broken document hides no other one.
 

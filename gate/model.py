@@ -77,6 +77,8 @@ class Finding:
     source: str | None = None
     suppressed: str | None = None
     """The reason it was suppressed, or None when it counts."""
+    suppressed_by: str | None = None
+    """Where the suppression is written: `annotation` (in the manifest) or `config`."""
 
 
 @dataclass

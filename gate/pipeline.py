@@ -7,17 +7,19 @@ prints, so the whole gate can be driven (and tested) as a library call.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
 from gate import policy
+from gate.config import IgnoreRule
 from gate.credentials import ANONYMOUS
 from gate.extract import DEFAULT_NAMESPACE, extract
 from gate.load import load_paths
 from gate.model import CheckResult, ImageUse, Outcome, Resolution
 from gate.platform import Platform
 from gate.policy.platforms import DEFAULT_PLATFORMS, platform_findings
+from gate.policy.suppress import suppress
 from gate.registry.client import RegistryClient
 from gate.registry.resolver import Progress, Request, Resolver
 from gate.registry.transport import TransportOptions
@@ -33,6 +35,7 @@ class CheckOptions:
     platforms: tuple[Platform, ...] = DEFAULT_PLATFORMS
     """Where a pod without node constraints may run."""
     severity: Mapping[str, Severity] = field(default_factory=dict)
+    ignores: Sequence[IgnoreRule] = ()
     stdin: TextIO | None = None
 
 
@@ -51,7 +54,8 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
         *policy.resolution_findings(uses),
         *platform_findings(uses, options.platforms),
     ]
-    findings = policy.sort_findings(policy.apply_severities(findings, options.severity))
+    findings = suppress(policy.apply_severities(findings, options.severity), pods, options.ignores)
+    findings = policy.sort_findings(findings)
     return CheckResult(
         files=loaded.files,
         objects=len(loaded.objects),

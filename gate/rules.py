@@ -161,11 +161,13 @@ _RULES = [
         "Fix the YAML or JSON syntax at the line shown.",
     ),
     Rule(
-        "ignore-reason-missing",
+        "ignore-annotation-invalid",
         Severity.ERROR,
-        "An ignore annotation has no reason, so it is not honoured.",
-        "None: this is about pullgate's own configuration.",
-        'Write why the finding is accepted: `pullgate.io/ignore-<rule>: "<reason>"`.',
+        "An ignore annotation names no known rule or gives no reason, so it is not honoured.",
+        "None: this is about pullgate's own configuration, but the finding it meant to accept "
+        "still counts.",
+        "Write the rule id exactly and why the finding is accepted: "
+        '`pullgate.io/ignore-<rule>: "<reason>"`.',
     ),
 ]
 

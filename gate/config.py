@@ -1,0 +1,303 @@
+"""The project's `.pullgate.yaml`: found upward from the working directory, or `--config`.
+
+Every key is optional and command-line options win. The file is validated strictly: an unknown
+key, a rule id that does not exist or an ignore entry without a reason is an error (exit 2) that
+names the file and line, because a typo in a gate's configuration silently weakens the gate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gate import platform as platforms
+from gate.load import PathKey, parse_yaml
+from gate.platform import Platform
+from gate.rules import RULES, Severity
+
+CONFIG_NAME = ".pullgate.yaml"
+ALTERNATE_NAMES = (".pullgate.yaml", ".pullgate.yml")
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `str()` names the file, line and key."""
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    """A project-wide suppression: `rule` plus optional globs, and why."""
+
+    rule: str
+    reason: str
+    image: str | None = None
+    namespace: str | None = None
+    kind: str | None = None
+    name: str | None = None
+    line: int = 0
+    """Where the entry is written, to name it in reports."""
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    ca_file: str | None = None
+    mirrors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImagePaths:
+    """Where a custom resource keeps images (`spec.runner.image`, `spec.jobs[*].image`)."""
+
+    kind: str
+    paths: tuple[str, ...]
+    api_version: str = "*"
+
+
+@dataclass(frozen=True)
+class ExternalSecret:
+    """A `namespace/name` glob for secrets created by means pullgate cannot see."""
+
+    pattern: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str | None = None
+    namespace: str | None = None
+    platforms: tuple[Platform, ...] = ()
+    fail_on: Severity | None = None
+    severity: dict[str, Severity] = field(default_factory=dict)
+    ignore: tuple[IgnoreRule, ...] = ()
+    insecure_registries: tuple[str, ...] = ()
+    registries: dict[str, RegistryConfig] = field(default_factory=dict)
+    images: tuple[ImagePaths, ...] = ()
+    external_secrets: tuple[ExternalSecret, ...] = ()
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """The nearest `.pullgate.yaml` in the working directory or any parent."""
+    directory = (start or Path.cwd()).resolve()
+    for candidate_dir in (directory, *directory.parents):
+        for name in ALTERNATE_NAMES:
+            candidate = candidate_dir / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def load_config(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from exc
+    try:
+        data, lines = parse_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    return _Parser(path, lines).config(data)
+
+
+class _Parser:
+    """Builds a `Config`, raising `ConfigError` at the first problem with its file:line."""
+
+    def __init__(self, path: Path, lines: dict[PathKey, int]) -> None:
+        self.path = path
+        self.lines = lines
+
+    def fail(self, where: PathKey, message: str) -> ConfigError:
+        probe = where
+        line = self.lines.get(probe)
+        while line is None and probe:
+            probe = probe[:-1]
+            line = self.lines.get(probe)
+        key = ".".join(str(p) for p in where) or "(top level)"
+        return ConfigError(f"{self.path}:{line or 1}: {key}: {message}")
+
+    def _type(self, value: Any, kind: type | tuple[type, ...], where: PathKey, what: str) -> Any:
+        if not isinstance(value, kind):
+            raise self.fail(where, f"must be {what}")
+        return value
+
+    def _keys(self, value: dict[str, Any], allowed: set[str], where: PathKey) -> None:
+        for key in value:
+            if key not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise self.fail((*where, key), f"unknown key (known keys: {known})")
+
+    def _strings(self, value: Any, where: PathKey) -> tuple[str, ...]:
+        items = self._type(value, list, where, "a list of strings")
+        for index, item in enumerate(items):
+            self._type(item, str, (*where, index), "a string")
+        return tuple(items)
+
+    def _path(self, value: Any, where: PathKey) -> str:
+        text = self._type(value, str, where, "a file path")
+        resolved = (self.path.parent / text).resolve()
+        if not resolved.is_file():
+            raise self.fail(where, f"no such file: {resolved}")
+        return str(resolved)
+
+    def config(self, data: Any) -> Config:
+        if data is None:
+            return Config(path=str(self.path))
+        data = self._type(data, dict, (), "a mapping of settings")
+        sections: dict[str, Callable[[Any, PathKey], dict[str, Any]]] = {
+            "namespace": self._namespace,
+            "platforms": self._platforms,
+            "fail-on": self._fail_on,
+            "severity": self._severity,
+            "ignore": self._ignore,
+            "insecure-registries": self._insecure,
+            "registries": self._registries,
+            "images": self._images,
+            "secrets": self._secrets,
+        }
+        self._keys(data, set(sections), ())
+        values: dict[str, Any] = {"path": str(self.path)}
+        for key, value in data.items():
+            values.update(sections[key](value, (key,)))
+        return Config(**values)
+
+    def _namespace(self, value: Any, where: PathKey) -> dict[str, Any]:
+        text = self._type(value, str, where, "a namespace name")
+        if not _DNS1123_LABEL.match(text):
+            raise self.fail(where, f"{text!r} is not a valid namespace name (a DNS-1123 label)")
+        return {"namespace": text}
+
+    def _platforms(self, value: Any, where: PathKey) -> dict[str, Any]:
+        parsed = []
+        for index, item in enumerate(self._strings(value, where)):
+            try:
+                parsed.append(platforms.parse(item))
+            except ValueError as exc:
+                raise self.fail((*where, index), str(exc)) from None
+        return {"platforms": tuple(parsed)}
+
+    def _fail_on(self, value: Any, where: PathKey) -> dict[str, Any]:
+        if value not in ("error", "warning"):
+            raise self.fail(where, "must be error or warning")
+        return {"fail_on": Severity(value)}
+
+    def _rule(self, value: Any, where: PathKey) -> str:
+        rule = self._type(value, str, where, "a rule id")
+        if rule not in RULES:
+            raise self.fail(where, f"unknown rule {rule!r} (see `pullgate explain`)")
+        return str(rule)
+
+    def _severity(self, value: Any, where: PathKey) -> dict[str, Any]:
+        mapping = self._type(value, dict, where, "a mapping of rule: error|warning|off")
+        result: dict[str, Severity] = {}
+        for rule, level in mapping.items():
+            self._rule(rule, (*where, rule))
+            if level is False:  # YAML 1.1 reads a bare `off` as a boolean
+                level = "off"
+            if level not in ("error", "warning", "off"):
+                raise self.fail((*where, rule), "must be error, warning or off")
+            result[rule] = Severity(level)
+        return {"severity": result}
+
+    def _ignore(self, value: Any, where: PathKey) -> dict[str, Any]:
+        entries = self._type(value, list, where, "a list of ignore entries")
+        rules = []
+        allowed = {"rule", "reason", "image", "namespace", "kind", "name"}
+        for index, entry in enumerate(entries):
+            here = (*where, index)
+            entry = self._type(entry, dict, here, "a mapping with rule and reason")
+            self._keys(entry, allowed, here)
+            if "rule" not in entry:
+                raise self.fail(here, "needs a `rule`")
+            reason = entry.get("reason")
+            if not isinstance(reason, str) or not reason.strip():
+                raise self.fail(here, "needs a non-empty `reason`: say why it is accepted")
+            globs = {}
+            for key in ("image", "namespace", "kind", "name"):
+                if key in entry:
+                    globs[key] = self._type(entry[key], str, (*here, key), "a glob string")
+            rules.append(
+                IgnoreRule(
+                    rule=self._rule(entry["rule"], (*here, "rule")),
+                    reason=reason.strip(),
+                    line=self.lines.get(here, 0),
+                    **globs,
+                )
+            )
+        return {"ignore": tuple(rules)}
+
+    def _insecure(self, value: Any, where: PathKey) -> dict[str, Any]:
+        return {"insecure_registries": self._strings(value, where)}
+
+    def _registries(self, value: Any, where: PathKey) -> dict[str, Any]:
+        mapping = self._type(value, dict, where, "a mapping of registry host: settings")
+        result: dict[str, RegistryConfig] = {}
+        for host, settings in mapping.items():
+            here = (*where, host)
+            settings = self._type(settings or {}, dict, here, "a mapping")
+            self._keys(settings, {"ca-file", "mirrors"}, here)
+            ca_file = (
+                self._path(settings["ca-file"], (*here, "ca-file"))
+                if "ca-file" in settings
+                else None
+            )
+            mirrors = self._strings(settings.get("mirrors", []), (*here, "mirrors"))
+            for index, mirror in enumerate(mirrors):
+                if not mirror.startswith(("https://", "http://")):
+                    raise self.fail((*here, "mirrors", index), "must be an http(s):// URL")
+            result[str(host)] = RegistryConfig(ca_file=ca_file, mirrors=mirrors)
+        return {"registries": result}
+
+    def _images(self, value: Any, where: PathKey) -> dict[str, Any]:
+        entries = self._type(value, list, where, "a list of {kind, paths} entries")
+        result = []
+        for index, entry in enumerate(entries):
+            here = (*where, index)
+            entry = self._type(entry, dict, here, "a mapping with kind and paths")
+            self._keys(entry, {"apiVersion", "kind", "paths"}, here)
+            if "kind" not in entry or "paths" not in entry:
+                raise self.fail(here, "needs `kind` and `paths`")
+            paths = self._strings(entry["paths"], (*here, "paths"))
+            for p_index, item in enumerate(paths):
+                if not _IMAGE_PATH.match(item):
+                    raise self.fail(
+                        (*here, "paths", p_index),
+                        f"{item!r} is not a path like spec.image or spec.jobs[*].image",
+                    )
+            result.append(
+                ImagePaths(
+                    kind=self._type(entry["kind"], str, (*here, "kind"), "a kind"),
+                    paths=paths,
+                    api_version=self._type(
+                        entry.get("apiVersion", "*"), str, (*here, "apiVersion"), "a glob"
+                    ),
+                )
+            )
+        return {"images": tuple(result)}
+
+    def _secrets(self, value: Any, where: PathKey) -> dict[str, Any]:
+        mapping = self._type(value, dict, where, "a mapping with `external`")
+        self._keys(mapping, {"external"}, where)
+        entries = self._type(mapping.get("external", []), list, (*where, "external"), "a list")
+        result = []
+        for index, entry in enumerate(entries):
+            here = (*where, "external", index)
+            entry = self._type(entry, dict, here, "a mapping with name and reason")
+            self._keys(entry, {"name", "reason"}, here)
+            name = entry.get("name")
+            if not isinstance(name, str) or name.count("/") != 1:
+                raise self.fail(here, "needs `name: <namespace>/<name>` (globs allowed)")
+            reason = entry.get("reason")
+            if not isinstance(reason, str) or not reason.strip():
+                raise self.fail(here, "needs a non-empty `reason`")
+            result.append(ExternalSecret(name, reason.strip()))
+        return {"external_secrets": tuple(result)}
+
+
+_IMAGE_PATH = re.compile(r"^[A-Za-z0-9_-]+(\[(\*|\d+)\])?(\.[A-Za-z0-9_-]+(\[(\*|\d+)\])?)*$")
