@@ -146,8 +146,10 @@ def test_config_is_found_upward(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.chdir(deep)
     manifest = LATEST.replace("  namespace: shop\n", "")
     code, report, _ = check(tmp_path, manifest=manifest)
+    assert code == 1
     assert {f["namespace"] for f in report["findings"]} == {"found"}
     code, report, _ = check(tmp_path, "-n", "cli-wins", manifest=manifest)
+    assert code == 1
     assert {f["namespace"] for f in report["findings"]} == {"cli-wins"}
 
 
@@ -213,6 +215,7 @@ def test_pod_template_annotation_suppresses_too(tmp_path: Path) -> None:
         "    spec:\n",
     )
     code, report, _ = check(tmp_path, "--fail-on", "warning", manifest=manifest)
+    assert code == 1
     assert [f["rule"] for f in report["findings"]] == ["image-latest-tag"]
     assert report["summary"]["suppressed"] == 1
 
