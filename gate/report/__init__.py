@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gate.model import CheckResult
-from gate.report import json_report, text_report
+from gate.report import github, gitlab, json_report, junit, sarif, text_report
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,10 @@ Renderer = Callable[[CheckResult, RenderContext], str]
 FORMATS: dict[str, Renderer] = {
     "text": text_report.render,
     "json": json_report.render,
+    "sarif": sarif.render,
+    "github": github.render,
+    "gitlab": gitlab.render,
+    "junit": junit.render,
 }
 
 
