@@ -32,6 +32,7 @@ from gate.registry.transport import (
     TransportOptions,
 )
 from gate.report import FORMATS, RenderContext, render
+from gate.report.github import write_step_summary
 from gate.report.progress import ProgressLine
 from gate.rules import RULES, Severity
 
@@ -205,7 +206,12 @@ def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
     )
     for target_fmt, target_path in targets:
         _write_report(target_path, render(target_fmt, result, context))
-    fmt = params["fmt"]
+    fmt = settings.format
+    if os.environ.get("GITHUB_STEP_SUMMARY") and "github" in {fmt, *(f for f, _ in targets)}:
+        try:
+            write_step_summary(result, context, os.environ["GITHUB_STEP_SUMMARY"])
+        except OSError as exc:
+            click.echo(f"pullgate: warning: cannot write the step summary: {exc}", err=True)
     color = params["color"] if params["color"] is not None else _color_default()
     stdout_context = replace(context, color=color and fmt == "text")
     click.echo(render(fmt, result, stdout_context), nl=False)
@@ -223,6 +229,13 @@ class _Settings:
     def _given(self, name: str) -> bool:
         source = self.ctx.get_parameter_source(name)
         return source not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+
+    @property
+    def format(self) -> str:
+        """`--format`; in a GitHub Actions job the default is GitHub's own annotations."""
+        if not self._given("fmt") and os.environ.get("GITHUB_ACTIONS") == "true":
+            return "github"
+        return str(self.params["fmt"])
 
     @property
     def fail_on(self) -> Severity:

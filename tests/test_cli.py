@@ -1,0 +1,90 @@
+"""The command line's own behaviour: defaults in CI hosts, report files, stdout discipline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from gate.cli import main
+
+LATEST = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: ns}
+spec:
+  containers:
+    - name: c
+      image: busybox:latest
+"""
+
+
+def _manifest(tmp_path: Path) -> Path:
+    path = tmp_path / "pod.yaml"
+    path.write_text(LATEST)
+    return path
+
+
+def test_github_actions_defaults_to_annotations_and_writes_the_summary(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    result = CliRunner().invoke(
+        main,
+        ["check", "--offline", str(_manifest(tmp_path))],
+        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert result.exit_code == 1
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("::error file=")
+    assert "line=7" in first and "image-latest-tag" in first
+    text = summary.read_text()
+    assert "image-latest-tag" in text and "busybox:latest" in text
+
+
+def test_explicit_format_wins_in_github_actions(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    result = CliRunner().invoke(
+        main,
+        ["check", "--offline", "--format", "json", str(_manifest(tmp_path))],
+        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert json.loads(result.stdout)["summary"]["errors"] == 1
+    assert not summary.exists()  # no github output asked for, no summary
+
+
+def test_several_reports_at_once_and_stdout_keeps_the_format(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    args = ["check", "--offline", "--format", "json"]
+    for fmt in ("sarif", "gitlab", "junit", "text", "github"):
+        args += ["--report", f"{fmt}={out / fmt}"]
+    result = CliRunner().invoke(main, [*args, str(_manifest(tmp_path))])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["version"] == 1
+    assert json.loads((out / "sarif").read_text())["version"] == "2.1.0"
+    assert json.loads((out / "gitlab").read_text())[0]["check_name"] == "image-latest-tag"
+    assert (out / "junit").read_text().startswith("<?xml")
+    assert "FAILED" in (out / "text").read_text()
+    assert (out / "github").read_text().startswith("::error")
+
+
+def test_bad_report_option_is_a_usage_error(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for value in ("sarif", "pdf=out.pdf"):
+        result = runner.invoke(main, ["check", "--report", value, str(_manifest(tmp_path))])
+        assert result.exit_code == 2
+        assert "--report" in result.stderr
+        assert result.stdout == ""
+
+
+def test_no_paths_and_bad_namespace_are_usage_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["check"])
+    assert result.exit_code == 2 and "no manifests given" in result.stderr
+    result = runner.invoke(main, ["check", "-n", "Bad_NS", str(_manifest(tmp_path))])
+    assert result.exit_code == 2 and "not a valid namespace" in result.stderr
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("pullgate, version ")
