@@ -167,7 +167,11 @@ def load_paths(paths: Iterable[str], stdin: Any = None) -> LoadResult:
 def load_text(text: str, file: str, result: LoadResult | None = None) -> LoadResult:
     """Parse one file's text (multi-document YAML, or JSON) into `result`."""
     result = result if result is not None else LoadResult()
-    all_lines = text.splitlines()
+    # only line feeds end lines, as in an editor or a CI annotation (str.splitlines() also
+    # splits on form feeds, vertical tabs, U+2028...)
+    all_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if all_lines[-1] == "":
+        all_lines.pop()
     if text.lstrip().startswith(("{", "[")):
         _load_json(text, file, result)
         return result
@@ -177,20 +181,36 @@ def load_text(text: str, file: str, result: LoadResult | None = None) -> LoadRes
 
 
 def _load_json(text: str, file: str, result: LoadResult) -> None:
-    """JSON is parsed with JSON's own rules; YAML (a superset) is only asked for the lines."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        result.invalid.append(InvalidDocument(file, exc.lineno, f"invalid JSON: {exc.msg}"))
-        return
-    lines: dict[PathKey, int] = {(): 1}
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError:  # e.g. tab indentation: valid JSON, not YAML; lines stay coarse
-        node = None
-    if node is not None:
-        _record_lines(node, (), 0, lines)
-    _add_document(data, lines, None, file, result)
+    """JSON is parsed with JSON's own rules; YAML (a superset) is only asked for the lines.
+
+    Like `kubectl`, a JSON file is a stream: several values may follow one another.
+    """
+    decoder = json.JSONDecoder()
+    index = 0
+    while True:
+        while index < len(text) and text[index] in " \t\n\r":
+            index += 1
+        if index >= len(text):
+            return
+        line = text.count("\n", 0, index)
+        try:
+            data, end = decoder.raw_decode(text, index)
+        except json.JSONDecodeError as exc:
+            result.invalid.append(InvalidDocument(file, exc.lineno, f"invalid JSON: {exc.msg}"))
+            return
+        except RecursionError:
+            message = "invalid JSON: nested too deeply"
+            result.invalid.append(InvalidDocument(file, line + 1, message))
+            return
+        lines: dict[PathKey, int] = {(): line + 1}
+        try:
+            node = yaml.compose(text[index:end], Loader=_Loader)
+        except (yaml.YAMLError, RecursionError):  # e.g. tab indentation: lines stay coarse
+            node = None
+        if node is not None:  # JSON has no aliases: the budget cannot run out
+            _record_lines(node, (), line, lines, _node_budget(end - index))
+        _add_document(data, lines, None, file, result)
+        index = end
 
 
 def parse_yaml(text: str) -> tuple[Any, dict[PathKey, int]]:
@@ -199,7 +219,7 @@ def parse_yaml(text: str) -> tuple[Any, dict[PathKey, int]]:
     node = yaml.compose(text, Loader=_Loader)
     if node is None:
         return None, lines
-    _record_lines(node, (), 0, lines)
+    _record_lines(node, (), 0, lines, _node_budget(len(text)))
     return yaml.load(text, Loader=_Loader), lines
 
 
@@ -230,7 +250,7 @@ def _load_chunk(
             if data is None:
                 continue
             lines: dict[PathKey, int] = {}
-            _record_lines(node, (), offset, lines)
+            _record_lines(node, (), offset, lines, _node_budget(len(chunk)))
             source = _helm_source(all_lines, offset + node.start_mark.line)
             _add_document(data, lines, source, file, result)
     except yaml.MarkedYAMLError as exc:
@@ -240,6 +260,8 @@ def _load_chunk(
         result.invalid.append(InvalidDocument(file, line, f"invalid YAML: {problem}"))
     except yaml.YAMLError as exc:
         result.invalid.append(InvalidDocument(file, offset + 1, f"invalid YAML: {exc}"))
+    except RecursionError:
+        result.invalid.append(InvalidDocument(file, offset + 1, "invalid YAML: nested too deeply"))
     finally:
         loader.dispose()
 
@@ -252,7 +274,7 @@ def _add_document(
     if not _is_kube_object(data):
         result.skipped_documents += 1
         return
-    if data.get("kind") == "List" and isinstance(data.get("items"), list):
+    if str(data.get("kind")).endswith("List") and isinstance(data.get("items"), list):
         for index, item in enumerate(data["items"]):
             if _is_kube_object(item):
                 result.objects.append(
@@ -268,16 +290,42 @@ def _is_kube_object(data: Any) -> bool:
     return isinstance(data, dict) and bool(data.get("apiVersion")) and bool(data.get("kind"))
 
 
-def _record_lines(node: yaml.Node, path: PathKey, offset: int, lines: dict[PathKey, int]) -> None:
-    """Walk the composed node tree beside the constructed data, keeping each value's line."""
-    lines[path] = offset + node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                _record_lines(value_node, (*path, key_node.value), offset, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _record_lines(item, (*path, index), offset, lines)
+def _node_budget(size: int) -> int:
+    """How many nodes a document of `size` characters may expand to through aliases."""
+    return 10 * size + 10_000
+
+
+def _record_lines(
+    root: yaml.Node, path: PathKey, offset: int, lines: dict[PathKey, int], budget: int
+) -> None:
+    """Walk the composed node tree beside the constructed data, keeping each value's line.
+
+    Iterative (no recursion limit on deep documents) and bounded: aliases make the tree a
+    graph, which may contain itself or expand exponentially (`excessive aliasing`, which
+    kubectl refuses too).
+    """
+    stack: list[tuple[yaml.Node, PathKey]] = [(root, path)]
+    while stack:
+        node, path = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise yaml.MarkedYAMLError(
+                problem="excessive aliasing (or an alias that contains itself)",
+                problem_mark=node.start_mark,
+            )
+        lines[path] = offset + node.start_mark.line + 1
+        children: list[tuple[yaml.Node, PathKey]]
+        if isinstance(node, yaml.MappingNode):
+            children = [
+                (value_node, (*path, key_node.value))
+                for key_node, value_node in node.value
+                if isinstance(key_node, yaml.ScalarNode)
+            ]
+        elif isinstance(node, yaml.SequenceNode):
+            children = [(item, (*path, index)) for index, item in enumerate(node.value)]
+        else:
+            continue
+        stack.extend(reversed(children))  # document order, so a duplicate key's last wins
 
 
 def _helm_source(lines: list[str], start_line: int) -> str | None:
