@@ -7,10 +7,12 @@ terminal. Every option can also be set as `PULLGATE_<OPTION>` in the environment
 from __future__ import annotations
 
 import difflib
+import io
 import logging
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
@@ -21,9 +23,20 @@ from click.core import ParameterSource
 from gate import __version__
 from gate import platform as platforms
 from gate.config import Config, ConfigError, find_config, load_config
-from gate.load import LoadError
+from gate.load import STDIN, LoadError
+from gate.pin import (
+    LockError,
+    PinError,
+    pin_texts,
+    plan_check,
+    read_lock,
+    read_manifest,
+    unified_diff,
+    write_files,
+    write_lock,
+)
 from gate.pipeline import CheckOptions, run_check
-from gate.policy import EXIT_USAGE, exit_code
+from gate.policy import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS, exit_code
 from gate.policy.platforms import DEFAULT_PLATFORMS
 from gate.registry.transport import (
     DEFAULT_BACKOFF,
@@ -66,8 +79,72 @@ def main() -> None:
     """pullgate: prove, before a deploy, that every pod's images pull and its secrets exist."""
 
 
+def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every command that resolves images takes (`check` and `pin`)."""
+    options = [
+        click.argument("paths", nargs=-1, type=str, envvar=_env("PATHS")),
+        click.option(
+            "-n",
+            "--namespace",
+            default="default",
+            show_default=True,
+            envvar=_env("NAMESPACE"),
+            help="Namespace of objects that do not name one.",
+        ),
+        click.option(
+            "--insecure-registry",
+            "insecure",
+            multiple=True,
+            metavar="HOST[:PORT]",
+            envvar=_env("INSECURE_REGISTRY"),
+            help="Allow plain HTTP and unverified TLS for this registry (repeatable).",
+        ),
+        click.option(
+            "--ca-file",
+            "ca_files",
+            multiple=True,
+            type=click.Path(exists=True, dir_okay=False),
+            envvar=_env("CA_FILE"),
+            help="Trust this PEM CA bundle too (repeatable).",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=DEFAULT_TIMEOUT,
+            show_default=True,
+            envvar=_env("TIMEOUT"),
+            help="Seconds to wait for a registry to answer one request.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(min=0, max=10),
+            default=DEFAULT_RETRIES,
+            show_default=True,
+            envvar=_env("RETRIES"),
+            help="Retries on network trouble, 429 and 5xx, with exponential backoff.",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False),
+            envvar=_env("CONFIG"),
+            help="Config file (default: .pullgate.yaml found upward from the working directory).",
+        ),
+        click.option(
+            "--no-progress",
+            is_flag=True,
+            envvar=_env("NO_PROGRESS"),
+            help="No progress line on stderr (it is shown only on a terminal, outside CI).",
+        ),
+        click.option("-v", "--verbose", count=True, help="Log more on stderr (-vv for HTTP)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command()
-@click.argument("paths", nargs=-1, type=str, envvar=_env("PATHS"))
+@_shared_options
 @click.option(
     "--format",
     "fmt",
@@ -75,7 +152,7 @@ def main() -> None:
     default="text",
     show_default=True,
     envvar=_env("FORMAT"),
-    help="Report printed on stdout.",
+    help="Report printed on stdout (in GitHub Actions: github).",
 )
 @click.option(
     "--report",
@@ -84,14 +161,6 @@ def main() -> None:
     metavar="FORMAT=PATH",
     envvar=_env("REPORT"),
     help="Also write a report in FORMAT to PATH (repeatable).",
-)
-@click.option(
-    "-n",
-    "--namespace",
-    default="default",
-    show_default=True,
-    envvar=_env("NAMESPACE"),
-    help="Namespace of objects that do not name one.",
 )
 @click.option(
     "--offline",
@@ -116,36 +185,11 @@ def main() -> None:
     help="Lowest severity that fails the gate.",
 )
 @click.option(
-    "--insecure-registry",
-    "insecure",
-    multiple=True,
-    metavar="HOST[:PORT]",
-    envvar=_env("INSECURE_REGISTRY"),
-    help="Allow plain HTTP and unverified TLS for this registry (repeatable).",
-)
-@click.option(
-    "--ca-file",
-    "ca_files",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False),
-    envvar=_env("CA_FILE"),
-    help="Trust this PEM CA bundle too (repeatable).",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1),
-    default=DEFAULT_TIMEOUT,
-    show_default=True,
-    envvar=_env("TIMEOUT"),
-    help="Seconds to wait for a registry to answer one request.",
-)
-@click.option(
-    "--retries",
-    type=click.IntRange(min=0, max=10),
-    default=DEFAULT_RETRIES,
-    show_default=True,
-    envvar=_env("RETRIES"),
-    help="Retries on network trouble, 429 and 5xx, with exponential backoff.",
+    "--lock",
+    "lock_path",
+    type=click.Path(dir_okay=False),
+    envvar=_env("LOCK"),
+    help="Fail images whose digest differs from this lock file (written by pin --lock).",
 )
 @click.option(
     "--color/--no-color",
@@ -154,25 +198,11 @@ def main() -> None:
     help="Colour the text report (default: only on a terminal, and never with NO_COLOR).",
 )
 @click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    envvar=_env("CONFIG"),
-    help="Config file (default: .pullgate.yaml found upward from the working directory).",
-)
-@click.option(
     "--show-suppressed",
     is_flag=True,
     envvar=_env("SHOW_SUPPRESSED"),
     help="List suppressed findings too (they are always counted).",
 )
-@click.option(
-    "--no-progress",
-    is_flag=True,
-    envvar=_env("NO_PROGRESS"),
-    help="No progress line on stderr (it is shown only on a terminal, outside CI).",
-)
-@click.option("-v", "--verbose", count=True, help="Log more on stderr (-vv for HTTP).")
 @click.pass_context
 def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
     """Check rendered manifests: every image pulls, nothing refers to what is not there.
@@ -250,8 +280,14 @@ class _Settings:
             namespace = config.namespace
         if not _DNS1123_LABEL.match(namespace) or len(namespace) > 63:
             raise _UsageError(f"--namespace {namespace!r} is not a valid namespace name")
+        lock = None
+        if params.get("lock_path"):
+            try:
+                lock = read_lock(params["lock_path"])
+            except LockError as exc:
+                _fail_usage(str(exc))
         try:
-            node_platforms = tuple(platforms.parse(name) for name in params["platform_names"])
+            node_platforms = tuple(platforms.parse(n) for n in params.get("platform_names", ()))
         except ValueError as exc:
             raise _UsageError(f"--platform: {exc}") from None
         registry_cas = {
@@ -260,7 +296,8 @@ class _Settings:
         return CheckOptions(
             paths=paths,
             namespace=namespace,
-            offline=params["offline"],
+            offline=params.get("offline", False),
+            lock=lock,
             platforms=node_platforms or config.platforms or DEFAULT_PLATFORMS,
             severity=config.severity,
             ignores=config.ignore,
@@ -290,6 +327,90 @@ def _load_config(path: str | None) -> Config:
         _fail_usage(str(exc))
     log.info("using config %s", found)
     return config
+
+
+@main.command()
+@_shared_options
+@click.option(
+    "--write",
+    is_flag=True,
+    envvar=_env("WRITE"),
+    help="Edit the files in place (atomically; nothing is written unless every image resolved).",
+)
+@click.option(
+    "--lock",
+    "lock_path",
+    type=click.Path(dir_okay=False),
+    envvar=_env("LOCK"),
+    help="Also write what every image resolved to into this lock file.",
+)
+@click.pass_context
+def pin(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
+    """Pin every container image to the digest it resolves to: name:tag@sha256:...
+
+    Without --write, print what would change as a unified diff. With -, read one stream from
+    stdin and write it, pinned, to stdout. Nothing is written unless every image resolved.
+    Exit codes as for check: 0 pinned; 1 an image or document blocks the pin; 2 usage error;
+    3 a registry could not be reached.
+    """
+    _configure_logging(params["verbose"])
+    if not paths:
+        raise _UsageError("no manifests given: pass files, directories, or - for stdin")
+    if STDIN in paths and len(paths) > 1:
+        raise _UsageError("- (stdin) cannot be mixed with other paths")
+    if STDIN in paths and params["write"]:
+        raise _UsageError("--write edits files; with - the pinned stream goes to stdout")
+    stdin_text: str | None = None
+    if STDIN in paths:
+        try:  # bytes, so that CRLF and a missing final newline survive
+            stdin_text = click.get_binary_stream("stdin").read().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            _fail_usage(f"stdin: not UTF-8 text: {exc.reason}")
+    config = _load_config(params["config_path"])
+    lock_path = params.pop("lock_path")
+    options = _Settings(ctx, params, config).check_options(paths)
+    if stdin_text is not None:
+        options = replace(options, stdin=io.StringIO(stdin_text))
+    progress = ProgressLine.for_terminal(sys.stderr, disabled=params["no_progress"])
+    try:
+        result = run_check(options, progress=progress)
+    except LoadError as exc:
+        _fail_usage(str(exc))
+    finally:
+        progress.close()
+    plan = plan_check(result)
+    if not plan.complete:
+        for problem in plan.problems:
+            click.echo(f"pullgate: {problem}", err=True)
+        click.echo("pullgate: nothing pinned: every image must resolve first", err=True)
+        sys.exit(plan.exit_code)
+    try:
+        texts = {f: stdin_text if f == STDIN else read_manifest(f) for f in plan.files}
+        changed = pin_texts(plan, {f: t for f, t in texts.items() if t is not None})
+    except PinError as exc:
+        click.echo(f"pullgate: error: {exc}", err=True)
+        sys.exit(EXIT_VIOLATIONS)
+    except OSError as exc:
+        _fail_usage(f"cannot read {exc.filename}: {exc.strerror or exc}")
+    try:
+        if params["write"]:
+            write_files(changed)
+        if lock_path:
+            write_lock(lock_path, plan.lock)
+    except OSError as exc:
+        _fail_usage(f"cannot write {exc.filename}: {exc.strerror or exc}")
+    stdout = click.get_binary_stream("stdout")  # bytes: CRLF in a manifest stays CRLF
+    if stdin_text is not None:
+        stdout.write(changed.get(STDIN, stdin_text).encode("utf-8"))
+    elif params["write"]:
+        click.echo(
+            f"pullgate: pinned {len(plan.edits)} image(s) in {len(changed)} file(s)", err=True
+        )
+    else:
+        diff = "".join(unified_diff(f, texts[f] or "", new) for f, new in changed.items())
+        stdout.write(diff.encode("utf-8"))
+    stdout.flush()
+    sys.exit(EXIT_OK)
 
 
 @main.command()

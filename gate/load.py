@@ -175,7 +175,7 @@ def load_text(text: str, file: str, result: LoadResult | None = None) -> LoadRes
     if text.lstrip().startswith(("{", "[")):
         _load_json(text, file, result)
         return result
-    for chunk_start, chunk in _split_documents(all_lines):
+    for chunk_start, chunk in split_documents(all_lines):
         _load_chunk(chunk, chunk_start, file, all_lines, result)
     return result
 
@@ -223,7 +223,7 @@ def parse_yaml(text: str) -> tuple[Any, dict[PathKey, int]]:
     return yaml.load(text, Loader=_Loader), lines
 
 
-def _split_documents(lines: list[str]) -> Iterator[tuple[int, str]]:
+def split_documents(lines: list[str]) -> Iterator[tuple[int, str]]:
     """Split a YAML stream on `---` lines, so that one broken document hides no other one.
 
     Yields (0-based line offset, text). A `---` at column 0 always starts a document in YAML,

@@ -17,7 +17,9 @@ from gate.credentials import ANONYMOUS
 from gate.extract import DEFAULT_NAMESPACE, extract
 from gate.load import load_paths
 from gate.model import CheckResult, ImageUse, Outcome, Resolution
+from gate.pin import Lock
 from gate.platform import Platform
+from gate.policy.lock import lock_findings
 from gate.policy.platforms import DEFAULT_PLATFORMS, platform_findings
 from gate.policy.suppress import suppress
 from gate.registry.client import RegistryClient
@@ -36,6 +38,8 @@ class CheckOptions:
     """Where a pod without node constraints may run."""
     severity: Mapping[str, Severity] = field(default_factory=dict)
     ignores: Sequence[IgnoreRule] = ()
+    lock: Lock | None = None
+    """`check --lock`: the digests every image must still resolve to."""
     stdin: TextIO | None = None
 
 
@@ -53,6 +57,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
         *policy.static_findings(uses),
         *policy.resolution_findings(uses),
         *platform_findings(uses, options.platforms),
+        *(lock_findings(uses, options.lock) if options.lock is not None else []),
     ]
     findings = suppress(policy.apply_severities(findings, options.severity), pods, options.ignores)
     findings = policy.sort_findings(findings)

@@ -144,7 +144,8 @@ _RULES = [
         Severity.WARNING,
         "The tag now points to another digest than the one pinned beside it.",
         "Nothing fails: the pod runs the pinned digest, which is no longer what the tag names.",
-        "Re-pin with `pullgate pin`, or drop the tag if the digest is what you mean.",
+        "To follow the tag, drop the digest and run `pullgate pin --write` again; if the digest "
+        "is what you mean, drop the tag.",
     ),
     Rule(
         "image-lock-mismatch",

@@ -224,8 +224,8 @@ def _tag_digest_findings(use: ImageUse) -> list[Finding]:
             use,
             f"image {use.container.image} is pinned to {ref.digest}, but {now}",
             "Nothing fails: the kubelet pulls the pinned digest, which is no longer what the tag "
-            "names, so the tag misleads readers. Re-pin with `pullgate pin`, or drop the tag if "
-            "the digest is what you mean.",
+            "names, so the tag misleads readers. To follow the tag, drop the digest and run "
+            "`pullgate pin --write` again; if the digest is what you mean, drop the tag.",
         )
     ]
 
