@@ -8,10 +8,13 @@ searched: their schemas describe containers without being any.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from fnmatch import fnmatchcase
+from typing import Any, Literal
 
+from gate.config import ImagePaths
 from gate.load import KubeObject, PathKey
 
 DEFAULT_NAMESPACE = "default"
@@ -60,6 +63,31 @@ class Container:
     pull_policy: str | None = None
 
 
+SecretVia = Literal["env", "envFrom", "volume", "projected"]
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """One reference from a pod spec to a Secret by name, located for the finding it may become.
+
+    `via` says which field holds it: `env` (`env[].valueFrom.secretKeyRef`), `envFrom`
+    (`envFrom[].secretRef`), `volume` (`volumes[].secret.secretName`) or `projected`
+    (`volumes[].projected.sources[].secret.name`).
+    """
+
+    name: str
+    line: int
+    """Line of the secret's name value."""
+    via: SecretVia
+    container: str | None
+    """The container that refers to it; None for volumes (any container may mount them)."""
+    key: str | None = None
+    """The key a `secretKeyRef` reads."""
+    optional: bool = False
+    volume: str | None = None
+    """The volume's name, for `volume` and `projected` references."""
+
+
 @dataclass(frozen=True)
 class PodSpec:
     """One pod spec: a Pod, or the template a controller stamps pods from."""
@@ -68,30 +96,119 @@ class PodSpec:
     path: PathKey
     containers: tuple[Container, ...]
     service_account: str | None = None
+    service_account_line: int | None = None
+    """Line of the `serviceAccountName` (or deprecated `serviceAccount`) value."""
     image_pull_secrets: tuple[tuple[str, int], ...] = ()
     """(name, line) of each `imagePullSecrets` entry."""
     node_selector: dict[str, str] = field(default_factory=dict)
     affinity: dict[str, Any] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     """The object's annotations, overlaid with its pod template's."""
+    secret_refs: tuple[SecretRef, ...] = ()
+    """Every reference to a Secret: container by container (env, then envFrom), then volumes."""
+    annotation_lines: dict[str, int] = field(default_factory=dict)
+    """Line of each annotation in `annotations`, to locate findings about them."""
 
 
 def extract(
-    objects: Iterable[KubeObject], default_namespace: str = DEFAULT_NAMESPACE
+    objects: Iterable[KubeObject],
+    default_namespace: str = DEFAULT_NAMESPACE,
+    image_paths: Sequence[ImagePaths] = (),
 ) -> list[PodSpec]:
-    """Every pod spec in `objects`, in document order."""
+    """Every pod spec in `objects`, in document order.
+
+    Objects matched by an `image_paths` rule also yield one pod-like entry holding the images
+    at those paths (each "container" named by its path), so the same image rules apply.
+    """
     pods: list[PodSpec] = []
     for obj in objects:
         for path in pod_spec_paths(obj):
             pods.append(_pod_spec(obj, path, default_namespace))
+        rules = [r for r in image_paths if _rule_matches(r, obj)]
+        if rules:
+            custom = _custom_images(obj, rules, default_namespace)
+            if custom is not None:
+                pods.append(custom)
     return pods
+
+
+def _rule_matches(rule: ImagePaths, obj: KubeObject) -> bool:
+    return rule.kind == obj.kind and fnmatchcase(obj.api_version, rule.api_version)
+
+
+_PATH_PART = re.compile(r"([^.\[\]]+)(?:\[(\*|\d+)\])?")
+
+
+def expand_path(data: Any, pattern: str) -> list[PathKey]:
+    """Concrete paths in `data` matching `pattern` (`a.b[*].c`, `a.b[0].c`) that exist."""
+    found: list[PathKey] = [()]
+    for part in pattern.split("."):
+        match = _PATH_PART.fullmatch(part)
+        if match is None:
+            return []
+        key, index = match.group(1), match.group(2)
+        step: list[PathKey] = []
+        for path in found:
+            value = _get(data, path)
+            if not isinstance(value, dict) or key not in value:
+                continue
+            child = value[key]
+            if index is None:
+                step.append((*path, key))
+            elif isinstance(child, list):
+                indexes = range(len(child)) if index == "*" else [int(index)]
+                step.extend((*path, key, i) for i in indexes if i < len(child))
+        found = step
+    return found
+
+
+def _custom_images(
+    obj: KubeObject, rules: Sequence[ImagePaths], default_namespace: str
+) -> PodSpec | None:
+    containers = []
+    for rule in rules:
+        for pattern in rule.paths:
+            for path in expand_path(obj.data, pattern):
+                value = _get(obj.data, path)
+                if not isinstance(value, str) or not value:
+                    continue
+                containers.append(
+                    Container(
+                        name=_dotted(path),
+                        field="custom",
+                        image=value,
+                        line=obj.line_of(path),
+                        path=path,
+                    )
+                )
+    if not containers:
+        return None
+    annotations, annotation_lines = _annotations(obj, None)
+    return PodSpec(
+        object=_object_ref(obj, default_namespace),
+        path=(),
+        containers=tuple(containers),
+        annotations=annotations,
+        annotation_lines=annotation_lines,
+    )
+
+
+def _dotted(path: PathKey) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _is_builtin(obj: KubeObject) -> bool:
+    group = obj.api_version.rpartition("/")[0] if "/" in obj.api_version else ""
+    return obj.kind in _BUILTIN_POD_SPECS and group in _BUILTIN_GROUPS
 
 
 def pod_spec_paths(obj: KubeObject) -> list[PathKey]:
     """Paths of the pod specs inside `obj`."""
-    group = obj.api_version.rpartition("/")[0] if "/" in obj.api_version else ""
-    builtin = _BUILTIN_POD_SPECS.get(obj.kind)
-    if builtin is not None and group in _BUILTIN_GROUPS:
+    if _is_builtin(obj):
+        builtin = _BUILTIN_POD_SPECS[obj.kind]
         spec = _get(obj.data, builtin)
         return [builtin] if isinstance(spec, dict) else []
     if obj.kind in _NEVER_SEARCHED:
@@ -100,25 +217,28 @@ def pod_spec_paths(obj: KubeObject) -> list[PathKey]:
 
 
 def _search_pod_specs(value: Any, path: PathKey) -> Iterator[PathKey]:
-    if isinstance(value, dict):
-        containers = value.get("containers")
-        if isinstance(containers, list) and any(
-            isinstance(c, dict) and "image" in c for c in containers
-        ):
-            yield path
-            return
-        for key, child in value.items():
-            yield from _search_pod_specs(child, (*path, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _search_pod_specs(child, (*path, index))
+    """Pod-spec-shaped mappings under `value`, in document order (iterative: no depth limit)."""
+    stack: list[tuple[Any, PathKey]] = [(value, path)]
+    while stack:
+        value, path = stack.pop()
+        children: list[tuple[Any, PathKey]]
+        if isinstance(value, dict):
+            containers = value.get("containers")
+            if isinstance(containers, list) and any(
+                isinstance(c, dict) and "image" in c for c in containers
+            ):
+                yield path
+                continue
+            children = [(child, (*path, key)) for key, child in value.items()]
+        elif isinstance(value, list):
+            children = [(child, (*path, index)) for index, child in enumerate(value)]
+        else:
+            continue
+        stack.extend(reversed(children))
 
 
-def _pod_spec(obj: KubeObject, path: PathKey, default_namespace: str) -> PodSpec:
-    spec = _get(obj.data, path)
-    assert isinstance(spec, dict)
-    builtin = obj.kind in _BUILTIN_POD_SPECS
-    ref = ObjectRef(
+def _object_ref(obj: KubeObject, default_namespace: str) -> ObjectRef:
+    return ObjectRef(
         file=obj.file,
         kind=obj.kind,
         namespace=obj.namespace or default_namespace,
@@ -127,7 +247,15 @@ def _pod_spec(obj: KubeObject, path: PathKey, default_namespace: str) -> PodSpec
         source=obj.source,
         line=obj.line_of(("metadata", "name")),
     )
+
+
+def _pod_spec(obj: KubeObject, path: PathKey, default_namespace: str) -> PodSpec:
+    spec = _get(obj.data, path)
+    assert isinstance(spec, dict)
+    builtin = _is_builtin(obj)
+    ref = _object_ref(obj, default_namespace)
     containers: list[Container] = []
+    secret_refs: list[SecretRef] = []
     for container_field in CONTAINER_FIELDS:
         entries = spec.get(container_field)
         if not isinstance(entries, list):
@@ -150,6 +278,8 @@ def _pod_spec(obj: KubeObject, path: PathKey, default_namespace: str) -> PodSpec
                     pull_policy=_str_or_none(entry.get("imagePullPolicy")),
                 )
             )
+            secret_refs.extend(_container_secret_refs(obj, entry, cpath, containers[-1].name))
+    secret_refs.extend(_volume_secret_refs(obj, spec, path))
     pull_secrets = []
     entries = spec.get("imagePullSecrets")
     if isinstance(entries, list):
@@ -157,21 +287,114 @@ def _pod_spec(obj: KubeObject, path: PathKey, default_namespace: str) -> PodSpec
             if isinstance(entry, dict) and entry.get("name"):
                 line = obj.line_of((*path, "imagePullSecrets", index, "name"))
                 pull_secrets.append((str(entry["name"]), line))
-    template_meta = _get(obj.data, (*path[:-1], "metadata")) if path else None
-    annotations = _str_dict(obj.metadata.get("annotations"))
-    if isinstance(template_meta, dict):
-        annotations.update(_str_dict(template_meta.get("annotations")))
+    annotations, annotation_lines = _annotations(obj, (*path[:-1], "metadata") if path else None)
     affinity = spec.get("affinity")
+    account_field = "serviceAccountName" if spec.get("serviceAccountName") else "serviceAccount"
+    service_account = _str_or_none(spec.get(account_field))
     return PodSpec(
         object=ref,
         path=path,
         containers=tuple(containers),
-        service_account=_str_or_none(spec.get("serviceAccountName") or spec.get("serviceAccount")),
+        service_account=service_account,
+        service_account_line=obj.line_of((*path, account_field)) if service_account else None,
         image_pull_secrets=tuple(pull_secrets),
         node_selector=_str_dict(spec.get("nodeSelector")),
         affinity=affinity if isinstance(affinity, dict) else {},
         annotations=annotations,
+        secret_refs=tuple(secret_refs),
+        annotation_lines=annotation_lines,
     )
+
+
+def _annotations(
+    obj: KubeObject, template_meta_path: PathKey | None
+) -> tuple[dict[str, str], dict[str, int]]:
+    """The object's annotations overlaid with its pod template's, and the line of each."""
+    annotations: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    for meta_path in [("metadata",), template_meta_path]:
+        if meta_path is None:
+            continue
+        meta = _get(obj.data, meta_path)
+        values = _str_dict(meta.get("annotations")) if isinstance(meta, dict) else {}
+        for key, value in values.items():
+            annotations[key] = value
+            lines[key] = obj.line_of((*meta_path, "annotations", key))
+    return annotations, lines
+
+
+def _container_secret_refs(
+    obj: KubeObject, entry: dict[str, Any], cpath: PathKey, container: str
+) -> list[SecretRef]:
+    """`env[].valueFrom.secretKeyRef` and `envFrom[].secretRef` of one container."""
+    refs: list[SecretRef] = []
+    env = entry.get("env")
+    for index, var in enumerate(env if isinstance(env, list) else []):
+        ref = _get(var, ("valueFrom", "secretKeyRef"))
+        if isinstance(ref, dict) and ref.get("name"):
+            refs.append(
+                SecretRef(
+                    name=str(ref["name"]),
+                    line=obj.line_of((*cpath, "env", index, "valueFrom", "secretKeyRef", "name")),
+                    via="env",
+                    container=container,
+                    key=_str_or_none(ref.get("key")),
+                    optional=ref.get("optional") is True,
+                )
+            )
+    env_from = entry.get("envFrom")
+    for index, source in enumerate(env_from if isinstance(env_from, list) else []):
+        ref = _get(source, ("secretRef",))
+        if isinstance(ref, dict) and ref.get("name"):
+            refs.append(
+                SecretRef(
+                    name=str(ref["name"]),
+                    line=obj.line_of((*cpath, "envFrom", index, "secretRef", "name")),
+                    via="envFrom",
+                    container=container,
+                    optional=ref.get("optional") is True,
+                )
+            )
+    return refs
+
+
+def _volume_secret_refs(obj: KubeObject, spec: dict[str, Any], path: PathKey) -> list[SecretRef]:
+    """`volumes[].secret` and `volumes[].projected.sources[].secret` of one pod spec."""
+    refs: list[SecretRef] = []
+    volumes = spec.get("volumes")
+    for index, volume in enumerate(volumes if isinstance(volumes, list) else []):
+        if not isinstance(volume, dict):
+            continue
+        vpath = (*path, "volumes", index)
+        volume_name = _str_or_none(volume.get("name"))
+        secret = volume.get("secret")
+        if isinstance(secret, dict) and secret.get("secretName"):
+            refs.append(
+                SecretRef(
+                    name=str(secret["secretName"]),
+                    line=obj.line_of((*vpath, "secret", "secretName")),
+                    via="volume",
+                    container=None,
+                    optional=secret.get("optional") is True,
+                    volume=volume_name,
+                )
+            )
+        sources = _get(volume, ("projected", "sources"))
+        for sindex, source in enumerate(sources if isinstance(sources, list) else []):
+            ref = _get(source, ("secret",))
+            if isinstance(ref, dict) and ref.get("name"):
+                spath = (*vpath, "projected", "sources", sindex, "secret", "name")
+                refs.append(
+                    SecretRef(
+                        name=str(ref["name"]),
+                        line=obj.line_of(spath),
+                        via="projected",
+                        container=None,
+                        optional=ref.get("optional") is True,
+                        volume=volume_name,
+                    )
+                )
+    return refs
 
 
 def _get(data: Any, path: PathKey) -> Any:
