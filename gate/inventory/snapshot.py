@@ -1,0 +1,83 @@
+"""Cluster-state files: what `kubectl get secrets,serviceaccounts -A -o json` (or -o yaml) prints.
+
+kubectl prints a `kind: List` whose items are full objects; a single-namespace or single-kind
+`get` prints the same, an older kubectl a `SecretList`, and `get secret NAME` one object. All
+are accepted. A snapshot may have had its `data` stripped (so that no value sits in CI
+artifacts): such Secrets still exist, with unknown keys and no values to pull with.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gate.extract import DEFAULT_NAMESPACE
+from gate.inventory.model import Inventory, SecretEntry, ServiceAccountEntry
+from gate.load import load_text
+
+
+class ClusterStateError(Exception):
+    """A cluster-state file cannot be read or parsed: a usage error (exit 2)."""
+
+
+def add_cluster_state(
+    inventory: Inventory, path: str, default_namespace: str = DEFAULT_NAMESPACE
+) -> int:
+    """Add the Secrets and ServiceAccounts of one cluster-state file; returns how many."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ClusterStateError(f"{path}: no such cluster-state file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ClusterStateError(f"{path}: cannot read cluster-state file: {reason}") from None
+    loaded = load_text(text, path)
+    if loaded.invalid:
+        bad = loaded.invalid[0]
+        raise ClusterStateError(f"{bad.file}:{bad.line}: not a cluster-state file: {bad.message}")
+    origin = f"cluster-state {path}"
+    inventory.add_source(origin)
+    count = 0
+    for obj in loaded.objects:
+        for item in _items(obj.data):
+            count += _add_item(inventory, item, origin, default_namespace)
+    return count
+
+
+def _items(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """`SecretList`, `ServiceAccountList` (and nested Lists) flattened; `kind: List` is already."""
+    items = data.get("items")
+    if str(data.get("kind", "")).endswith("List") and isinstance(items, list):
+        return [i for item in items if isinstance(item, dict) for i in _items(item)]
+    return [data]
+
+
+def _add_item(inventory: Inventory, item: dict[str, Any], origin: str, default_ns: str) -> int:
+    kind = item.get("kind")
+    meta = item.get("metadata")
+    if not isinstance(meta, dict) or not meta.get("name"):
+        return 0
+    name, namespace = str(meta["name"]), str(meta.get("namespace") or default_ns)
+    if kind == "ServiceAccount":
+        pulls = item.get("imagePullSecrets")
+        names = tuple(
+            str(p["name"])
+            for p in (pulls if isinstance(pulls, list) else [])
+            if isinstance(p, dict) and p.get("name")
+        )
+        inventory.add_service_account(ServiceAccountEntry(namespace, name, origin, names))
+        return 1
+    if kind == "Secret":
+        data, string_data = item.get("data"), item.get("stringData")
+        with_values = isinstance(data, dict) or isinstance(string_data, dict)
+        keys: frozenset[str] | None = None
+        if with_values:
+            keys = frozenset(
+                str(k) for values in (data, string_data) if isinstance(values, dict) for k in values
+            )
+        inventory.add_secret(
+            SecretEntry(namespace, name, origin, str(item.get("type") or "Opaque"), keys),
+            obj=item if with_values else None,
+        )
+        return 1
+    return 0
