@@ -24,6 +24,7 @@ from gate import __version__
 from gate import platform as platforms
 from gate.config import Config, ConfigError, find_config, load_config
 from gate.load import STDIN, LoadError
+from gate.model import CheckResult
 from gate.pin import (
     LockError,
     PinError,
@@ -35,7 +36,7 @@ from gate.pin import (
     write_files,
     write_lock,
 )
-from gate.pipeline import CheckOptions, run_check
+from gate.pipeline import CheckAborted, CheckOptions, ClusterOptions, run_check
 from gate.policy import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS, exit_code
 from gate.policy.platforms import DEFAULT_PLATFORMS
 from gate.registry.transport import (
@@ -136,6 +137,51 @@ def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
             envvar=_env("NO_PROGRESS"),
             help="No progress line on stderr (it is shown only on a terminal, outside CI).",
         ),
+        click.option(
+            "--docker-config",
+            type=click.Path(),
+            envvar=_env("DOCKER_CONFIG"),
+            help="Node credentials: this docker config (file or directory) instead of "
+            "$DOCKER_CONFIG or ~/.docker/config.json.",
+        ),
+        click.option(
+            "--no-node-credentials",
+            is_flag=True,
+            envvar=_env("NO_NODE_CREDENTIALS"),
+            help="Use only what the pods carry (their pull secrets), not this machine's logins.",
+        ),
+        click.option(
+            "--cluster-state",
+            "cluster_state",
+            multiple=True,
+            type=click.Path(),
+            envvar=_env("CLUSTER_STATE"),
+            help="What exists in the cluster: `kubectl get secrets,serviceaccounts -A -o json` "
+            "output (repeatable).",
+        ),
+        click.option(
+            "--cluster",
+            "use_cluster",
+            is_flag=True,
+            envvar=_env("CLUSTER"),
+            help="Ask the live cluster which Secrets and ServiceAccounts exist (metadata only).",
+        ),
+        click.option(
+            "--kubeconfig",
+            type=click.Path(),
+            envvar=_env("KUBECONFIG"),
+            help="With --cluster: this kubeconfig (default: $KUBECONFIG, ~/.kube/config, or "
+            "in-cluster).",
+        ),
+        click.option(
+            "--context", envvar=_env("CONTEXT"), help="With --cluster: this kubeconfig context."
+        ),
+        click.option(
+            "--cluster-credentials",
+            is_flag=True,
+            envvar=_env("CLUSTER_CREDENTIALS"),
+            help="With --cluster: also read the pull secrets pods use, to pull as the pod would.",
+        ),
         click.option("-v", "--verbose", count=True, help="Log more on stderr (-vv for HTTP)."),
     ]
     for option in reversed(options):
@@ -220,12 +266,7 @@ def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
     options = settings.check_options(paths)
     targets = [_report_target(value) for value in params["reports"]]
     progress = ProgressLine.for_terminal(sys.stderr, disabled=params["no_progress"])
-    try:
-        result = run_check(options, progress=progress)
-    except LoadError as exc:
-        _fail_usage(str(exc))
-    finally:
-        progress.close()
+    result = _run(options, progress)
     fail_on = settings.fail_on
     code = exit_code(result.findings, fail_on)
     context = RenderContext(
@@ -290,14 +331,30 @@ class _Settings:
             node_platforms = tuple(platforms.parse(n) for n in params.get("platform_names", ()))
         except ValueError as exc:
             raise _UsageError(f"--platform: {exc}") from None
+        offline = params.get("offline", False)
+        use_cluster = params["use_cluster"]
+        if (params["cluster_credentials"] or params["context"]) and not use_cluster:
+            raise _UsageError("--cluster-credentials and --context need --cluster")
+        if use_cluster and offline:
+            raise _UsageError("--cluster asks the API server; it cannot be combined with --offline")
         registry_cas = {
             host: entry.ca_file for host, entry in config.registries.items() if entry.ca_file
         }
         return CheckOptions(
             paths=paths,
             namespace=namespace,
-            offline=params.get("offline", False),
+            offline=offline,
             lock=lock,
+            image_paths=config.images,
+            external_secrets=config.external_secrets,
+            cluster_state=params["cluster_state"],
+            cluster=ClusterOptions(
+                params["kubeconfig"], params["context"], params["cluster_credentials"]
+            )
+            if use_cluster
+            else None,
+            docker_config=params["docker_config"],
+            node_credentials=not params["no_node_credentials"],
             platforms=node_platforms or config.platforms or DEFAULT_PLATFORMS,
             severity=config.severity,
             ignores=config.ignore,
@@ -310,6 +367,20 @@ class _Settings:
                 backoff=float(os.environ.get("PULLGATE_BACKOFF", DEFAULT_BACKOFF)),
             ),
         )
+
+
+def _run(options: CheckOptions, progress: ProgressLine) -> CheckResult:
+    """Run the check; a setup problem is a plain message and its exit code, never a traceback."""
+    try:
+        return run_check(options, progress=progress)
+    except LoadError as exc:
+        _fail_usage(str(exc))
+    except CheckAborted as exc:
+        progress.close()
+        click.echo(f"pullgate: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    finally:
+        progress.close()
 
 
 def _load_config(path: str | None) -> Config:
@@ -372,12 +443,7 @@ def pin(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
     if stdin_text is not None:
         options = replace(options, stdin=io.StringIO(stdin_text))
     progress = ProgressLine.for_terminal(sys.stderr, disabled=params["no_progress"])
-    try:
-        result = run_check(options, progress=progress)
-    except LoadError as exc:
-        _fail_usage(str(exc))
-    finally:
-        progress.close()
+    result = _run(options, progress)
     plan = plan_check(result)
     if not plan.complete:
         for problem in plan.problems:

@@ -59,6 +59,8 @@ class ImageUse:
     invalid_reason: str | None = None
     resolution: Resolution | None = None
     """Filled by the resolve stage: what this pod, with its credentials, got from the registry."""
+    unmatched_secrets: tuple[str, ...] = ()
+    """The pod's usable pull secrets that have no entry for this image's registry."""
 
 
 @dataclass(frozen=True)

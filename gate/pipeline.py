@@ -11,21 +11,44 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
-from gate import policy
-from gate.config import IgnoreRule
-from gate.credentials import ANONYMOUS
-from gate.extract import DEFAULT_NAMESPACE, extract
-from gate.load import load_paths
+from gate import cluster, policy
+from gate.config import ExternalSecret, IgnoreRule, ImagePaths
+from gate.credentials.node import CredentialConfigError, NodeCredentials
+from gate.credentials.pods import Keychain
+from gate.extract import DEFAULT_NAMESPACE, PodSpec, extract
+from gate.inventory import ClusterStateError, Inventory, add_cluster_state, add_rendered
+from gate.load import KubeObject, load_paths
 from gate.model import CheckResult, ImageUse, Outcome, Resolution
 from gate.pin import Lock
 from gate.platform import Platform
 from gate.policy.lock import lock_findings
 from gate.policy.platforms import DEFAULT_PLATFORMS, platform_findings
+from gate.policy.pull_secrets import pull_secret_invalid_findings
+from gate.policy.secrets import secret_findings
 from gate.policy.suppress import suppress
+from gate.policy.verdict import EXIT_USAGE
 from gate.registry.client import RegistryClient
 from gate.registry.resolver import Progress, Request, Resolver
 from gate.registry.transport import TransportOptions
 from gate.rules import Severity
+
+
+class CheckAborted(Exception):
+    """The check cannot give a verdict at all; `exit_code` says why (2 setup, 3 unverifiable)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """`--cluster`: ask the live cluster which Secrets and ServiceAccounts exist."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    read_pull_secrets: bool = False
+    """`--cluster-credentials`: read the values of the pull secrets pods use (and only those)."""
 
 
 @dataclass(frozen=True)
@@ -40,24 +63,41 @@ class CheckOptions:
     ignores: Sequence[IgnoreRule] = ()
     lock: Lock | None = None
     """`check --lock`: the digests every image must still resolve to."""
+    image_paths: Sequence[ImagePaths] = ()
+    cluster_state: tuple[str, ...] = ()
+    external_secrets: Sequence[ExternalSecret] = ()
+    cluster: ClusterOptions | None = None
+    docker_config: str | None = None
+    node_credentials: bool = True
+    """False (`--no-node-credentials`): only what the pods themselves carry."""
+    environ: Mapping[str, str] | None = None
+    """Where node credentials and CI logins are read from (default: the process environment)."""
     stdin: TextIO | None = None
 
 
 def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckResult:
-    """Run every stage; raises `gate.load.LoadError` for paths that cannot be read."""
+    """Run every stage.
+
+    Raises `gate.load.LoadError` for paths that cannot be read, and `CheckAborted` when the
+    inventory or the credentials cannot be set up as asked.
+    """
     loaded = load_paths(options.paths, stdin=options.stdin)
-    pods = extract(loaded.objects, options.namespace)
+    pods = extract(loaded.objects, options.namespace, options.image_paths)
+    inventory = _inventory(options, loaded.objects, pods)
+    keychain = Keychain(inventory, _node_credentials(options))
     uses = policy.image_uses(pods)
     if options.offline:
         uses = [_skipped(use) for use in uses]
     else:
-        uses = asyncio.run(_resolve(uses, options.transport, progress))
+        uses = asyncio.run(_resolve(uses, keychain, options.transport, progress))
     findings = [
         *policy.document_findings(loaded.invalid),
         *policy.static_findings(uses),
         *policy.resolution_findings(uses),
         *platform_findings(uses, options.platforms),
         *(lock_findings(uses, options.lock) if options.lock is not None else []),
+        *secret_findings(pods, inventory),
+        *pull_secret_invalid_findings(pods, keychain),
     ]
     findings = suppress(policy.apply_severities(findings, options.severity), pods, options.ignores)
     findings = policy.sort_findings(findings)
@@ -73,6 +113,39 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
     )
 
 
+def _inventory(
+    options: CheckOptions, objects: Sequence[KubeObject], pods: Sequence[PodSpec]
+) -> Inventory:
+    """What exists: the rendered set, then snapshots, then the live cluster, then config."""
+    inventory = Inventory()
+    add_rendered(inventory, objects, options.namespace)
+    for path in options.cluster_state:
+        try:
+            add_cluster_state(inventory, path, options.namespace)
+        except ClusterStateError as exc:
+            raise CheckAborted(str(exc), EXIT_USAGE) from None
+    if options.cluster is not None:
+        try:
+            config = cluster.load_config(options.cluster.kubeconfig, options.cluster.context)
+            cluster.read_cluster(
+                config, inventory, pods, credentials=options.cluster.read_pull_secrets
+            )
+        except cluster.ClusterError as exc:
+            raise CheckAborted(str(exc), exc.exit_code) from None
+    for entry in options.external_secrets:
+        inventory.add_external(entry.pattern, entry.reason)
+    return inventory
+
+
+def _node_credentials(options: CheckOptions) -> NodeCredentials:
+    if options.offline or not options.node_credentials:
+        return NodeCredentials()
+    try:
+        return NodeCredentials.discover(options.docker_config, options.environ)
+    except CredentialConfigError as exc:
+        raise CheckAborted(str(exc), EXIT_USAGE) from None
+
+
 def _skipped(use: ImageUse) -> ImageUse:
     if use.reference is None:
         return use
@@ -80,22 +153,32 @@ def _skipped(use: ImageUse) -> ImageUse:
 
 
 async def _resolve(
-    uses: list[ImageUse], transport: TransportOptions, progress: Progress | None
+    uses: list[ImageUse],
+    keychain: Keychain,
+    transport: TransportOptions,
+    progress: Progress | None,
 ) -> list[ImageUse]:
-    """Resolve each distinct reference once and hand every use its pod's answer."""
-    requests: dict[str, Request] = {}
+    """Resolve each distinct (reference, credentials) once; hand every use its pod's answer."""
+    requests: dict[tuple[str, tuple[str, ...]], Request] = {}
+    keys: list[tuple[str, tuple[str, ...]] | None] = []
+    with_credentials: list[ImageUse] = []
     for use in uses:
-        if use.reference is not None:
-            requests.setdefault(use.reference.canonical, Request(use.reference, (ANONYMOUS,)))
+        if use.reference is None:
+            keys.append(None)
+            with_credentials.append(use)
+            continue
+        offered = keychain.credentials(use.pod, use.reference.name)
+        key = (use.reference.canonical, tuple(c.source for c in offered.credentials))
+        requests.setdefault(key, Request(use.reference, offered.credentials))
+        keys.append(key)
+        with_credentials.append(replace(use, unmatched_secrets=offered.unmatched_secrets))
     async with RegistryClient(transport) as client:
         resolver = Resolver(client)
         answers = await resolver.resolve_all(list(requests.values()), progress)
-    by_key: dict[str, Resolution] = {
-        key: answer for key, answer in zip(requests, answers, strict=True)
-    }
+    by_key = dict(zip(requests, answers, strict=True))
     return [
-        replace(use, resolution=by_key[use.reference.canonical]) if use.reference else use
-        for use in uses
+        replace(use, resolution=by_key[key]) if key is not None else use
+        for use, key in zip(with_credentials, keys, strict=True)
     ]
 
 

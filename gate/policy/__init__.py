@@ -1,11 +1,13 @@
 """Policy stage: turn what was extracted, inventoried and resolved into findings and a verdict.
 
-One module per family of rules (`images`, `manifests`), and `verdict` for what every family
-shares: severities, suppressions, sorting and the exit code.
+One module per family of rules (`images`, `platforms`, `secrets`, `pull_secrets`, `lock`,
+`manifests`), `suppress` for accepted findings, and `verdict` for what every family shares:
+severities, sorting and the exit code.
 """
 
 from gate.policy.images import image_uses, resolution_findings, static_findings
 from gate.policy.manifests import document_findings
+from gate.policy.secrets import secret_findings
 from gate.policy.verdict import (
     EXIT_OK,
     EXIT_UNVERIFIED,
@@ -28,6 +30,7 @@ __all__ = [
     "exit_code",
     "image_uses",
     "resolution_findings",
+    "secret_findings",
     "sort_findings",
     "static_findings",
 ]

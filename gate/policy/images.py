@@ -183,14 +183,21 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                 )
             )
         elif resolution.outcome is Outcome.UNAUTHORIZED:
+            unmatched = ""
+            if use.unmatched_secrets:
+                names = ", ".join(use.unmatched_secrets)
+                unmatched = (
+                    f" The pod's pull secrets {names} have no entry for "
+                    f"{api_host(ref.domain)}, so they were not offered."
+                )
             findings.append(
                 finding_for(
                     "image-pull-unauthorized",
                     use,
-                    f"{registry} refused to serve {ref.name} (tried: {tried}): {detail}",
+                    f"{registry} refused to serve {ref.familiar_name} (tried: {tried}): {detail}",
                     "The pod would show ErrImagePull (`unauthorized: authentication required` or "
                     "`denied`). Give the pod an imagePullSecret with access to this repository "
-                    "(or its service account one), or make the repository public.",
+                    "(or its service account one), or make the repository public." + unmatched,
                 )
             )
         else:

@@ -57,7 +57,7 @@ def annotation_ignores(
                     message=f"annotation {annotation} {problem}, so it is not honoured",
                     hint=rule.fix,
                     file=obj.file,
-                    line=obj.line,
+                    line=pod.annotation_lines.get(annotation, obj.line),
                     kind=obj.kind,
                     namespace=obj.namespace,
                     name=obj.name,
