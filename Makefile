@@ -5,7 +5,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := docker-registry skopeo
+APT_PACKAGES := docker-registry skopeo rsync
+# gitlab-ci-local runs the GitLab template in tests (tests/test_integrations.py), project-local.
+GITLAB_CI_LOCAL_VERSION := 4.62.0
+NPM_PREFIX := .cache/npm
 
 .PHONY: demo test lint unit system-deps install bench clean
 
@@ -32,7 +35,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@
 
-# The real registry and the independent digest oracle the tests run against.
+# The real registry and the independent digest oracle the tests run against; rsync and
+# gitlab-ci-local for the GitLab template's test.
 system-deps:
 	@missing=""; for pkg in $(APT_PACKAGES); do \
 	  dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
@@ -40,6 +44,11 @@ system-deps:
 	  echo "installing$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+	@grep -qs '"version": "$(GITLAB_CI_LOCAL_VERSION)"' $(NPM_PREFIX)/node_modules/gitlab-ci-local/package.json || { \
+	  command -v npm >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }; \
+	  echo "installing gitlab-ci-local@$(GITLAB_CI_LOCAL_VERSION) into $(NPM_PREFIX)"; \
+	  npm install --prefix $(NPM_PREFIX) --no-audit --no-fund --loglevel=error gitlab-ci-local@$(GITLAB_CI_LOCAL_VERSION); \
+	}
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
