@@ -434,7 +434,7 @@ def pin(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
     stdin_text: str | None = None
     if STDIN in paths:
         try:  # bytes, so that CRLF and a missing final newline survive
-            stdin_text = click.get_binary_stream("stdin").read().decode("utf-8")
+            stdin_text = sys.stdin.buffer.read().decode("utf-8")
         except UnicodeDecodeError as exc:
             _fail_usage(f"stdin: not UTF-8 text: {exc.reason}")
     config = _load_config(params["config_path"])
@@ -465,7 +465,7 @@ def pin(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
             write_lock(lock_path, plan.lock)
     except OSError as exc:
         _fail_usage(f"cannot write {exc.filename}: {exc.strerror or exc}")
-    stdout = click.get_binary_stream("stdout")  # bytes: CRLF in a manifest stays CRLF
+    stdout = sys.stdout.buffer  # bytes: CRLF in a manifest stays CRLF
     if stdin_text is not None:
         stdout.write(changed.get(STDIN, stdin_text).encode("utf-8"))
     elif params["write"]:
