@@ -337,6 +337,9 @@ class _Settings:
             raise _UsageError("--cluster-credentials and --context need --cluster")
         if use_cluster and offline:
             raise _UsageError("--cluster asks the API server; it cannot be combined with --offline")
+        mirrors = {
+            host: entry.mirrors for host, entry in config.registries.items() if entry.mirrors
+        }
         registry_cas = {
             host: entry.ca_file for host, entry in config.registries.items() if entry.ca_file
         }
@@ -362,6 +365,7 @@ class _Settings:
                 insecure_registries=frozenset(params["insecure"]) | set(config.insecure_registries),
                 ca_files=params["ca_files"],
                 registry_ca_files=registry_cas,
+                mirrors=mirrors,
                 timeout=params["timeout"],
                 retries=params["retries"],
                 backoff=float(os.environ.get("PULLGATE_BACKOFF", DEFAULT_BACKOFF)),

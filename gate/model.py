@@ -43,6 +43,8 @@ class Resolution:
     asked."""
     suggestions: tuple[str, ...] = ()
     """For a missing tag: existing tags that look like it."""
+    mirror: str | None = None
+    """The configured mirror that served it, if one did."""
 
     @property
     def ok(self) -> bool:

@@ -87,7 +87,8 @@ class Endpoint:
     """A registry host as discovered by `GET /v2/`: where it answers and how it wants auth."""
 
     host: str
-    base_url: str
+    api_root: str
+    """`https://host/v2`, or a mirror's root such as `https://mirror.example.com/docker.io/v2`."""
     challenge: Challenge | None
 
 
@@ -127,29 +128,45 @@ class RegistryClient:
     # -- public API ---------------------------------------------------------------------------
 
     async def get_manifest(
-        self, ref: Reference, credential: Credential, target: str | None = None
+        self,
+        ref: Reference,
+        credential: Credential,
+        target: str | None = None,
+        mirror: str | None = None,
     ) -> Manifest:
         """GET the manifest for `target` (default: the reference's digest, else its tag)."""
         target = target or ref.pull_ref
         response = await self._call(
-            "GET", ref, f"manifests/{target}", credential, MAX_MANIFEST_BYTES, ACCEPT
+            "GET", ref, f"manifests/{target}", credential, MAX_MANIFEST_BYTES, ACCEPT, mirror
         )
         return self._manifest_from(response, target)
 
     async def head_manifest(
-        self, ref: Reference, credential: Credential, target: str | None = None
+        self,
+        ref: Reference,
+        credential: Credential,
+        target: str | None = None,
+        mirror: str | None = None,
     ) -> tuple[str | None, str]:
         """HEAD the manifest: (digest the registry announces or None, media type)."""
         target = target or ref.pull_ref
-        response = await self._call("HEAD", ref, f"manifests/{target}", credential, 0, ACCEPT)
+        response = await self._call(
+            "HEAD", ref, f"manifests/{target}", credential, 0, ACCEPT, mirror
+        )
         return response.headers.get("Docker-Content-Digest"), _media_type(response, b"")
 
     async def list_tags(
-        self, ref: Reference, credential: Credential, limit: int = 1000
+        self, ref: Reference, credential: Credential, limit: int = 1000, mirror: str | None = None
     ) -> list[str]:
         """The repository's tags (first page only); NameUnknown if there is no repository."""
         response = await self._call(
-            "GET", ref, f"tags/list?n={limit}", credential, MAX_MANIFEST_BYTES, "application/json"
+            "GET",
+            ref,
+            f"tags/list?n={limit}",
+            credential,
+            MAX_MANIFEST_BYTES,
+            "application/json",
+            mirror,
         )
         try:
             tags = response.json().get("tags") or []
@@ -158,10 +175,17 @@ class RegistryClient:
         return [str(t) for t in tags if isinstance(t, str)]
 
     async def get_blob(
-        self, ref: Reference, credential: Credential, digest: str, max_bytes: int
+        self,
+        ref: Reference,
+        credential: Credential,
+        digest: str,
+        max_bytes: int,
+        mirror: str | None = None,
     ) -> bytes:
         """GET a blob (an image config) and check it against its digest."""
-        response = await self._call("GET", ref, f"blobs/{digest}", credential, max_bytes, "*/*")
+        response = await self._call(
+            "GET", ref, f"blobs/{digest}", credential, max_bytes, "*/*", mirror
+        )
         body = response.content
         if digest.startswith("sha256:") and sha256_digest(body) != digest:
             raise InvalidResponse(f"blob {digest} does not match its digest")
@@ -170,13 +194,34 @@ class RegistryClient:
     # -- endpoint discovery -------------------------------------------------------------------
 
     async def endpoint(self, domain: str) -> Endpoint:
-        """The registry's base URL and challenge, discovered once per host (single flight)."""
+        """The registry's API root and challenge, discovered once per host (single flight)."""
         host = api_host(domain)
         task = self._endpoints.get(host)
         if task is None:
             task = asyncio.ensure_future(self._discover(host))
             self._endpoints[host] = task
         return await asyncio.shield(task)
+
+    async def mirror_endpoint(self, url: str) -> Endpoint:
+        """A configured mirror: its URL's path is the API root, with `/v2` appended as
+        containerd does unless it is already there; plain HTTP only where allowed."""
+        task = self._endpoints.get(url)
+        if task is None:
+            task = asyncio.ensure_future(self._discover_mirror(url))
+            self._endpoints[url] = task
+        return await asyncio.shield(task)
+
+    async def _discover_mirror(self, url: str) -> Endpoint:
+        parsed = httpx.URL(url)
+        host = parsed.netloc.decode("ascii")
+        if parsed.scheme == "http" and not self.options.plain_http_allowed(host):
+            raise Unreachable(
+                f"mirror {url}: plain HTTP to {host} is not allowed; mark it with "
+                "--insecure-registry (or use https://)"
+            )
+        path = parsed.path.rstrip("/")
+        root = f"{parsed.scheme}://{host}{path if path.endswith('/v2') else path + '/v2'}"
+        return await self._probe(host, root, retries=None)
 
     async def _discover(self, host: str) -> Endpoint:
         """`GET /v2/` over HTTPS; over plain HTTP only where allowed and HTTPS did not answer.
@@ -187,26 +232,23 @@ class RegistryClient:
         """
         fallback = self.options.plain_http_allowed(host)
         try:
-            return await self._probe(host, "https", retries=0 if fallback else None)
+            return await self._probe(host, f"https://{host}/v2", retries=0 if fallback else None)
         except TLSVerificationFailed:
             raise
         except Unreachable:
             if not fallback:
                 raise
-        return await self._probe(host, "http", retries=None)
+        return await self._probe(host, f"http://{host}/v2", retries=None)
 
-    async def _probe(self, host: str, scheme: str, retries: int | None) -> Endpoint:
-        base = f"{scheme}://{host}"
-        response = await self._send(
-            "GET", host, f"{base}/v2/", {}, _MAX_ERROR_BYTES, retries=retries
-        )
+    async def _probe(self, host: str, root: str, retries: int | None) -> Endpoint:
+        response = await self._send("GET", host, f"{root}/", {}, _MAX_ERROR_BYTES, retries=retries)
         challenge = None
         if response.status_code == 401:
             challenge = preferred_challenge(
                 parse_challenges(response.headers.get("WWW-Authenticate", ""))
             )
-        log.debug("%s answers at %s (auth: %s)", host, base, challenge and challenge.scheme)
-        return Endpoint(host, base, challenge)
+        log.debug("%s answers at %s (auth: %s)", host, root, challenge and challenge.scheme)
+        return Endpoint(host, root, challenge)
 
     # -- requests with auth -------------------------------------------------------------------
 
@@ -218,9 +260,13 @@ class RegistryClient:
         credential: Credential,
         max_bytes: int,
         accept: str,
+        mirror: str | None = None,
     ) -> httpx.Response:
-        endpoint = await self.endpoint(ref.domain)
-        url = f"{endpoint.base_url}/v2/{ref.path}/{path}"
+        if mirror is not None:
+            endpoint = await self.mirror_endpoint(mirror)
+        else:
+            endpoint = await self.endpoint(ref.domain)
+        url = f"{endpoint.api_root}/{ref.path}/{path}"
         scope = f"repository:{ref.path}:pull"
         challenge = endpoint.challenge
         retried = False
@@ -248,16 +294,16 @@ class RegistryClient:
         if challenge.scheme == "basic":
             if credential.anonymous:
                 return {}
-            self._check_secure(endpoint.base_url, endpoint.host, credential)
+            self._check_secure(endpoint.api_root, endpoint.host, credential)
             return {"Authorization": basic_header(credential)}
         if challenge.scheme == "bearer":
             if credential.registry_token:
-                self._check_secure(endpoint.base_url, endpoint.host, credential)
+                self._check_secure(endpoint.api_root, endpoint.host, credential)
                 return {"Authorization": f"Bearer {credential.registry_token}"}
             if not challenge.realm:
                 raise InvalidResponse(f"{endpoint.host} asked for a Bearer token without a realm")
             token = await self.tokens.get(challenge, scope, credential)
-            self._check_secure(endpoint.base_url, endpoint.host, credential)
+            self._check_secure(endpoint.api_root, endpoint.host, credential)
             return {"Authorization": f"Bearer {token}"}
         return {}
 

@@ -12,7 +12,7 @@ import asyncio
 import difflib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 from gate import platform as platforms
@@ -59,9 +59,9 @@ class Request:
 class Resolver:
     def __init__(self, client: RegistryClient) -> None:
         self.client = client
-        self._content: dict[str, Content] = {}
+        self._content: dict[str, asyncio.Task[Content]] = {}
         self._configs: dict[str, tuple[str, ...]] = {}
-        self._flights: dict[tuple[str, str], asyncio.Task[Resolution]] = {}
+        self._flights: dict[tuple[str, str, str], asyncio.Task[Resolution]] = {}
 
     async def resolve_all(
         self, requests: Sequence[Request], progress: Progress | None = None
@@ -83,6 +83,13 @@ class Resolver:
         self, reference: Reference, credentials: Sequence[Credential] = (ANONYMOUS,)
     ) -> Resolution:
         """Try each credential until the registry does not refuse it, as the kubelet does."""
+        for mirror in self.client.options.mirrors.get(reference.domain, ()):
+            # As containerd does: mirrors first, anonymously (the kubelet's credentials are
+            # for the registry named in the image, never sent to another host), then upstream.
+            answer = await self._resolve_once(reference, ANONYMOUS, mirror)
+            if answer.ok:
+                return replace(answer, tried=(f"mirror {mirror}",), mirror=mirror)
+            log.info("mirror %s for %s: %s", mirror, reference.familiar, answer.detail)
         tried: list[str] = []
         refusal: Resolution | None = None
         for credential in credentials or (ANONYMOUS,):
@@ -94,21 +101,25 @@ class Resolver:
         assert refusal is not None
         return _with_tried(refusal, tried)
 
-    async def _resolve_once(self, reference: Reference, credential: Credential) -> Resolution:
-        key = (reference.canonical, credential.source)
+    async def _resolve_once(
+        self, reference: Reference, credential: Credential, mirror: str | None = None
+    ) -> Resolution:
+        key = (reference.canonical, credential.source, mirror or "")
         task = self._flights.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._fetch(reference, credential))
+            task = asyncio.ensure_future(self._fetch(reference, credential, mirror))
             self._flights[key] = task
         return await asyncio.shield(task)
 
-    async def _fetch(self, reference: Reference, credential: Credential) -> Resolution:
+    async def _fetch(
+        self, reference: Reference, credential: Credential, mirror: str | None
+    ) -> Resolution:
         try:
-            digest, content = await self._lookup(reference, credential)
+            digest, content = await self._lookup(reference, credential, mirror)
         except NameUnknown as exc:
             return Resolution(reference, Outcome.NAME_UNKNOWN, detail=str(exc))
         except ManifestUnknown as exc:
-            return await self._explain_missing(reference, credential, exc)
+            return await self._explain_missing(reference, credential, exc, mirror)
         except Unauthorized as exc:
             return Resolution(reference, Outcome.UNAUTHORIZED, detail=str(exc))
         except InsecureRefused as exc:
@@ -124,15 +135,19 @@ class Resolver:
             media_type=content.media_type,
             platforms=content.platforms,
             credential=credential.source,
-            tag_digest=await self._tag_digest(reference, credential),
+            tag_digest=await self._tag_digest(reference, credential, mirror),
         )
 
-    async def _tag_digest(self, reference: Reference, credential: Credential) -> str | None:
+    async def _tag_digest(
+        self, reference: Reference, credential: Credential, mirror: str | None
+    ) -> str | None:
         """For `name:tag@digest`, where the tag points now (a HEAD: free of rate limits)."""
         if reference.tag is None or reference.digest is None:
             return None
         try:
-            digest, _ = await self.client.head_manifest(reference, credential, target=reference.tag)
+            digest, _ = await self.client.head_manifest(
+                reference, credential, target=reference.tag, mirror=mirror
+            )
         except ManifestUnknown:
             return ""
         except RegistryError as exc:
@@ -141,7 +156,11 @@ class Resolver:
         return digest
 
     async def _explain_missing(
-        self, reference: Reference, credential: Credential, exc: ManifestUnknown
+        self,
+        reference: Reference,
+        credential: Credential,
+        exc: ManifestUnknown,
+        mirror: str | None,
     ) -> Resolution:
         """Tell a missing tag from a missing repository, which distribution reports alike.
 
@@ -151,7 +170,7 @@ class Resolver:
         if reference.digest is not None:
             return Resolution(reference, Outcome.MANIFEST_UNKNOWN, detail=str(exc))
         try:
-            tags = await self.client.list_tags(reference, credential)
+            tags = await self.client.list_tags(reference, credential, mirror=mirror)
         except NameUnknown as missing:
             return Resolution(reference, Outcome.NAME_UNKNOWN, detail=str(missing))
         except RegistryError:
@@ -162,28 +181,63 @@ class Resolver:
             reference, Outcome.MANIFEST_UNKNOWN, detail=str(exc), suggestions=tuple(close)
         )
 
-    async def _lookup(self, reference: Reference, credential: Credential) -> tuple[str, Content]:
+    async def _lookup(
+        self, reference: Reference, credential: Credential, mirror: str | None
+    ) -> tuple[str, Content]:
+        client = self.client
         if is_docker_hub(reference.domain) and not reference.digest:
-            digest, _ = await self.client.head_manifest(reference, credential)
-            if digest and digest in self._content:
-                return digest, self._content[digest]
-            manifest = await self.client.get_manifest(reference, credential, target=digest)
-        else:
+            digest, _ = await client.head_manifest(reference, credential, mirror=mirror)
+            if digest and digest.startswith("sha256:"):
+
+                async def by_digest() -> Content:
+                    manifest = await client.get_manifest(reference, credential, digest, mirror)
+                    return await self._describe(reference, credential, manifest, mirror)
+
+                return digest, await self._content_for(digest, by_digest)
+            manifest = await client.get_manifest(reference, credential, mirror=mirror)
+        elif reference.digest is not None and reference.digest in self._content:
+            # Known content, but existence and access are per repository and credential.
+            await client.head_manifest(reference, credential, mirror=mirror)
             digest = reference.digest
-            if digest and digest in self._content:
-                # Known content, but existence and access are per repository and credential.
-                await self.client.head_manifest(reference, credential)
-                return digest, self._content[digest]
-            manifest = await self.client.get_manifest(reference, credential)
-        return manifest.digest, await self._describe(reference, credential, manifest)
+
+            async def again() -> Content:
+                manifest = await client.get_manifest(reference, credential, mirror=mirror)
+                return await self._describe(reference, credential, manifest, mirror)
+
+            return digest, await self._content_for(digest, again)
+        else:
+            manifest = await client.get_manifest(reference, credential, mirror=mirror)
+
+        async def described() -> Content:
+            return await self._describe(reference, credential, manifest, mirror)
+
+        return manifest.digest, await self._content_for(manifest.digest, described)
+
+    async def _content_for(self, digest: str, produce: Callable[[], Awaitable[Content]]) -> Content:
+        """What `digest` holds, learnt once per run however many references share it.
+
+        Content is immutable per digest; a failed fetch is forgotten, so that another reference
+        (another repository, another credential) asks again for itself.
+        """
+        task = self._content.get(digest)
+        if task is not None:
+            try:
+                return await asyncio.shield(task)
+            except RegistryError:
+                return await produce()
+        task = asyncio.ensure_future(produce())
+        self._content[digest] = task
+        try:
+            return await asyncio.shield(task)
+        except BaseException:
+            if self._content.get(digest) is task:
+                del self._content[digest]
+            raise
 
     async def _describe(
-        self, reference: Reference, credential: Credential, manifest: Manifest
+        self, reference: Reference, credential: Credential, manifest: Manifest, mirror: str | None
     ) -> Content:
-        """Media type and platforms of a manifest, remembered by digest."""
-        known = self._content.get(manifest.digest)
-        if known is not None:
-            return known
+        """Media type and platforms of a manifest (remembered by digest by the caller)."""
         document = manifest.document
         offered: tuple[str, ...] = ()
         if manifest.is_index:
@@ -193,13 +247,15 @@ class Resolver:
             found = [platforms.from_descriptor(e) for e in entries if isinstance(e, dict)]
             offered = tuple(sorted({str(p) for p in found if p is not None}))
         elif manifest.media_type in MANIFEST_TYPES:
-            offered = await self._config_platform(reference, credential, document)
-        content = Content(manifest.media_type, offered)
-        self._content[manifest.digest] = content
-        return content
+            offered = await self._config_platform(reference, credential, document, mirror)
+        return Content(manifest.media_type, offered)
 
     async def _config_platform(
-        self, reference: Reference, credential: Credential, document: dict[str, object]
+        self,
+        reference: Reference,
+        credential: Credential,
+        document: dict[str, object],
+        mirror: str | None,
     ) -> tuple[str, ...]:
         """A single manifest's platform lives in its config blob: one small GET per digest."""
         config = document.get("config")
@@ -212,7 +268,9 @@ class Resolver:
         if isinstance(size, int) and size > MAX_CONFIG_BYTES:
             return ()
         if digest not in self._configs:
-            body = await self.client.get_blob(reference, credential, digest, MAX_CONFIG_BYTES)
+            body = await self.client.get_blob(
+                reference, credential, digest, MAX_CONFIG_BYTES, mirror
+            )
             try:
                 data = json.loads(body)
             except ValueError as exc:

@@ -63,6 +63,8 @@ class TransportOptions:
     """Requests in flight to one registry at a time."""
     registry_ca_files: dict[str, str] = field(default_factory=dict)
     """Per registry host: a private CA trusted for that host only."""
+    mirrors: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per image domain (`docker.io`): mirror URLs tried in order before the registry."""
 
     def is_insecure(self, host: str) -> bool:
         name, port = split_host(host)

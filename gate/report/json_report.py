@@ -48,6 +48,7 @@ def images(result: CheckResult) -> list[dict[str, Any]]:
                 "platforms": list(working.platforms) if working else [],
                 "credential": working.credential if working else None,
                 "status": outcome.outcome.value if outcome else "invalid",
+                **({"mirror": working.mirror} if working and working.mirror else {}),
                 "locations": [_location(u) for u in uses],
             }
         )
