@@ -10,7 +10,6 @@ import difflib
 import io
 import logging
 import os
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,6 +22,7 @@ from click.core import ParameterSource
 from gate import __version__
 from gate import platform as platforms
 from gate.config import Config, ConfigError, find_config, load_config
+from gate.extract import validate_namespace
 from gate.load import STDIN, LoadError
 from gate.model import CheckResult
 from gate.pin import (
@@ -51,8 +51,6 @@ from gate.report.progress import ProgressLine
 from gate.rules import RULES, Severity
 
 log = logging.getLogger("gate")
-
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 class _UsageError(click.UsageError):
@@ -319,8 +317,10 @@ class _Settings:
         namespace = params["namespace"]
         if not self._given("namespace") and config.namespace:
             namespace = config.namespace
-        if not _DNS1123_LABEL.match(namespace) or len(namespace) > 63:
-            raise _UsageError(f"--namespace {namespace!r} is not a valid namespace name")
+        try:
+            validate_namespace(namespace)
+        except ValueError as exc:
+            raise _UsageError(f"--namespace: {exc}") from None
         lock = None
         if params.get("lock_path"):
             try:

@@ -16,14 +16,13 @@ from typing import Any
 import yaml
 
 from gate import platform as platforms
+from gate.extract import ImagePaths, validate_namespace
 from gate.load import PathKey, parse_yaml
 from gate.platform import Platform
 from gate.rules import RULES, Severity
 
 CONFIG_NAME = ".pullgate.yaml"
 ALTERNATE_NAMES = (".pullgate.yaml", ".pullgate.yml")
-
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 class ConfigError(Exception):
@@ -48,15 +47,6 @@ class IgnoreRule:
 class RegistryConfig:
     ca_file: str | None = None
     mirrors: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ImagePaths:
-    """Where a custom resource keeps images (`spec.runner.image`, `spec.jobs[*].image`)."""
-
-    kind: str
-    paths: tuple[str, ...]
-    api_version: str = "*"
 
 
 @dataclass(frozen=True)
@@ -169,9 +159,10 @@ class _Parser:
 
     def _namespace(self, value: Any, where: PathKey) -> dict[str, Any]:
         text = self._type(value, str, where, "a namespace name")
-        if not _DNS1123_LABEL.match(text):
-            raise self.fail(where, f"{text!r} is not a valid namespace name (a DNS-1123 label)")
-        return {"namespace": text}
+        try:
+            return {"namespace": validate_namespace(text)}
+        except ValueError as exc:
+            raise self.fail(where, str(exc)) from None
 
     def _platforms(self, value: Any, where: PathKey) -> dict[str, Any]:
         parsed = []

@@ -14,10 +14,32 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
-from gate.config import ImagePaths
 from gate.load import KubeObject, PathKey
 
 DEFAULT_NAMESPACE = "default"
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def validate_namespace(name: str) -> str:
+    """`name` if it is a valid namespace (a DNS-1123 label); ValueError (exit 2) otherwise."""
+    if len(name) > 63 or not _DNS1123_LABEL.match(name):
+        raise ValueError(
+            f"invalid namespace {name!r}: a namespace is a DNS-1123 label (lower-case letters, "
+            "digits and '-', starting and ending with a letter or digit, at most 63 characters)"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class ImagePaths:
+    """Config `images:`: where a custom resource keeps images (`spec.runner.image`,
+    `spec.jobs[*].image`)."""
+
+    kind: str
+    paths: tuple[str, ...]
+    api_version: str = "*"
+
 
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
 

@@ -7,7 +7,7 @@ from enum import Enum
 
 from gate.extract import Container, PodSpec
 from gate.reference import Reference
-from gate.rules import Severity
+from gate.rules import RULES, Severity
 
 
 class Outcome(str, Enum):
@@ -83,6 +83,35 @@ class Finding:
     """The reason it was suppressed, or None when it counts."""
     suppressed_by: str | None = None
     """Where the suppression is written: `annotation` (in the manifest) or `config`."""
+
+    @classmethod
+    def about(
+        cls,
+        rule_id: str,
+        pod: PodSpec,
+        line: int,
+        message: str,
+        hint: str,
+        *,
+        container: str | None = None,
+        image: str | None = None,
+    ) -> Finding:
+        """A finding located in `pod`'s object, with the rule's default severity."""
+        obj = pod.object
+        return cls(
+            rule=rule_id,
+            severity=RULES[rule_id].severity,
+            message=message,
+            hint=hint,
+            file=obj.file,
+            line=line,
+            kind=obj.kind,
+            namespace=obj.namespace,
+            name=obj.name,
+            container=container,
+            image=image,
+            source=obj.source,
+        )
 
 
 @dataclass

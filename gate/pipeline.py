@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
 from gate import cluster, policy
-from gate.config import ExternalSecret, IgnoreRule, ImagePaths
+from gate.config import ExternalSecret, IgnoreRule
 from gate.credentials.node import CredentialConfigError, NodeCredentials
 from gate.credentials.pods import Keychain
-from gate.extract import DEFAULT_NAMESPACE, PodSpec, extract
+from gate.extract import DEFAULT_NAMESPACE, ImagePaths, PodSpec, extract
 from gate.inventory import ClusterStateError, Inventory, add_cluster_state, add_rendered
 from gate.load import KubeObject, load_paths
 from gate.model import CheckResult, ImageUse, Outcome, Resolution

@@ -81,7 +81,7 @@ def test_no_paths_and_bad_namespace_are_usage_errors(tmp_path: Path) -> None:
     result = runner.invoke(main, ["check"])
     assert result.exit_code == 2 and "no manifests given" in result.stderr
     result = runner.invoke(main, ["check", "-n", "Bad_NS", str(_manifest(tmp_path))])
-    assert result.exit_code == 2 and "not a valid namespace" in result.stderr
+    assert result.exit_code == 2 and "invalid namespace 'Bad_NS'" in result.stderr
 
 
 def test_version() -> None:

@@ -108,7 +108,7 @@ secrets:
     ("text", "message"),
     [
         ("namespaces: prod\n", ":1: namespaces: unknown key"),
-        ("namespace: Prod\n", "not a valid namespace name"),
+        ("namespace: Prod\n", "invalid namespace 'Prod'"),
         ("platforms: [amd64]\n", "platforms.0: 'amd64' is not a platform"),
         ("fail-on: fatal\n", "must be error or warning"),
         ("severity:\n  image-latest: off\n", ":2: severity.image-latest: unknown rule"),

@@ -11,6 +11,7 @@ Sources, consulted in this order (the first to name an object keeps it):
 Only `gate.cluster` touches the network; everything here reads files and objects.
 """
 
+from gate.extract import validate_namespace
 from gate.inventory.model import (
     DEFAULT_SERVICE_ACCOUNT,
     ExternalPattern,
@@ -19,7 +20,6 @@ from gate.inventory.model import (
     SecretEntry,
     ServiceAccountEntry,
     Unreadable,
-    validate_namespace,
 )
 from gate.inventory.rendered import add_rendered
 from gate.inventory.snapshot import ClusterStateError, add_cluster_state

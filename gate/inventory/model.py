@@ -22,18 +22,6 @@ from gate.extract import PodSpec
 DEFAULT_SERVICE_ACCOUNT = "default"
 """The ServiceAccount every namespace gets from the ServiceAccount controller."""
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-
-def validate_namespace(name: str) -> str:
-    """`name` if it is a valid namespace (a DNS-1123 label); ValueError (exit 2) otherwise."""
-    if len(name) > 63 or not _DNS1123_LABEL.match(name):
-        raise ValueError(
-            f"invalid namespace {name!r}: a namespace is a DNS-1123 label (lower-case letters, "
-            "digits and '-', starting and ending with a letter or digit, at most 63 characters)"
-        )
-    return name
-
 
 @dataclass(frozen=True)
 class SecretEntry:

@@ -12,7 +12,6 @@ from gate.extract import PodSpec
 from gate.model import Finding, ImageUse, Outcome
 from gate.reference import REASON_KO_PLACEHOLDER, REASON_TEMPLATE, InvalidReference, parse_reference
 from gate.registry.transport import api_host
-from gate.rules import RULES
 
 
 def image_uses(pods: Iterable[PodSpec]) -> list[ImageUse]:
@@ -35,20 +34,15 @@ def _invalid_reason(exc: InvalidReference) -> str:
 
 
 def finding_for(rule_id: str, use: ImageUse, message: str, hint: str) -> Finding:
-    pod, container = use.pod, use.container
-    return Finding(
-        rule=rule_id,
-        severity=RULES[rule_id].severity,
-        message=message,
-        hint=hint,
-        file=pod.object.file,
-        line=container.line,
-        kind=pod.object.kind,
-        namespace=pod.object.namespace,
-        name=pod.object.name,
-        container=container.name,
-        image=container.image,
-        source=pod.object.source,
+    """A finding on the container's `image:` line."""
+    return Finding.about(
+        rule_id,
+        use.pod,
+        use.container.line,
+        message,
+        hint,
+        container=use.container.name,
+        image=use.container.image,
     )
 
 

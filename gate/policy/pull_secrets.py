@@ -7,13 +7,11 @@ from collections.abc import Iterable
 from gate.credentials.pods import Keychain
 from gate.extract import PodSpec
 from gate.model import Finding
-from gate.rules import RULES
 
 
 def pull_secret_invalid_findings(pods: Iterable[PodSpec], keychain: Keychain) -> list[Finding]:
     """One finding per pod and unusable secret, at the pod's `imagePullSecrets` entry (or at its
     `serviceAccountName` when the secrets come from its service account)."""
-    rule = RULES["pull-secret-invalid"]
     findings: list[Finding] = []
     for pod in pods:
         keyring = keychain.pod_keyring(pod)
@@ -26,23 +24,14 @@ def pull_secret_invalid_findings(pods: Iterable[PodSpec], keychain: Keychain) ->
                 else ""
             )
             findings.append(
-                Finding(
-                    rule=rule.id,
-                    severity=rule.severity,
-                    message=f"pull secret {problem.name}{via} cannot be used: {problem.reason}",
-                    hint="The kubelet ignores it and pulls without credentials, so private "
-                    "images fail with ImagePullBackOff. Recreate it with `kubectl create secret "
-                    "docker-registry "
-                    + problem.name
-                    + " --docker-server=... -n "
-                    + obj.namespace
-                    + "`.",
-                    file=obj.file,
-                    line=own_lines.get(problem.name) or pod.service_account_line or obj.line,
-                    kind=obj.kind,
-                    namespace=obj.namespace,
-                    name=obj.name,
-                    source=obj.source,
+                Finding.about(
+                    "pull-secret-invalid",
+                    pod,
+                    own_lines.get(problem.name) or pod.service_account_line or obj.line,
+                    f"pull secret {problem.name}{via} cannot be used: {problem.reason}",
+                    "The kubelet ignores it and pulls without credentials, so private images "
+                    "fail with ImagePullBackOff. Recreate it with `kubectl create secret "
+                    f"docker-registry {problem.name} --docker-server=... -n {obj.namespace}`.",
                 )
             )
     return findings

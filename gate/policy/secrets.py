@@ -55,19 +55,7 @@ def _finding(
     hint: str,
     container: str | None = None,
 ) -> Finding:
-    return Finding(
-        rule=rule_id,
-        severity=RULES[rule_id].severity,
-        message=message,
-        hint=hint,
-        file=pod.object.file,
-        line=line,
-        kind=pod.object.kind,
-        namespace=pod.object.namespace,
-        name=pod.object.name,
-        container=container,
-        source=pod.object.source,
-    )
+    return Finding.about(rule_id, pod, line, message, hint, container=container)
 
 
 def _elsewhere(names: list[str], namespace: str, what: str) -> str:

@@ -49,19 +49,13 @@ def annotation_ignores(
             if problem is None:
                 ignores.setdefault(key, {})[rule_id] = value.strip()
                 continue
-            rule = RULES["ignore-annotation-invalid"]
             invalid.append(
-                Finding(
-                    rule=rule.id,
-                    severity=rule.severity,
-                    message=f"annotation {annotation} {problem}, so it is not honoured",
-                    hint=rule.fix,
-                    file=obj.file,
-                    line=pod.annotation_lines.get(annotation, obj.line),
-                    kind=obj.kind,
-                    namespace=obj.namespace,
-                    name=obj.name,
-                    source=obj.source,
+                Finding.about(
+                    "ignore-annotation-invalid",
+                    pod,
+                    pod.annotation_lines.get(annotation, obj.line),
+                    f"annotation {annotation} {problem}, so it is not honoured",
+                    RULES["ignore-annotation-invalid"].fix,
                 )
             )
     return ignores, invalid
