@@ -283,7 +283,7 @@ def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
             click.echo(f"pullgate: warning: cannot write the step summary: {exc}", err=True)
     color = params["color"] if params["color"] is not None else _color_default()
     stdout_context = replace(context, color=color and fmt == "text")
-    click.echo(render(fmt, result, stdout_context), nl=False)
+    click.echo(render(fmt, result, stdout_context), nl=False, color=stdout_context.color)
     sys.exit(code)
 
 

@@ -88,3 +88,22 @@ def test_version() -> None:
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0
     assert result.stdout.startswith("pullgate, version ")
+
+
+def test_readme_lists_every_rule() -> None:
+    from gate.rules import RULES
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for rule_id in RULES:
+        assert f"| `{rule_id}` |" in readme, rule_id
+
+
+def test_colour_only_when_asked_or_on_a_terminal(tmp_path: Path) -> None:
+    path = _manifest(tmp_path)
+    runner = CliRunner()
+    plain = runner.invoke(main, ["check", "--offline", str(path)])
+    assert "\x1b[" not in plain.stdout  # not a terminal: no colour
+    coloured = runner.invoke(main, ["check", "--offline", "--color", str(path)])
+    assert "\x1b[31" in coloured.stdout  # errors in red
+    as_json = runner.invoke(main, ["check", "--offline", "--color", "--format", "json", str(path)])
+    assert "\x1b[" not in as_json.stdout  # machine formats never

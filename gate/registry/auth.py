@@ -20,11 +20,11 @@ DEFAULT_TOKEN_LIFETIME = 60.0
 """Seconds, when the token endpoint does not say (the spec's default)."""
 _EXPIRY_MARGIN = 10.0
 
-_TOKEN68 = r"[A-Za-z0-9\-._~+/]+=*"
+_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*\s*(?:,|$)")
 _PARAM = re.compile(
     r"""\s*([A-Za-z0-9!#$%&'*+\-.^_`|~]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*(?:,|$)"""
 )
-_SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9!#$%&'*+\-.^_`|~]*)(?:\s+|$)")
+_SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9!#$%&'*+\-.^_`|~]*)(?:\s+|$|(?=,))")
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,12 @@ def parse_challenges(header: str) -> list[Challenge]:
         scheme = scheme_match.group(1).lower()
         pos = scheme_match.end()
         params: dict[str, str] = {}
-        while pos < len(text):
+        token68 = _TOKEN68.match(text, pos)
+        if token68:  # the token68 form (`Negotiate abc==`): no parameters
+            pos = token68.end()
+        while pos < len(text) and not token68:
             param = _PARAM.match(text, pos)
             if not param:
-                token = re.compile(_TOKEN68).match(text, pos)
-                if token and not params:  # token68 form (`Basic abc==`): no parameters
-                    pos = token.end()
                 break
             key, value = param.group(1).lower(), param.group(2)
             if value.startswith('"'):

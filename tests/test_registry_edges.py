@@ -1,0 +1,102 @@
+"""Registry answers the real distribution registry never gives (it refuses manifests over
+4 MiB on push and always serves the bytes it hashed), so respx stands in for these only."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+
+import respx
+
+from gate.credentials import ANONYMOUS
+from gate.model import Outcome, Resolution
+from gate.reference import parse_reference
+from gate.registry.client import RegistryClient
+from gate.registry.resolver import Resolver
+from gate.registry.transport import TransportOptions
+
+INDEX = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": "sha256:" + "a" * 64,
+                "size": 1,
+                "platform": {"os": "linux", "architecture": "amd64"},
+            }
+        ],
+    }
+).encode()
+
+
+def _resolve(image: str) -> Resolution:
+    async def run() -> Resolution:
+        async with RegistryClient(TransportOptions(retries=0)) as client:
+            return await Resolver(client).resolve(parse_reference(image), (ANONYMOUS,))
+
+    return asyncio.run(run())
+
+
+@respx.mock(assert_all_called=False)
+def test_a_body_that_does_not_match_its_digest_is_refused(respx_mock: respx.MockRouter) -> None:
+    respx_mock.get("https://registry.example.com/v2/").respond(200)
+    respx_mock.get("https://registry.example.com/v2/app/manifests/1.0").respond(
+        200,
+        content=INDEX,
+        headers={
+            "Content-Type": "application/vnd.oci.image.index.v1+json",
+            "Docker-Content-Digest": "sha256:" + "b" * 64,
+        },
+    )
+    result = _resolve("registry.example.com/app:1.0")
+    assert result.outcome is Outcome.INVALID_RESPONSE
+    assert "hashes to" in result.detail
+
+
+@respx.mock(assert_all_called=False)
+def test_a_body_served_for_a_digest_must_hash_to_it(respx_mock: respx.MockRouter) -> None:
+    wanted = "sha256:" + "c" * 64
+    respx_mock.get("https://registry.example.com/v2/").respond(200)
+    respx_mock.get(f"https://registry.example.com/v2/app/manifests/{wanted}").respond(
+        200, content=INDEX, headers={"Content-Type": "application/vnd.oci.image.index.v1+json"}
+    )
+    result = _resolve(f"registry.example.com/app@{wanted}")
+    assert result.outcome is Outcome.INVALID_RESPONSE
+
+
+@respx.mock(assert_all_called=False)
+def test_without_the_header_the_digest_is_the_body_hash(respx_mock: respx.MockRouter) -> None:
+    respx_mock.get("https://registry.example.com/v2/").respond(200)
+    respx_mock.get("https://registry.example.com/v2/app/manifests/1.0").respond(
+        200, content=INDEX, headers={"Content-Type": "application/vnd.oci.image.index.v1+json"}
+    )
+    result = _resolve("registry.example.com/app:1.0")
+    assert result.outcome is Outcome.RESOLVED
+    assert result.digest == "sha256:" + hashlib.sha256(INDEX).hexdigest()
+    assert result.platforms == ("linux/amd64",)
+
+
+@respx.mock(assert_all_called=False)
+def test_manifests_over_4_mib_are_refused(respx_mock: respx.MockRouter) -> None:
+    big = b"{" + b" " * (4 * 1024 * 1024) + b"}"
+    respx_mock.get("https://registry.example.com/v2/").respond(200)
+    respx_mock.get("https://registry.example.com/v2/app/manifests/1.0").respond(
+        200, content=big, headers={"Content-Type": "application/vnd.oci.image.index.v1+json"}
+    )
+    result = _resolve("registry.example.com/app:1.0")
+    assert result.outcome is Outcome.INVALID_RESPONSE
+    assert "limit" in result.detail
+
+
+@respx.mock(assert_all_called=False)
+def test_name_unknown_is_a_missing_repository(respx_mock: respx.MockRouter) -> None:
+    # Registries other than distribution 2.8 (e.g. Harbor, Quay) say NAME_UNKNOWN directly.
+    respx_mock.get("https://registry.example.com/v2/").respond(200)
+    respx_mock.get("https://registry.example.com/v2/nope/manifests/1.0").respond(
+        404, json={"errors": [{"code": "NAME_UNKNOWN", "message": "repository name not known"}]}
+    )
+    result = _resolve("registry.example.com/nope:1.0")
+    assert result.outcome is Outcome.NAME_UNKNOWN
