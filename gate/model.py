@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from gate.extract import Container, PodSpec
 from gate.reference import Reference
@@ -130,3 +131,25 @@ class CheckResult:
     @property
     def active_findings(self) -> list[Finding]:
         return [f for f in self.findings if f.suppressed is None and f.severity is not Severity.OFF]
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON report's `summary` block (every report shows these counts)."""
+        unique: dict[str, bool] = {}
+        for use in self.uses:
+            if use.container.image is None:
+                continue
+            ok = use.resolution is not None and use.resolution.ok
+            unique[use.container.image] = unique.get(use.container.image, False) or ok
+        active = self.active_findings
+        return {
+            "files": len(self.files),
+            "objects": self.objects,
+            "pods": len(self.pods),
+            "images": len(self.uses),
+            "unique_images": len(unique),
+            "resolved": sum(1 for ok in unique.values() if ok),
+            "errors": sum(1 for f in active if f.severity is Severity.ERROR),
+            "warnings": sum(1 for f in active if f.severity is Severity.WARNING),
+            "suppressed": sum(1 for f in self.findings if f.suppressed is not None),
+            "skipped_documents": self.skipped_documents,
+        }

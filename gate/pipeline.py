@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TextIO
+from typing import TextIO
 
 from gate import cluster, policy
 from gate.config import ExternalSecret, IgnoreRule
@@ -180,26 +180,3 @@ async def _resolve(
         replace(use, resolution=by_key[key]) if key is not None else use
         for use, key in zip(with_credentials, keys, strict=True)
     ]
-
-
-def summarize(result: CheckResult) -> dict[str, Any]:
-    """The JSON report's `summary` block (also shown by the text report)."""
-    unique: dict[str, bool] = {}
-    for use in result.uses:
-        if use.container.image is None:
-            continue
-        ok = use.resolution is not None and use.resolution.ok
-        unique[use.container.image] = unique.get(use.container.image, False) or ok
-    active = result.active_findings
-    return {
-        "files": len(result.files),
-        "objects": result.objects,
-        "pods": len(result.pods),
-        "images": len(result.uses),
-        "unique_images": len(unique),
-        "resolved": sum(1 for ok in unique.values() if ok),
-        "errors": sum(1 for f in active if f.severity is Severity.ERROR),
-        "warnings": sum(1 for f in active if f.severity is Severity.WARNING),
-        "suppressed": sum(1 for f in result.findings if f.suppressed is not None),
-        "skipped_documents": result.skipped_documents,
-    }

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gate.model import CheckResult, Finding
-from gate.pipeline import summarize
 from gate.policy import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 from gate.report import json_report, text_report
 from gate.report.sarif import report_path, severity_order
@@ -190,7 +189,7 @@ def step_summary(
 
 
 def _summary_head(result: CheckResult, context: RenderContext) -> list[str]:
-    summary = summarize(result)
+    summary = result.summary()
     verdict, meaning = {
         EXIT_OK: ("✅ passed", f"nothing at or above `{context.fail_on}`"),
         EXIT_VIOLATIONS: ("❌ failed", f"findings at or above `{context.fail_on}`"),

@@ -6,7 +6,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from gate.model import CheckResult, Finding, ImageUse
-from gate.pipeline import summarize
 
 if TYPE_CHECKING:
     from gate.report import RenderContext
@@ -18,7 +17,7 @@ def build(result: CheckResult, show_suppressed: bool = False) -> dict[str, Any]:
     findings = [f for f in result.findings if f.suppressed is None or show_suppressed]
     return {
         "version": REPORT_VERSION,
-        "summary": summarize(result),
+        "summary": result.summary(),
         "images": images(result),
         "findings": [finding_dict(f) for f in findings],
     }

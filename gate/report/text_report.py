@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import click
 
 from gate.model import CheckResult, Finding, ImageUse, Outcome
-from gate.pipeline import summarize
 from gate.policy import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 from gate.rules import Severity
 
@@ -88,7 +87,7 @@ def _finding_lines(finding: Finding, style: _Styler, indent: str) -> list[str]:
 
 
 def _summary_lines(result: CheckResult, context: RenderContext, style: _Styler) -> list[str]:
-    summary = summarize(result)
+    summary = result.summary()
     counts = (
         f"{summary['files']} files, {summary['objects']} objects, {summary['pods']} pods, "
         f"{summary['images']} images ({summary['unique_images']} unique, "
