@@ -341,3 +341,24 @@ def test_one_token_per_scope_and_credential(env: Env, tmp_path: Path) -> None:
     requests = [r for r in issuer.requests if r.user == "alice"]
     assert len(requests) == 1, requests
     assert list(requests[0].scopes) == [f"repository:{env.repo}:pull"]
+
+
+def test_gitlab_job_login_is_a_node_credential(env: Env, tmp_path: Path) -> None:
+    path = tmp_path / "set.yaml"
+    path.write_text(pod(env.image))
+    empty_home = tmp_path / "home"
+    empty_home.mkdir()
+    result = CliRunner().invoke(
+        main,
+        ["check", "--format", "json", str(path)],
+        env={
+            "HOME": str(empty_home),
+            "DOCKER_CONFIG": str(empty_home / ".docker"),
+            "CI_REGISTRY": env.server.host,
+            "CI_REGISTRY_USER": "alice",
+            "CI_REGISTRY_PASSWORD": TEST_USERS["alice"],
+        },
+    )
+    env.outputs += [result.stdout, result.stderr]
+    assert result.exit_code == 0, result.stdout
+    assert only_image(json.loads(result.stdout))["credential"] == "env:CI_REGISTRY_PASSWORD"
