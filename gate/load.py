@@ -134,10 +134,8 @@ def discover(paths: Iterable[str]) -> list[str]:
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             found.extend(str(p) for p in matches)
-        elif path.is_file():
+        elif path.exists():  # a file, or a pipe such as <(helm template ...)
             found.append(raw)
-        elif path.exists():
-            raise LoadError(f"{raw}: not a regular file or directory")
         else:
             raise LoadError(f"{raw}: no such file or directory")
     return found
@@ -255,8 +253,15 @@ def _load_chunk(
             _add_document(data, lines, source, file, result)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        past_end = mark is not None and mark.line >= chunk.count("\n")
+        if past_end and exc.context_mark is not None:
+            # An error at the end of the stream (an unclosed bracket or quote) points past the
+            # last line; where the unclosed construct began is the line to show.
+            mark = exc.context_mark
         line = offset + (mark.line + 1 if mark is not None else 1)
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.problem:
+            problem = f"{exc.problem} ({exc.context})"
         result.invalid.append(InvalidDocument(file, line, f"invalid YAML: {problem}"))
     except yaml.YAMLError as exc:
         result.invalid.append(InvalidDocument(file, offset + 1, f"invalid YAML: {exc}"))

@@ -785,3 +785,19 @@ def test_load_text_appends_to_a_given_result() -> None:
     assert names(result) == ["a", "b"]
     assert [o.file for o in result.objects] == ["one.yaml", "two.json"]
     assert result.documents == 2
+
+
+def test_a_named_pipe_is_read_like_a_file(tmp_path: Path) -> None:
+    """`pullgate check <(helm template ...)` hands over a pipe, not a regular file."""
+    import os
+    import threading
+
+    fifo = tmp_path / "rendered"
+    os.mkfifo(fifo)
+    text = "apiVersion: v1\nkind: Pod\nmetadata: {name: piped}\nspec: {containers: []}\n"
+    writer = threading.Thread(target=fifo.write_text, args=(text,))
+    writer.start()
+    result = load_paths([str(fifo)])
+    writer.join(5)
+    assert [o.name for o in result.objects] == ["piped"]
+    assert result.files == [str(fifo)]

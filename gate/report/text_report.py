@@ -15,39 +15,70 @@ if TYPE_CHECKING:
     from gate.report import RenderContext
 
 _COLORS = {"error": "red", "warning": "yellow", "ok": "green", "skipped": "cyan"}
-_INDENT_HINT = " " * 13
+
+
+_ObjectKey = tuple[str, str, str]
 
 
 def render(result: CheckResult, context: RenderContext) -> str:
+    """Every file, then each object in it: its images (ok or not) and every finding about it.
+
+    No finding is left out: one about an image sits under that image's line, one about a
+    secret, service account or annotation under its object, one about a whole document
+    (`manifest-invalid`) under its file.
+    """
     style = _Styler(context.color)
     findings = [f for f in result.findings if f.suppressed is None or context.show_suppressed]
-    by_container: dict[tuple[str, int, str | None], list[Finding]] = defaultdict(list)
-    loose: dict[str, list[Finding]] = defaultdict(list)
-    for finding in findings:
-        if finding.container is not None:
-            by_container[(finding.file, finding.line, finding.container)].append(finding)
-        else:
-            loose[finding.file].append(finding)
 
-    objects: dict[str, dict[tuple[str, str, str], list[ImageUse]]] = defaultdict(dict)
+    objects: dict[str, dict[_ObjectKey, list[ImageUse]]] = defaultdict(dict)
+    sources: dict[tuple[str, _ObjectKey], str | None] = {}
     for use in result.uses:
         obj = use.pod.object
-        objects[obj.file].setdefault((obj.kind, obj.namespace, obj.name), []).append(use)
+        key = (obj.kind, obj.namespace, obj.name)
+        objects[obj.file].setdefault(key, []).append(use)
+        sources[(obj.file, key)] = obj.source
+    at_image: dict[tuple[str, int, str | None], list[Finding]] = defaultdict(list)
+    image_lines = {(u.pod.object.file, u.container.line, u.container.name) for u in result.uses}
+    by_object: dict[str, dict[_ObjectKey, list[Finding]]] = defaultdict(dict)
+    by_file: dict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        image_key = (finding.file, finding.line, finding.container)
+        if image_key in image_lines:
+            at_image[image_key].append(finding)
+        elif finding.kind is not None:
+            key = (finding.kind, finding.namespace or "", finding.name or "")
+            by_object[finding.file].setdefault(key, []).append(finding)
+            sources.setdefault((finding.file, key), finding.source)
+        else:
+            by_file[finding.file].append(finding)
 
+    files = list(result.files) + sorted(
+        {f.file for f in findings} - set(result.files)
+    )  # e.g. a ServiceAccount finding in a file with no pods
     lines: list[str] = []
-    for file in result.files:
-        if file not in objects and file not in loose:
+    for file in files:
+        keys = list(objects.get(file, {})) + [
+            k for k in by_object.get(file, {}) if k not in objects.get(file, {})
+        ]
+        if not keys and not by_file.get(file):
             continue
         lines.append(style.bold(file))
-        for finding in loose.get(file, []):
+        for finding in by_file.get(file, []):
             lines.extend(_finding_lines(finding, style, indent="  "))
-        for (kind, namespace, name), uses in objects.get(file, {}).items():
-            source = uses[0].pod.object.source
+        for key in keys:
+            kind, namespace, name = key
+            source = sources.get((file, key))
             header = f"  {kind} {namespace}/{name}"
             lines.append(style.bold(header) + (style.dim(f"  ({source})") if source else ""))
-            for use in sorted(uses, key=lambda u: u.container.line):
-                key = (use.pod.object.file, use.container.line, use.container.name)
-                lines.extend(_use_lines(use, by_container.pop(key, []), style))
+            for use in sorted(objects.get(file, {}).get(key, []), key=lambda u: u.container.line):
+                image_key = (file, use.container.line, use.container.name)
+                lines.extend(_use_lines(use, at_image.get(image_key, []), style))
+            for finding in sorted(by_object.get(file, {}).get(key, []), key=lambda f: f.line):
+                where = f"    line {finding.line:<5}" + (
+                    f" {finding.container}:" if finding.container else ""
+                )
+                lines.append(where)
+                lines.extend(_finding_lines(finding, style, indent="      "))
         lines.append("")
     lines.extend(_summary_lines(result, context, style))
     return "\n".join(lines) + "\n"
@@ -77,7 +108,7 @@ def _finding_lines(finding: Finding, style: _Styler, indent: str) -> list[str]:
     if finding.suppressed is not None:
         label = f"suppressed {label}"
     head = f"{indent}{style.color(finding.severity.value, label)} [{finding.rule}]"
-    if finding.container is None:
+    if finding.kind is None:
         head += f" line {finding.line}"
     out = [f"{head} {finding.message}"]
     out.append(style.dim(f"{indent}  hint: {finding.hint}"))
