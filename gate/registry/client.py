@@ -98,8 +98,11 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
-def sha256_digest(body: bytes) -> str:
-    return "sha256:" + hashlib.sha256(body).hexdigest()
+_DIGEST_ALGORITHMS = frozenset({"sha256", "sha384", "sha512"})
+
+
+def digest_of(body: bytes, algorithm: str = "sha256") -> str:
+    return f"{algorithm}:" + hashlib.new(algorithm, body).hexdigest()
 
 
 class RegistryClient:
@@ -187,7 +190,8 @@ class RegistryClient:
             "GET", ref, f"blobs/{digest}", credential, max_bytes, "*/*", mirror
         )
         body = response.content
-        if digest.startswith("sha256:") and sha256_digest(body) != digest:
+        algorithm = digest.partition(":")[0]
+        if algorithm in _DIGEST_ALGORITHMS and digest_of(body, algorithm) != digest:
             raise InvalidResponse(f"blob {digest} does not match its digest")
         return body
 
@@ -488,18 +492,24 @@ class RegistryClient:
         raise InvalidResponse(f"{api_host(ref.domain)} answered {status}{detail} for {ref.name}")
 
     def _manifest_from(self, response: httpx.Response, target: str) -> Manifest:
+        """The manifest, its digest checked against the exact bytes served.
+
+        Fetched by digest, the body must hash to it; fetched by tag, to the announced
+        `Docker-Content-Digest` when there is one (with that header's algorithm), else the
+        digest is the body's own sha256.
+        """
         body = response.content
-        actual = sha256_digest(body)
         announced = response.headers.get("Docker-Content-Digest")
-        if target.startswith("sha256:") and actual != target:
-            raise InvalidResponse(f"the manifest served for {target} hashes to {actual}")
-        if announced and announced.startswith("sha256:") and announced != actual:
-            raise InvalidResponse(
-                f"the registry announced digest {announced} but the manifest hashes to {actual}"
-            )
-        digest = target if _is_digest(target) else (announced or actual)
-        if not announced and not target.startswith("sha256:"):
-            digest = actual
+        for claimed in (target if _is_digest(target) else None, announced):
+            if claimed is None:
+                continue
+            algorithm = claimed.partition(":")[0]
+            if algorithm in _DIGEST_ALGORITHMS and digest_of(body, algorithm) != claimed:
+                raise InvalidResponse(
+                    f"the manifest served for {target} hashes to {digest_of(body, algorithm)}, "
+                    f"not {claimed}"
+                )
+        digest = target if _is_digest(target) else announced or digest_of(body)
         return Manifest(digest, _media_type(response, body), body)
 
 
