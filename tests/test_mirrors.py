@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from gate.cli import main
 from tests.support.images import push_image, push_index, retag
@@ -39,16 +39,8 @@ def requests_since(server: RegistryServer, offset: int) -> list[str]:
     )
 
 
-def test_docker_hub_through_a_mirror_heads_first(tmp_path: Path, registry: RegistryServer) -> None:
-    nginx = push_index(registry, "library/nginx", "1.27", ["linux/amd64", "linux/arm64"])
-    retag(registry, "library/nginx", "1.27", "stable")
-    redis = push_image(registry, "library/redis", "7")
-    config = tmp_path / ".pullgate.yaml"
-    config.write_text(f"registries:\n  docker.io:\n    mirrors: ['http://{registry.host}']\n")
-    manifest = tmp_path / "hub.yaml"
-    manifest.write_text(MANIFEST)
-    offset = len(registry.log_path.read_text())
-    result = CliRunner().invoke(
+def run(config: Path, manifest: Path) -> Result:
+    return CliRunner().invoke(
         main,
         [
             "check",
@@ -64,6 +56,18 @@ def test_docker_hub_through_a_mirror_heads_first(tmp_path: Path, registry: Regis
             str(manifest),
         ],
     )
+
+
+def test_docker_hub_through_a_mirror_heads_first(tmp_path: Path, registry: RegistryServer) -> None:
+    nginx = push_index(registry, "library/nginx", "1.27", ["linux/amd64", "linux/arm64"])
+    retag(registry, "library/nginx", "1.27", "stable")
+    redis = push_image(registry, "library/redis", "7")
+    config = tmp_path / ".pullgate.yaml"
+    config.write_text(f"registries:\n  docker.io:\n    mirrors: ['http://{registry.host}']\n")
+    manifest = tmp_path / "hub.yaml"
+    manifest.write_text(MANIFEST)
+    offset = len(registry.log_path.read_text())
+    result = run(config, manifest)
     report = json.loads(result.stdout)
     images = {i["reference"]: i for i in report["images"]}
     assert images["nginx:1.27"]["digest"] == nginx.digest
@@ -95,22 +99,7 @@ def test_plain_http_mirror_elsewhere_is_refused(tmp_path: Path) -> None:
     config.write_text("registries:\n  docker.io:\n    mirrors: ['http://mirror.invalid']\n")
     manifest = tmp_path / "hub.yaml"
     manifest.write_text(MANIFEST)
-    result = CliRunner().invoke(
-        main,
-        [
-            "check",
-            "--format",
-            "json",
-            "--config",
-            str(config),
-            "--retries",
-            "0",
-            "--timeout",
-            "3",
-            "--no-node-credentials",
-            str(manifest),
-        ],
-    )
+    result = run(config, manifest)
     assert result.exit_code == 3
     images = json.loads(result.stdout)["images"]
     assert all("mirror" not in image for image in images)
