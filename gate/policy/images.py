@@ -141,7 +141,6 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
             continue  # --offline: not resolved is not a failure
         registry = api_host(ref.domain) if ref.domain != "docker.io" else "Docker Hub"
         detail = resolution.detail
-        tried = ", ".join(resolution.tried) or "anonymous"
         if resolution.outcome is Outcome.NAME_UNKNOWN:
             findings.append(
                 finding_for(
@@ -188,7 +187,8 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                 finding_for(
                     "image-pull-unauthorized",
                     use,
-                    f"{registry} refused to serve {ref.familiar_name} (tried: {tried}): {detail}",
+                    f"{registry} refused to serve {ref.path} to every credential the kubelet "
+                    f"would try: {detail}",
                     "The pod would show ErrImagePull (`unauthorized: authentication required` or "
                     "`denied`). Give the pod an imagePullSecret with access to this repository "
                     "(or its service account one), or make the repository public." + unmatched,

@@ -354,7 +354,7 @@ class RegistryClient:
             )
         if response.status_code in (401, 403):
             raise Unauthorized(
-                f"the token service {realm_host} refused {credential.source} "
+                f"{credential.source} was refused by the token service {realm_host} "
                 f"({response.status_code}{_registry_message(response)})",
                 response.status_code,
             )
@@ -483,12 +483,9 @@ class RegistryClient:
                 raise NameUnknown(f"repository {ref.name} not found{detail}")
             raise ManifestUnknown(f"{path.partition('/')[2]} not found in {ref.name}{detail}")
         if status in (401, 403):
-            verb = "denied access to" if status == 403 else "requires authentication for"
-            raise Unauthorized(
-                f"{api_host(ref.domain)} {verb} {ref.name} with {credential.source} "
-                f"({status}{detail})",
-                status,
-            )
+            # The finding names the registry, the repository and every credential tried;
+            # this says only what the registry answered to this one.
+            raise Unauthorized(f"{credential.source} answered {status}{detail}", status)
         raise InvalidResponse(f"{api_host(ref.domain)} answered {status}{detail} for {ref.name}")
 
     def _manifest_from(self, response: httpx.Response, target: str) -> Manifest:

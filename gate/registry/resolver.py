@@ -91,15 +91,15 @@ class Resolver:
                 return replace(answer, tried=(f"mirror {mirror}",), mirror=mirror)
             log.info("mirror %s for %s: %s", mirror, reference.familiar, answer.detail)
         tried: list[str] = []
-        refusal: Resolution | None = None
+        refusals: list[Resolution] = []
         for credential in credentials or (ANONYMOUS,):
             tried.append(credential.source)
             result = await self._resolve_once(reference, credential)
             if result.outcome is not Outcome.UNAUTHORIZED:
                 return _with_tried(result, tried)
-            refusal = refusal or result
-        assert refusal is not None
-        return _with_tried(refusal, tried)
+            refusals.append(result)
+        detail = "; ".join(r.detail for r in refusals)
+        return _with_tried(replace(refusals[0], detail=detail), tried)
 
     async def _resolve_once(
         self, reference: Reference, credential: Credential, mirror: str | None = None

@@ -77,7 +77,7 @@ def render(result: CheckResult, context: RenderContext) -> str:
                 where = f"    line {finding.line:<5}" + (
                     f" {finding.container}:" if finding.container else ""
                 )
-                lines.append(where)
+                lines.append(where.rstrip())
                 lines.extend(_finding_lines(finding, style, indent="      "))
         lines.append("")
     lines.extend(_summary_lines(result, context, style))
