@@ -17,6 +17,7 @@ import yaml
 
 from gate import platform as platforms
 from gate.extract import ImagePaths, validate_namespace
+from gate.inventory.model import ExternalPattern
 from gate.load import PathKey, parse_yaml
 from gate.platform import Platform
 from gate.rules import RULES, Severity
@@ -50,14 +51,6 @@ class RegistryConfig:
 
 
 @dataclass(frozen=True)
-class ExternalSecret:
-    """A `namespace/name` glob for secrets created by means pullgate cannot see."""
-
-    pattern: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class Config:
     path: str | None = None
     namespace: str | None = None
@@ -68,7 +61,7 @@ class Config:
     insecure_registries: tuple[str, ...] = ()
     registries: dict[str, RegistryConfig] = field(default_factory=dict)
     images: tuple[ImagePaths, ...] = ()
-    external_secrets: tuple[ExternalSecret, ...] = ()
+    external_secrets: tuple[ExternalPattern, ...] = ()
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -281,13 +274,15 @@ class _Parser:
             here = (*where, "external", index)
             entry = self._type(entry, dict, here, "a mapping with name and reason")
             self._keys(entry, {"name", "reason"}, here)
-            name = entry.get("name")
-            if not isinstance(name, str) or name.count("/") != 1:
+            name, reason = entry.get("name"), entry.get("reason")
+            if not isinstance(name, str):
                 raise self.fail(here, "needs `name: <namespace>/<name>` (globs allowed)")
-            reason = entry.get("reason")
             if not isinstance(reason, str) or not reason.strip():
                 raise self.fail(here, "needs a non-empty `reason`")
-            result.append(ExternalSecret(name, reason.strip()))
+            try:
+                result.append(ExternalPattern.parse(name, reason))
+            except ValueError as exc:
+                raise self.fail((*here, "name"), f"{exc}: write <namespace>/<name>") from None
         return {"external_secrets": tuple(result)}
 
 

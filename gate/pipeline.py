@@ -12,11 +12,17 @@ from dataclasses import dataclass, field, replace
 from typing import TextIO
 
 from gate import cluster, policy
-from gate.config import ExternalSecret, IgnoreRule
+from gate.config import IgnoreRule
 from gate.credentials.node import CredentialConfigError, NodeCredentials
 from gate.credentials.pods import Keychain
 from gate.extract import DEFAULT_NAMESPACE, ImagePaths, PodSpec, extract
-from gate.inventory import ClusterStateError, Inventory, add_cluster_state, add_rendered
+from gate.inventory import (
+    ClusterStateError,
+    ExternalPattern,
+    Inventory,
+    add_cluster_state,
+    add_rendered,
+)
 from gate.load import KubeObject, load_paths
 from gate.model import CheckResult, ImageUse, Outcome, Resolution
 from gate.pin import Lock
@@ -65,7 +71,7 @@ class CheckOptions:
     """`check --lock`: the digests every image must still resolve to."""
     image_paths: Sequence[ImagePaths] = ()
     cluster_state: tuple[str, ...] = ()
-    external_secrets: Sequence[ExternalSecret] = ()
+    external_secrets: Sequence[ExternalPattern] = ()
     cluster: ClusterOptions | None = None
     docker_config: str | None = None
     node_credentials: bool = True
@@ -133,7 +139,7 @@ def _inventory(
         except cluster.ClusterError as exc:
             raise CheckAborted(str(exc), exc.exit_code) from None
     for entry in options.external_secrets:
-        inventory.add_external(entry.pattern, entry.reason)
+        inventory.add_external_pattern(entry)
     return inventory
 
 

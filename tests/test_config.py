@@ -122,6 +122,7 @@ secrets:
         ("images:\n  - kind: W\n", "needs `kind` and `paths`"),
         ("images:\n  - kind: W\n    paths: ['spec..image']\n", "is not a path like"),
         ("secrets:\n  external:\n    - name: just-a-name\n      reason: x\n", "<namespace>/<name>"),
+        ("secrets:\n  external:\n    - name: 'prod/'\n      reason: x\n", "not a namespace/name"),
         ("- a list\n", "must be a mapping of settings"),
         ("a: [unclosed\n", "not valid YAML"),
     ],

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from gate.credentials import Credential
-from gate.credentials.helpers import CredentialHelperError
 from gate.credentials.node import (
     CredentialConfigError,
     NodeCredentials,
@@ -385,18 +384,27 @@ def test_creds_store_is_asked_about_docker_hub_by_its_docker_name(
     assert helper_server_url("127.0.0.1:5000/team/app") == "127.0.0.1:5000"
 
 
-def test_missing_helper_fails_the_lookup_with_its_name(
+def test_missing_helper_is_skipped_with_one_warning_naming_it(
     machine: dict[str, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A broken credsStore must not hide the other logins (a false unauthorized)."""
     write_config(
         Path(machine["HOME"], ".docker", "config.json"),
         {**login("r.io", "alice"), "credsStore": "desktop"},
     )
-    node = NodeCredentials.discover(None, {**machine, "PATH": str(tmp_path / "empty")})
-    with caplog.at_level(logging.DEBUG), pytest.raises(CredentialHelperError) as caught:
-        node.lookup("r.io/app")
-    assert "docker-credential-desktop" in str(caught.value)
-    assert PASSWORD not in str(caught.value) + caplog.text
+    node = NodeCredentials.discover(
+        None, {**machine, "PATH": str(tmp_path / "empty"), "GITHUB_TOKEN": "gh-token"}
+    )
+    with caplog.at_level(logging.DEBUG):
+        first = node.lookup("r.io/app")
+        again = node.lookup("r.io/other")
+        ghcr = node.lookup("ghcr.io/org/app")
+    assert [c.username for c in first] == ["alice"]
+    assert [c.username for c in again] == ["alice"]
+    assert [c.source for c in ghcr] == ["env:GITHUB_TOKEN"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len([w for w in warnings if "docker-credential-desktop" in w]) == 2  # per server
+    assert PASSWORD not in caplog.text and "gh-token" not in caplog.text
 
 
 def test_nothing_from_any_source_is_logged(

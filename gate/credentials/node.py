@@ -47,6 +47,7 @@ from gate.credentials.dockerconfig import (
 )
 from gate.credentials.helpers import (
     DEFAULT_TIMEOUT,
+    CredentialHelperError,
     CredentialHelpers,
     helper_source,
 )
@@ -191,6 +192,7 @@ class NodeCredentials:
             self._environment.add(key, credential)
         self._environment_sources = [credential.source for _, credential in environment]
         self._helpers = helpers or CredentialHelpers()
+        self._warned: set[tuple[str, str]] = set()
 
     @classmethod
     def discover(
@@ -233,15 +235,22 @@ class NodeCredentials:
     def lookup(self, image_name: str) -> list[Credential]:
         """Every node credential for `domain/path`, in the order documented above.
 
-        Runs a credential helper only for a registry looked up (each at most once per run);
-        raises `CredentialHelperError` if one fails.
+        Runs a credential helper only for a registry looked up (each at most once per run). A
+        helper that fails is skipped with one warning: the other logins still count, as they
+        would on a node whose helper is broken.
         """
         found = self._entries.lookup(image_name)
         helpers = self._helpers_by_key.lookup(image_name) or self._stores
         if helpers:
             server = helper_server_url(image_name)
             for name in helpers:
-                credential = self._helpers.get(name, server)
+                try:
+                    credential = self._helpers.get(name, server)
+                except CredentialHelperError as exc:
+                    if (name, server) not in self._warned:
+                        self._warned.add((name, server))
+                        log.warning("node credentials: %s", exc)
+                    continue
                 if credential is not None:
                     found.append(credential)
         found.extend(self._environment.lookup(image_name))

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from gate.credentials import ANONYMOUS, Credential
 from gate.credentials.dockerconfig import DockerConfig, PullSecretInvalid, parse_pull_secret
-from gate.credentials.helpers import CredentialHelperError
 from gate.credentials.keyring import KeyIndex, Keyring
 from gate.credentials.node import NodeCredentials
 from gate.extract import PodSpec
@@ -90,10 +89,7 @@ class Keychain:
         """Every credential the kubelet would try for `image_name` (`domain/path`), in order."""
         pod_keyring = self.pod_keyring(pod)
         found = list(pod_keyring.keyring.lookup(image_name))
-        try:
-            found += [c for c in self.node.lookup(image_name) if c not in found]
-        except CredentialHelperError as exc:
-            log.warning("node credentials for %s: %s", image_name, exc)
+        found += [c for c in self.node.lookup(image_name) if c not in found]
         unmatched = tuple(
             name for name, config in pod_keyring.configs.items() if not _matches(config, image_name)
         )

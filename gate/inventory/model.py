@@ -65,6 +65,19 @@ class ExternalPattern:
     namespace_regexes: tuple[str, ...] = ()
     """Instead of the pattern's namespace glob: anchored regexes (replicators write these)."""
 
+    @classmethod
+    def parse(cls, pattern: str, reason: str, origin: str = "config") -> ExternalPattern:
+        """A declared pattern; ValueError (a configuration error) for a pattern that is not
+        `namespace/name` with both parts, or an empty reason."""
+        if pattern.count("/") != 1 or not all(pattern.split("/")):
+            raise ValueError(
+                f"{pattern!r} is not a namespace/name pattern (e.g. 'prod/db-*' or "
+                "'*/registry-cred')"
+            )
+        if not reason or not reason.strip():
+            raise ValueError(f"{pattern!r} needs a reason")
+        return cls(pattern, reason.strip(), origin)
+
     def matches(self, namespace: str, name: str) -> bool:
         ns_glob, _, name_glob = self.pattern.partition("/")
         if not fnmatch.fnmatchcase(name, name_glob):
@@ -136,14 +149,10 @@ class Inventory:
 
         Raises ValueError (a configuration error) for a pattern without `/` or an empty reason.
         """
-        if pattern.count("/") != 1 or not all(pattern.split("/")):
-            raise ValueError(
-                f"secrets.external: {pattern!r} is not a namespace/name pattern "
-                "(e.g. 'prod/db-*' or '*/registry-cred')"
-            )
-        if not reason or not reason.strip():
-            raise ValueError(f"secrets.external: {pattern!r} needs a reason")
-        self._external.append(ExternalPattern(pattern, reason.strip(), origin))
+        try:
+            self._external.append(ExternalPattern.parse(pattern, reason, origin))
+        except ValueError as exc:
+            raise ValueError(f"secrets.external: {exc}") from None
 
     def add_external_pattern(self, entry: ExternalPattern) -> None:
         self._external.append(entry)
