@@ -39,11 +39,13 @@ from gate.pin import (
 from gate.pipeline import CheckAborted, CheckOptions, ClusterOptions, run_check
 from gate.policy import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS, exit_code
 from gate.policy.platforms import DEFAULT_PLATFORMS
+from gate.reference import registry_key
 from gate.registry.transport import (
     DEFAULT_BACKOFF,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     TransportOptions,
+    api_host,
 )
 from gate.report import FORMATS, RenderContext, render
 from gate.report.github import write_step_summary
@@ -337,11 +339,21 @@ class _Settings:
             raise _UsageError("--cluster-credentials and --context need --cluster")
         if use_cluster and offline:
             raise _UsageError("--cluster asks the API server; it cannot be combined with --offline")
+        # Settings name registries as images do; the transport keys them by the host it talks
+        # to (Docker Hub's API lives at registry-1.docker.io), the resolver by image domain.
         mirrors = {
-            host: entry.mirrors for host, entry in config.registries.items() if entry.mirrors
+            registry_key(host): entry.mirrors
+            for host, entry in config.registries.items()
+            if entry.mirrors
         }
         registry_cas = {
-            host: entry.ca_file for host, entry in config.registries.items() if entry.ca_file
+            api_host(registry_key(host)): entry.ca_file
+            for host, entry in config.registries.items()
+            if entry.ca_file
+        }
+        insecure = {
+            api_host(registry_key(host))
+            for host in (*params["insecure"], *config.insecure_registries)
         }
         return CheckOptions(
             paths=paths,
@@ -362,7 +374,7 @@ class _Settings:
             severity=config.severity,
             ignores=config.ignore,
             transport=TransportOptions(
-                insecure_registries=frozenset(params["insecure"]) | set(config.insecure_registries),
+                insecure_registries=frozenset(insecure),
                 ca_files=params["ca_files"],
                 registry_ca_files=registry_cas,
                 mirrors=mirrors,

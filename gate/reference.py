@@ -226,6 +226,16 @@ def is_docker_hub(domain: str) -> bool:
     return domain.lower() in _DOCKER_HUB_HOSTS
 
 
+def registry_key(host: str) -> str:
+    """How a registry is named in settings: lower case, every Docker Hub alias `docker.io`.
+
+    So that `registries: index.docker.io:` and `--insecure-registry Registry.Local:5000` mean
+    the registry that image references name.
+    """
+    host = host.strip().lower()
+    return DEFAULT_DOMAIN if host in _DOCKER_HUB_HOSTS else host
+
+
 def validate_digest(digest: str) -> tuple[str, str] | None:
     """Check a digest like go-digest's ``Parse``; ``None`` if valid, else (reason, detail).
 

@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from gate.cli import main
@@ -58,7 +59,10 @@ def run(config: Path, manifest: Path) -> Result:
     )
 
 
-def test_docker_hub_through_a_mirror_heads_first(tmp_path: Path, registry: RegistryServer) -> None:
+@pytest.mark.parametrize("key", ["docker.io", "Index.Docker.IO"])  # any spelling of Docker Hub
+def test_docker_hub_through_a_mirror_heads_first(
+    tmp_path: Path, registry: RegistryServer, key: str
+) -> None:
     nginx = push_index(registry, "library/nginx", "1.27", ["linux/amd64", "linux/arm64"])
     retag(registry, "library/nginx", "1.27", "stable")
     redis = push_image(registry, "library/redis", "7")
