@@ -22,8 +22,7 @@ from gate.load import PathKey, parse_yaml
 from gate.platform import Platform
 from gate.rules import RULES, Severity
 
-CONFIG_NAME = ".pullgate.yaml"
-ALTERNATE_NAMES = (".pullgate.yaml", ".pullgate.yml")
+CONFIG_NAMES = (".pullgate.yaml", ".pullgate.yml")
 
 
 class ConfigError(Exception):
@@ -68,7 +67,7 @@ def find_config(start: Path | None = None) -> Path | None:
     """The nearest `.pullgate.yaml` in the working directory or any parent."""
     directory = (start or Path.cwd()).resolve()
     for candidate_dir in (directory, *directory.parents):
-        for name in ALTERNATE_NAMES:
+        for name in CONFIG_NAMES:
             candidate = candidate_dir / name
             if candidate.is_file():
                 return candidate

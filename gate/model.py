@@ -37,8 +37,6 @@ class Resolution:
     """Source of the credential that worked (`anonymous`, `secret:ns/name`, ...)."""
     detail: str = ""
     """The registry's own words, or the network error, for the finding's message."""
-    tried: tuple[str, ...] = ()
-    """Credential sources tried, in order (names only, never values)."""
     tag_digest: str | None = None
     """For `name:tag@digest`: the digest the tag names now, "" if the tag is gone, None if not
     asked."""
@@ -86,6 +84,38 @@ class Finding:
     """Where the suppression is written: `annotation` (in the manifest) or `config`."""
 
     @classmethod
+    def at(
+        cls,
+        rule_id: str,
+        file: str,
+        line: int,
+        message: str,
+        hint: str,
+        *,
+        kind: str | None = None,
+        namespace: str | None = None,
+        name: str | None = None,
+        container: str | None = None,
+        image: str | None = None,
+        source: str | None = None,
+    ) -> Finding:
+        """A finding of `rule_id` at `file:line`, with the rule's default severity."""
+        return cls(
+            rule_id,
+            RULES[rule_id].severity,
+            message,
+            hint,
+            file,
+            line,
+            kind=kind,
+            namespace=namespace,
+            name=name,
+            container=container,
+            image=image,
+            source=source,
+        )
+
+    @classmethod
     def about(
         cls,
         rule_id: str,
@@ -97,15 +127,14 @@ class Finding:
         container: str | None = None,
         image: str | None = None,
     ) -> Finding:
-        """A finding located in `pod`'s object, with the rule's default severity."""
+        """A finding located in `pod`'s object."""
         obj = pod.object
-        return cls(
-            rule=rule_id,
-            severity=RULES[rule_id].severity,
-            message=message,
-            hint=hint,
-            file=obj.file,
-            line=line,
+        return cls.at(
+            rule_id,
+            obj.file,
+            line,
+            message,
+            hint,
             kind=obj.kind,
             namespace=obj.namespace,
             name=obj.name,

@@ -173,7 +173,3 @@ _RULES = [
 ]
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
-
-
-def rule(rule_id: str) -> Rule:
-    return RULES[rule_id]

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from gate.extract import PodSpec, SecretRef
 from gate.inventory import DEFAULT_SERVICE_ACCOUNT, Inventory
 from gate.model import Finding
-from gate.rules import RULES
 
 
 def secret_findings(pods: Iterable[PodSpec], inventory: Inventory) -> list[Finding]:
@@ -47,17 +46,6 @@ def secret_findings(pods: Iterable[PodSpec], inventory: Inventory) -> list[Findi
     return list(findings.values())
 
 
-def _finding(
-    rule_id: str,
-    pod: PodSpec,
-    line: int,
-    message: str,
-    hint: str,
-    container: str | None = None,
-) -> Finding:
-    return Finding.about(rule_id, pod, line, message, hint, container=container)
-
-
 def _elsewhere(names: list[str], namespace: str, what: str) -> str:
     """` (it exists in namespace default; secrets are namespace-scoped)`, or nothing."""
     others = [ns for ns in names if ns != namespace]
@@ -84,7 +72,7 @@ def _looked_in(inventory: Inventory, namespace: str) -> str:
 def _pull_secret_missing(pod: PodSpec, name: str, line: int, inventory: Inventory) -> Finding:
     namespace = pod.object.namespace
     elsewhere = _elsewhere(inventory.secret_namespaces(name), namespace, "secrets")
-    return _finding(
+    return Finding.about(
         "pull-secret-missing",
         pod,
         line,
@@ -124,7 +112,7 @@ def _symptom(ref: SecretRef) -> str:
 def _secret_ref_missing(pod: PodSpec, ref: SecretRef, inventory: Inventory) -> Finding:
     namespace = pod.object.namespace
     elsewhere = _elsewhere(inventory.secret_namespaces(ref.name), namespace, "secrets")
-    return _finding(
+    return Finding.about(
         "secret-ref-missing",
         pod,
         ref.line,
@@ -133,7 +121,7 @@ def _secret_ref_missing(pod: PodSpec, ref: SecretRef, inventory: Inventory) -> F
         + f" Create the secret in namespace {namespace}, correct the name, or mark the "
         "reference `optional: true` if the pod can run without it."
         + _looked_in(inventory, namespace),
-        ref.container,
+        container=ref.container,
     )
 
 
@@ -144,7 +132,7 @@ def _secret_key_missing(
     entry = inventory.secret(namespace, ref.name)
     seen = f" ({entry.origin})" if entry is not None else ""
     has = ", ".join(sorted(keys)) if keys else "no keys at all"
-    return _finding(
+    return Finding.about(
         "secret-ref-missing",
         pod,
         ref.line,
@@ -153,7 +141,7 @@ def _secret_key_missing(
         "The container would not start: CreateContainerConfigError, `couldn't find key "
         f"{ref.key} in Secret {namespace}/{ref.name}`. Correct the key, add it to the secret, "
         "or mark the reference `optional: true`.",
-        ref.container,
+        container=ref.container,
     )
 
 
@@ -174,7 +162,7 @@ def _service_account_missing(pod: PodSpec, account: str, inventory: Inventory) -
     )
     sources = ", ".join(inventory.searched) or "nothing"
     hint += f" pullgate looked in: {sources}."
-    return _finding(
+    return Finding.about(
         "service-account-missing",
         pod,
         pod.service_account_line or pod.object.line,
@@ -216,19 +204,18 @@ def _inherited_pull_secrets_missing(
             + _looked_in(inventory, namespace)
         )
         if account.file is not None and index < len(account.pull_secret_lines):
-            finding = Finding(
-                rule="pull-secret-missing",
-                severity=RULES["pull-secret-missing"].severity,
-                message=message,
-                hint=hint,
-                file=account.file,
-                line=account.pull_secret_lines[index],
+            finding = Finding.at(
+                "pull-secret-missing",
+                account.file,
+                account.pull_secret_lines[index],
+                message,
+                hint,
                 kind="ServiceAccount",
                 namespace=namespace,
                 name=account_name,
             )
         else:
             line = pod.service_account_line or pod.object.line
-            finding = _finding("pull-secret-missing", pod, line, message, hint)
+            finding = Finding.about("pull-secret-missing", pod, line, message, hint)
         results.append((finding, name))
     return results

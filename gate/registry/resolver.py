@@ -88,18 +88,16 @@ class Resolver:
             # for the registry named in the image, never sent to another host), then upstream.
             answer = await self._resolve_once(reference, ANONYMOUS, mirror)
             if answer.ok:
-                return replace(answer, tried=(f"mirror {mirror}",), mirror=mirror)
+                return replace(answer, mirror=mirror)
             log.info("mirror %s for %s: %s", mirror, reference.familiar, answer.detail)
-        tried: list[str] = []
         refusals: list[Resolution] = []
         for credential in credentials or (ANONYMOUS,):
-            tried.append(credential.source)
             result = await self._resolve_once(reference, credential)
             if result.outcome is not Outcome.UNAUTHORIZED:
-                return _with_tried(result, tried)
+                return result
             refusals.append(result)
         detail = "; ".join(r.detail for r in refusals)
-        return _with_tried(replace(refusals[0], detail=detail), tried)
+        return replace(refusals[0], detail=detail)
 
     async def _resolve_once(
         self, reference: Reference, credential: Credential, mirror: str | None = None
@@ -126,7 +124,7 @@ class Resolver:
             return Resolution(reference, Outcome.UNAUTHORIZED, detail=str(exc))
         except Unreachable as exc:
             return Resolution(reference, Outcome.UNREACHABLE, detail=str(exc))
-        except (InvalidResponse, RegistryError) as exc:
+        except RegistryError as exc:
             return Resolution(reference, Outcome.INVALID_RESPONSE, detail=str(exc))
         return Resolution(
             reference,
@@ -275,13 +273,11 @@ class Resolver:
                 data = json.loads(body)
             except ValueError as exc:
                 raise InvalidResponse(f"config {digest} is not JSON") from exc
+            if not isinstance(data, dict):
+                raise InvalidResponse(f"config {digest} is not a JSON object")
             os_name, arch = str(data.get("os", "")), str(data.get("architecture", ""))
             variant = str(data.get("variant", "") or "")
             self._configs[digest] = (
                 (str(platforms.normalize(os_name, arch, variant)),) if os_name and arch else ()
             )
         return self._configs[digest]
-
-
-def _with_tried(result: Resolution, tried: list[str]) -> Resolution:
-    return replace(result, tried=tuple(tried))

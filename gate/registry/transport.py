@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import certifi
 import httpx
 
+from gate import __version__
+
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
 
@@ -113,12 +115,6 @@ def build_client(options: TransportOptions) -> httpx.AsyncClient:
         mounts=mounts,
         timeout=timeout,
         follow_redirects=True,
-        headers={"User-Agent": f"pullgate/{_version()}"},
+        headers={"User-Agent": f"pullgate/{__version__}"},
         trust_env=True,
     )
-
-
-def _version() -> str:
-    from gate import __version__
-
-    return __version__

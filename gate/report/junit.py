@@ -27,10 +27,10 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gate import __version__
-from gate.extract import PodSpec
+from gate.extract import PodSpec, SecretRef
 from gate.model import CheckResult, Finding, ImageUse, Outcome
 from gate.policy import UNVERIFIED_RULES
 from gate.report.sarif import message_with_hint, report_path
@@ -148,35 +148,25 @@ def _image_case(use: ImageUse, file: str, classname: str) -> _Case:
 
 
 def _secret_refs(pod: PodSpec) -> Iterable[tuple[str, int, str]]:
-    """(name, line, case label) of each secret the pod names (pull secrets, then
-    `secret_refs`) and of its service account, whose absence is checked the same way.
-
-    Read defensively (getattr): `secret_refs` and `service_account_line` are being added to the
-    model; a reference needs a `name` and a `line`, and `via`, `key`, `container` and `volume`
-    only make its label precise.
-    """
+    """(name, line, case label) of each secret the pod names (pull secrets, then the secrets
+    its containers and volumes use) and of its service account, checked the same way."""
     for secret, secret_line in pod.image_pull_secrets:
         yield secret, secret_line, f"imagePullSecret {secret}"
-    refs: Any = getattr(pod, "secret_refs", ()) or ()
-    for ref in refs:
-        name, line = getattr(ref, "name", None), getattr(ref, "line", None)
-        if isinstance(name, str) and isinstance(line, int):
-            yield name, line, f"secret {name}{_via(ref)}"
-    account_line = getattr(pod, "service_account_line", None)
-    if pod.service_account and isinstance(account_line, int):
-        yield pod.service_account, account_line, f"serviceAccount {pod.service_account}"
+    for ref in pod.secret_refs:
+        yield ref.name, ref.line, f"secret {ref.name}{_via(ref)}"
+    if pod.service_account and pod.service_account_line is not None:
+        yield pod.service_account, pod.service_account_line, f"serviceAccount {pod.service_account}"
 
 
-def _via(ref: Any) -> str:
-    """` (env PASSWORD_KEY in app)`, ` (volume certs)`, ...: where the pod names the secret."""
-    via = getattr(ref, "via", None)
-    if not isinstance(via, str):
-        return ""
-    detail = [via]
-    for attribute, prefix in (("key", "key "), ("volume", ""), ("container", "in ")):
-        value = getattr(ref, attribute, None)
-        if isinstance(value, str) and value:
-            detail.append(prefix + value)
+def _via(ref: SecretRef) -> str:
+    """` (env key password in app)`, ` (volume)`, ...: where the pod names the secret."""
+    detail: list[str] = [ref.via]
+    if ref.key:
+        detail.append(f"key {ref.key}")
+    if ref.volume:
+        detail.append(ref.volume)
+    if ref.container:
+        detail.append(f"in {ref.container}")
     return f" ({' '.join(detail)})"
 
 

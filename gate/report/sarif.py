@@ -165,12 +165,8 @@ def _location(finding: Finding, root: str | None) -> dict[str, Any]:
 
 
 def _suppression_kind(finding: Finding) -> str:
-    """`inSource` for an annotation on the object, `external` for the config file.
-
-    Read with getattr: `suppressed_by` ("annotation" or "config") is being added to `Finding`
-    by the suppression work; without it a suppression is reported as external.
-    """
-    return "inSource" if getattr(finding, "suppressed_by", None) == "annotation" else "external"
+    """`inSource` for an annotation on the object, `external` for the config file."""
+    return "inSource" if finding.suppressed_by == "annotation" else "external"
 
 
 # Shared by the machine formats (GitHub, GitLab, JUnit): one notion of path and identity.
