@@ -58,6 +58,7 @@ class Keychain:
         self.inventory = inventory
         self.node = node or NodeCredentials()
         self._pods: dict[tuple[str, tuple[str, ...]], PodKeyring] = {}
+        self._offers: dict[tuple[str, tuple[str, ...], str], PodCredentials] = {}
 
     def pod_keyring(self, pod: PodSpec) -> PodKeyring:
         source = self.inventory.pull_secrets_for(pod)
@@ -86,7 +87,18 @@ class Keychain:
         return built
 
     def credentials(self, pod: PodSpec, image_name: str) -> PodCredentials:
-        """Every credential the kubelet would try for `image_name` (`domain/path`), in order."""
+        """Every credential the kubelet would try for `image_name` (`domain/path`), in order.
+
+        Worked out once per (namespace, pull secrets, image): pods that share their secrets
+        share the answer, however many containers name the image.
+        """
+        key = (pod.object.namespace, self.inventory.pull_secrets_for(pod).names, image_name)
+        offered = self._offers.get(key)
+        if offered is None:
+            offered = self._offers[key] = self._credentials(pod, image_name)
+        return offered
+
+    def _credentials(self, pod: PodSpec, image_name: str) -> PodCredentials:
         pod_keyring = self.pod_keyring(pod)
         found = list(pod_keyring.keyring.lookup(image_name))
         found += [c for c in self.node.lookup(image_name) if c not in found]

@@ -102,12 +102,15 @@ def platform_findings(
 ) -> list[Finding]:
     """`image-platform-missing` for every image lacking a platform its pod may run on."""
     findings: list[Finding] = []
+    needed_by_pod: dict[int, list[Platform]] = {}
     for use in uses:
         resolution = use.resolution
         if resolution is None or not resolution.ok or not resolution.platforms:
             continue  # unresolved, or an artifact whose platform nobody knows
         offered = [platforms.parse(p) for p in resolution.platforms]
-        needed = pod_platforms(use.pod, defaults)
+        needed = needed_by_pod.get(id(use.pod))
+        if needed is None:
+            needed = needed_by_pod[id(use.pod)] = pod_platforms(use.pod, defaults)
         missing = [p for p in needed if not platforms.serves(offered, p)]
         if not missing:
             continue
