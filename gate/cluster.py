@@ -206,7 +206,12 @@ def _merge_kubeconfigs(paths: Iterable[Path]) -> _Merged:
         except OSError as exc:
             raise ClusterConfigError(f"kubeconfig {path}: {exc.strerror or exc}") from None
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ClusterConfigError(f"kubeconfig {path}: not valid YAML: {exc}") from None
+            # Only the problem and its line: the YAML error's own text quotes the offending
+            # line, which may be a token or a password.
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+            problem = getattr(exc, "problem", None) or "not valid YAML"
+            raise ClusterConfigError(f"kubeconfig {where}: not valid YAML: {problem}") from None
         if data is None:
             continue
         if not isinstance(data, dict):
@@ -586,11 +591,13 @@ class ClusterClient:
             if credential.client_cert_pem:
                 cert, key = credential.client_cert_pem, credential.client_key_pem
         verify = _ssl_context(config, cert, key)
+        loopback = is_loopback(httpx.URL(config.server).netloc.decode("ascii"))
         self._client = httpx.AsyncClient(
             verify=verify,
             timeout=config.timeout,
-            proxy=config.proxy_url,
+            proxy=None if loopback else config.proxy_url,
             follow_redirects=False,
+            trust_env=not loopback,  # a local API server is never reached through a proxy
         )
         return self
 

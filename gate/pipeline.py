@@ -13,6 +13,7 @@ from typing import TextIO
 
 from gate import cluster, policy
 from gate.config import IgnoreRule
+from gate.credentials import Credential
 from gate.credentials.node import CredentialConfigError, NodeCredentials
 from gate.credentials.pods import Keychain
 from gate.extract import DEFAULT_NAMESPACE, ImagePaths, PodSpec, extract
@@ -165,8 +166,8 @@ async def _resolve(
     progress: Progress | None,
 ) -> list[ImageUse]:
     """Resolve each distinct (reference, credentials) once; hand every use its pod's answer."""
-    requests: dict[tuple[str, tuple[str, ...]], Request] = {}
-    keys: list[tuple[str, tuple[str, ...]] | None] = []
+    requests: dict[tuple[str, tuple[Credential, ...]], Request] = {}
+    keys: list[tuple[str, tuple[Credential, ...]] | None] = []
     with_credentials: list[ImageUse] = []
     for use in uses:
         if use.reference is None:
@@ -174,7 +175,7 @@ async def _resolve(
             with_credentials.append(use)
             continue
         offered = keychain.credentials(use.pod, use.reference.name)
-        key = (use.reference.canonical, tuple(c.source for c in offered.credentials))
+        key = (use.reference.canonical, offered.credentials)
         requests.setdefault(key, Request(use.reference, offered.credentials))
         keys.append(key)
         with_credentials.append(replace(use, unmatched_secrets=offered.unmatched_secrets))

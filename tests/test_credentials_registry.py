@@ -363,3 +363,17 @@ def test_gitlab_job_login_is_a_node_credential(env: Env, tmp_path: Path) -> None
     env.outputs += [result.stdout, result.stderr]
     assert result.exit_code == 0, result.stdout
     assert only_image(json.loads(result.stdout))["credential"] == "env:CI_REGISTRY_PASSWORD"
+
+
+def test_two_logins_in_one_secret_are_two_credentials(env: Env, tmp_path: Path) -> None:
+    """One pull secret, two entries: the path-scoped one is tried first and refused, the
+    host-wide one works; both carry the same source name but are not the same credential."""
+    host = env.server.host
+    code, report = run(
+        env,
+        tmp_path,
+        secret("both", {f"{host}/private": ("alice", WRONG), host: ("alice", "wonderland")}),
+        pod(env.image, secrets=["both"]),
+    )
+    assert code == 0, report["findings"]
+    assert only_image(report)["credential"] == "secret:apps/both"

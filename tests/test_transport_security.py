@@ -172,3 +172,55 @@ def test_rate_limits_and_outages_are_retried_then_unverified(
     assert result.outcome is Outcome.UNREACHABLE
     assert route.call_count == 3
     assert str(status) in result.detail
+
+
+def test_loopback_is_never_proxied(tmp_path: Path, registry: RegistryServer) -> None:
+    """HTTP_PROXY must not see plain-HTTP loopback traffic (Go and containerd never proxy it):
+    a proxy on a closed port would make the registry unreachable if it were used."""
+    push_image(registry, "tls/noproxy", "1.0")
+    path = tmp_path / "pod.yaml"
+    path.write_text(_pod(f"{registry.host}/tls/noproxy:1.0"))
+    result = CliRunner().invoke(
+        main,
+        ["check", "--format", "json", "--retries", "0", "--no-node-credentials", str(path)],
+        env={
+            "HTTP_PROXY": "http://127.0.0.1:9",
+            "HTTPS_PROXY": "http://127.0.0.1:9",
+            "NO_PROXY": "",
+        },
+    )
+    assert result.exit_code == 0, result.stdout
+
+
+def test_debug_logging_over_http2_shows_no_credentials(tmp_path: Path) -> None:
+    users = {"carol": "h2-secret-password"}
+    with RegistryServer("tls", users=users, workdir=tmp_path / "reg") as server:
+        push_image(server, "h2/app", "1.0")
+        assert server.ca_file is not None
+        auth = base64.b64encode(b"carol:h2-secret-password").decode()
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps({"auths": {server.host: {"auth": auth}}}))
+        path = tmp_path / "pod.yaml"
+        path.write_text(_pod(f"{server.host}/h2/app:1.0"))
+        result = CliRunner().invoke(
+            main,
+            [
+                "check",
+                "-vv",
+                "--format",
+                "json",
+                "--ca-file",
+                str(server.ca_file),
+                "--docker-config",
+                str(config),
+                str(path),
+            ],
+        )
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "HTTP/2" in server.log_path.read_text()  # the request went over HTTP/2
+    assert "HTTP Request" in result.stderr  # -vv logs requests...
+    for secret in ("h2-secret-password", auth, auth[:16]):  # ...but never the credential
+        assert secret not in result.stdout + result.stderr
+    assert (
+        "hpack" not in result.stderr.lower() or "encoded header block" not in result.stderr.lower()
+    )

@@ -1,6 +1,6 @@
 """Registry authentication: challenges, Basic, and Bearer tokens per Docker's token spec.
 
-Tokens are cached per (realm, service, scope, credential source) until shortly before they
+Tokens are cached per (realm, service, scope, credential) until shortly before they
 expire, and fetched once however many requests wait for the same one (single flight): a
 manifest set with 300 images from one repository costs one token request, not 300.
 """
@@ -103,17 +103,23 @@ TokenFetcher = Callable[[Challenge, str, Credential], Awaitable[tuple[str, float
 
 
 class TokenCache:
-    """Bearer tokens by (realm, service, scope, credential source), with single flight."""
+    """Bearer tokens by (realm, service, scope, credential), with single flight.
+
+    Keyed by the credential itself, not its source: one docker config or pull secret may hold
+    several logins for one registry (a path-scoped one and a host-wide one).
+    """
 
     def __init__(self, fetch: TokenFetcher, clock: Callable[[], float] = time.monotonic) -> None:
         self._fetch = fetch
         self._clock = clock
-        self._tokens: dict[tuple[str, str, str, str], _Token] = {}
-        self._inflight: dict[tuple[str, str, str, str], asyncio.Future[str]] = {}
+        self._tokens: dict[tuple[str, str, str, Credential], _Token] = {}
+        self._inflight: dict[tuple[str, str, str, Credential], asyncio.Future[str]] = {}
 
     @staticmethod
-    def _key(challenge: Challenge, scope: str, credential: Credential) -> tuple[str, str, str, str]:
-        return (challenge.realm or "", challenge.service or "", scope, credential.source)
+    def _key(
+        challenge: Challenge, scope: str, credential: Credential
+    ) -> tuple[str, str, str, Credential]:
+        return (challenge.realm or "", challenge.service or "", scope, credential)
 
     async def get(self, challenge: Challenge, scope: str, credential: Credential) -> str:
         key = self._key(challenge, scope, credential)

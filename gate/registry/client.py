@@ -341,16 +341,41 @@ class RegistryClient:
                 "client_id": "pullgate",
                 **params,
             }
-            response = await self._send("POST", realm_host, realm, {}, _MAX_ERROR_BYTES, form=form)
-            if response.status_code in (404, 405):  # no OAuth2 endpoint: the GET form
+            response = await self._send(
+                "POST", realm_host, realm, {}, _MAX_ERROR_BYTES, form=form, follow_redirects=False
+            )
+            if response.status_code in (404, 405):
+                # No OAuth2 endpoint: the GET form, with the identity token as the password (as
+                # containerd falls back).
+                as_basic = Credential(
+                    credential.source, credential.username or "", credential.identity_token
+                )
+                headers["Authorization"] = basic_header(as_basic)
                 response = await self._send(
-                    "GET", realm_host, realm, headers, _MAX_ERROR_BYTES, params=params
+                    "GET",
+                    realm_host,
+                    realm,
+                    headers,
+                    _MAX_ERROR_BYTES,
+                    params=params,
+                    follow_redirects=False,
                 )
         else:
             if not credential.anonymous:
                 headers["Authorization"] = basic_header(credential)
             response = await self._send(
-                "GET", realm_host, realm, headers, _MAX_ERROR_BYTES, params=params
+                "GET",
+                realm_host,
+                realm,
+                headers,
+                _MAX_ERROR_BYTES,
+                params=params,
+                follow_redirects=False,
+            )
+        if 300 <= response.status_code < 400:
+            raise InvalidResponse(
+                f"the token service {realm_host} answered a redirect; pullgate does not follow "
+                "it with credentials"
             )
         if response.status_code in (401, 403):
             raise Unauthorized(
@@ -388,8 +413,13 @@ class RegistryClient:
         params: Mapping[str, str] | None = None,
         form: Mapping[str, str] | None = None,
         retries: int | None = None,
+        follow_redirects: bool = True,
     ) -> httpx.Response:
-        """Send with retries on transient trouble; the body is read, capped at `max_bytes`."""
+        """Send with retries on transient trouble; the body is read, capped at `max_bytes`.
+
+        httpx drops `Authorization` on a redirect to another origin; requests that carry a
+        credential in their body (token requests) pass `follow_redirects=False`.
+        """
         limit = self._limits.setdefault(host, asyncio.Semaphore(self.options.per_registry))
         attempts = (self.options.retries if retries is None else retries) + 1
         retrying = AsyncRetrying(
@@ -402,7 +432,9 @@ class RegistryClient:
             async for attempt in retrying:
                 with attempt:
                     async with limit:
-                        return await self._send_once(method, url, headers, max_bytes, params, form)
+                        return await self._send_once(
+                            method, url, headers, max_bytes, params, form, follow_redirects
+                        )
         except _Retryable as exc:
             suffix = f" (after {attempts} attempts)" if attempts > 1 else ""
             raise Unreachable(f"{exc}{suffix}") from None
@@ -424,11 +456,16 @@ class RegistryClient:
         max_bytes: int,
         params: Mapping[str, str] | None,
         form: Mapping[str, str] | None,
+        follow_redirects: bool,
     ) -> httpx.Response:
         self.requests += 1
         request = self._http.build_request(method, url, headers=headers, params=params, data=form)
         try:
-            response = await self._http.send(request, stream=True)
+            response = await self._http.send(
+                request, stream=True, follow_redirects=follow_redirects
+            )
+        except httpx.TooManyRedirects:
+            raise InvalidResponse(f"{_where(url)}: redirects without end") from None
         except httpx.TimeoutException as exc:
             raise _Retryable(f"{_where(url)}: timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
@@ -456,6 +493,8 @@ class RegistryClient:
                         break
         except httpx.TimeoutException:
             raise _Retryable(f"{_where(url)}: timed out reading the response") from None
+        except httpx.DecodingError:
+            raise InvalidResponse(f"{_where(url)}: a body that cannot be decoded") from None
         except httpx.TransportError as exc:
             raise _Retryable(_transport_message(url, exc)) from None
         finally:

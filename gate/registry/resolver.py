@@ -61,7 +61,7 @@ class Resolver:
         self.client = client
         self._content: dict[str, asyncio.Task[Content]] = {}
         self._configs: dict[str, tuple[str, ...]] = {}
-        self._flights: dict[tuple[str, str, str], asyncio.Task[Resolution]] = {}
+        self._flights: dict[tuple[str, Credential, str], asyncio.Task[Resolution]] = {}
 
     async def resolve_all(
         self, requests: Sequence[Request], progress: Progress | None = None
@@ -82,7 +82,11 @@ class Resolver:
     async def resolve(
         self, reference: Reference, credentials: Sequence[Credential] = (ANONYMOUS,)
     ) -> Resolution:
-        """Try each credential until the registry does not refuse it, as the kubelet does."""
+        """Try each credential until one pulls, as the kubelet does (whatever the others got).
+
+        When none does, the answer that decides the finding is: could not verify (a registry
+        or token service out of reach) before every credential refused before "not found".
+        """
         for mirror in self.client.options.mirrors.get(reference.domain, ()):
             # As containerd does: mirrors first, anonymously (the kubelet's credentials are
             # for the registry named in the image, never sent to another host), then upstream.
@@ -90,19 +94,25 @@ class Resolver:
             if answer.ok:
                 return replace(answer, mirror=mirror)
             log.info("mirror %s for %s: %s", mirror, reference.familiar, answer.detail)
-        refusals: list[Resolution] = []
+        failures: list[Resolution] = []
         for credential in credentials or (ANONYMOUS,):
             result = await self._resolve_once(reference, credential)
-            if result.outcome is not Outcome.UNAUTHORIZED:
+            if result.ok:
                 return result
-            refusals.append(result)
-        detail = "; ".join(r.detail for r in refusals)
-        return replace(refusals[0], detail=detail)
+            failures.append(result)
+        for outcome in (Outcome.UNREACHABLE, Outcome.INVALID_RESPONSE):
+            unverified = [f for f in failures if f.outcome is outcome]
+            if unverified:
+                return unverified[0]
+        refused = [f for f in failures if f.outcome is Outcome.UNAUTHORIZED]
+        if len(refused) == len(failures):
+            return replace(refused[0], detail="; ".join(r.detail for r in refused))
+        return next(f for f in failures if f.outcome is not Outcome.UNAUTHORIZED)
 
     async def _resolve_once(
         self, reference: Reference, credential: Credential, mirror: str | None = None
     ) -> Resolution:
-        key = (reference.canonical, credential.source, mirror or "")
+        key = (reference.canonical, credential, mirror or "")
         task = self._flights.get(key)
         if task is None:
             task = asyncio.ensure_future(self._fetch(reference, credential, mirror))
@@ -246,6 +256,13 @@ class Resolver:
             offered = tuple(sorted({str(p) for p in found if p is not None}))
         elif manifest.media_type in MANIFEST_TYPES:
             offered = await self._config_platform(reference, credential, document, mirror)
+        else:
+            # Not one of the four types asked for (a schema 1 manifest, an HTML page, any
+            # JSON): nothing a current runtime would pull, so nothing to call resolved.
+            raise InvalidResponse(
+                f"the registry served {manifest.media_type or 'an untyped body'} for "
+                f"{reference.familiar}, not an image manifest or index"
+            )
         return Content(manifest.media_type, offered)
 
     async def _config_platform(

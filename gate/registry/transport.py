@@ -42,6 +42,9 @@ def split_host(host: str) -> tuple[str, int | None]:
     return host, None
 
 
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
 def is_loopback(host: str) -> bool:
     name, _ = split_host(host)
     if name.lower() == "localhost":
@@ -107,9 +110,17 @@ def build_client(options: TransportOptions) -> httpx.AsyncClient:
             mounts[f"https://{host}"] = httpx.AsyncHTTPTransport(
                 verify=ssl_context([*options.ca_files, ca_file]), http2=True, limits=limits
             )
+    default_verify = ssl_context(options.ca_files)
+    # Loopback never goes through a proxy (as Go and containerd decide): plain HTTP to a local
+    # registry, with its credentials, must not travel to an HTTP(S)_PROXY in clear text.
+    for loopback in LOOPBACK_HOSTS:
+        mounts.setdefault(
+            f"all://{loopback}",
+            httpx.AsyncHTTPTransport(verify=default_verify, http2=True, limits=limits),
+        )
     # No explicit default transport: that way httpx still honours HTTP(S)_PROXY / NO_PROXY.
     return httpx.AsyncClient(
-        verify=ssl_context(options.ca_files),
+        verify=default_verify,
         http2=True,
         limits=limits,
         mounts=mounts,
