@@ -21,7 +21,7 @@ from click.core import ParameterSource
 
 from gate import __version__
 from gate import platform as platforms
-from gate.config import Config, ConfigError, find_config, load_config
+from gate.config import Config, ConfigError, ca_file_problem, find_config, load_config
 from gate.extract import validate_namespace
 from gate.load import STDIN, LoadError
 from gate.model import CheckResult
@@ -74,7 +74,29 @@ def _report_target(value: str) -> tuple[str, str]:
     return fmt, path
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Gate(click.Group):
+    """The command group, with a last line of defence: an unexpected error (a bug) is one
+    plain line and exit 2, never a traceback that CI would read as a verdict; -vv logs it."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            log.debug("internal error", exc_info=True)
+            click.echo(
+                f"pullgate: internal error: {type(exc).__name__}: {exc} (a bug in pullgate; "
+                "run with -vv for the traceback and please report it)",
+                err=True,
+            )
+            sys.exit(EXIT_USAGE)
+
+
+@click.group(
+    cls=_Gate,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, "--version", prog_name="pullgate")
 def main() -> None:
     """pullgate: prove, before a deploy, that every pod's images pull and its secrets exist."""
@@ -351,10 +373,19 @@ class _Settings:
             for host, entry in config.registries.items()
             if entry.ca_file
         }
-        insecure = {
-            api_host(registry_key(host))
-            for host in (*params["insecure"], *config.insecure_registries)
-        }
+        hosts = (*params["insecure"], *config.insecure_registries)
+        for host in hosts:
+            if "://" in host or "/" in host:
+                raise _UsageError(f"--insecure-registry {host!r}: write HOST[:PORT], no scheme")
+        insecure = {api_host(registry_key(host)) for host in hosts}
+        for ca_file in params["ca_files"]:
+            problem = ca_file_problem(ca_file)
+            if problem:
+                raise _UsageError(f"--ca-file: {problem}")
+        try:
+            backoff = float(os.environ.get("PULLGATE_BACKOFF", DEFAULT_BACKOFF))
+        except ValueError:
+            raise _UsageError("PULLGATE_BACKOFF must be a number of seconds") from None
         return CheckOptions(
             paths=paths,
             namespace=namespace,
@@ -380,7 +411,7 @@ class _Settings:
                 mirrors=mirrors,
                 timeout=params["timeout"],
                 retries=params["retries"],
-                backoff=float(os.environ.get("PULLGATE_BACKOFF", DEFAULT_BACKOFF)),
+                backoff=backoff,
             ),
         )
 

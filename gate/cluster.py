@@ -299,7 +299,7 @@ def _context_config(merged: _Merged, context: str | None, source: str) -> Cluste
         ca_pem=ca_pem,
         insecure=insecure,
         tls_server_name=_opt_str(cluster.get("tls-server-name")),
-        proxy_url=_opt_str(cluster.get("proxy-url")),
+        proxy_url=_proxy_url(_opt_str(cluster.get("proxy-url")), where),
         token=token,
         token_file=token_file,
         username=_opt_str(user.get("username")),
@@ -338,11 +338,30 @@ def _in_cluster_config(env: Mapping[str, str], directory: str) -> ClusterConfig:
     )
 
 
+def _proxy_url(url: str | None, where: str) -> str | None:
+    """kubectl's `proxy-url`: http(s) only here (SOCKS would need a dependency we do not take)."""
+    if url is None:
+        return None
+    try:
+        scheme = httpx.URL(url).scheme
+    except (httpx.InvalidURL, ValueError):
+        scheme = ""
+    if scheme not in ("http", "https"):
+        raise ClusterConfigError(f"{where}: proxy-url {url!r} is not an http(s):// proxy")
+    return url
+
+
 def _check_server(server: str, where: str) -> None:
-    parts = urlsplit(server)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urlsplit(server)
+        httpx.URL(server)
+        hostname = parts.hostname
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except (ValueError, httpx.InvalidURL):
+        raise ClusterConfigError(f"{where}: server {server!r} is not a URL") from None
+    if parts.scheme not in ("https", "http") or not hostname:
         raise ClusterConfigError(f"{where}: server {server!r} is not an http(s) URL")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(hostname):
         raise ClusterConfigError(
             f"{where}: server {server} is plain HTTP; pullgate sends credentials only over TLS "
             "(or to a loopback address)"
@@ -476,7 +495,7 @@ def _run_exec_plugin(config: ClusterConfig) -> _ExecCredential:
             timeout=EXEC_TIMEOUT,
             check=False,
         )
-    except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+    except OSError as exc:  # not found, not executable, no interpreter line...
         hint = f" {plugin.install_hint.strip()}" if plugin.install_hint else ""
         raise ClusterConfigError(
             f"{where}: exec plugin {plugin.command} cannot be run: {exc.strerror or exc}.{hint}"

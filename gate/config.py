@@ -8,11 +8,13 @@ names the file and line, because a typo in a gate's configuration silently weake
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
 from gate import platform as platforms
@@ -78,13 +80,17 @@ def load_config(path: Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from exc
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text: {exc.reason}") from None
     try:
         data, lines = parse_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError(f"{path}: cannot be read as YAML: {exc}") from None
     return _Parser(path, lines).config(data)
 
 
@@ -127,6 +133,13 @@ class _Parser:
         if not resolved.is_file():
             raise self.fail(where, f"no such file: {resolved}")
         return str(resolved)
+
+    def _ca_file(self, value: Any, where: PathKey) -> str:
+        path = self._path(value, where)
+        problem = ca_file_problem(path)
+        if problem:
+            raise self.fail(where, problem)
+        return path
 
     def config(self, data: Any) -> Config:
         if data is None:
@@ -226,14 +239,15 @@ class _Parser:
             settings = self._type(settings or {}, dict, here, "a mapping")
             self._keys(settings, {"ca-file", "mirrors"}, here)
             ca_file = (
-                self._path(settings["ca-file"], (*here, "ca-file"))
+                self._ca_file(settings["ca-file"], (*here, "ca-file"))
                 if "ca-file" in settings
                 else None
             )
             mirrors = self._strings(settings.get("mirrors", []), (*here, "mirrors"))
             for index, mirror in enumerate(mirrors):
-                if not mirror.startswith(("https://", "http://")):
-                    raise self.fail((*here, "mirrors", index), "must be an http(s):// URL")
+                problem = _mirror_problem(mirror)
+                if problem:
+                    raise self.fail((*here, "mirrors", index), problem)
             result[str(host)] = RegistryConfig(ca_file=ca_file, mirrors=mirrors)
         return {"registries": result}
 
@@ -283,6 +297,27 @@ class _Parser:
             except ValueError as exc:
                 raise self.fail((*here, "name"), f"{exc}: write <namespace>/<name>") from None
         return {"external_secrets": tuple(result)}
+
+
+def _mirror_problem(url: str) -> str | None:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        return f"{url!r} is not a URL"
+    if parsed.scheme not in ("https", "http") or not parsed.host:
+        return "must be an http(s):// URL"
+    if parsed.userinfo:
+        return "must not carry a user name or password (mirrors are asked anonymously)"
+    return None
+
+
+def ca_file_problem(path: str) -> str | None:
+    """Why `path` cannot serve as a PEM CA bundle, or None (checked before any connection)."""
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=path)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        return f"{path} is not a PEM CA bundle ({getattr(exc, 'reason', None) or exc})"
+    return None
 
 
 _IMAGE_PATH = re.compile(r"^[A-Za-z0-9_-]+(\[(\*|\d+)\])?(\.[A-Za-z0-9_-]+(\[(\*|\d+)\])?)*$")

@@ -83,6 +83,8 @@ class Container:
     """Line of the `image:` value (of the container itself when there is none)."""
     path: PathKey
     pull_policy: str | None = None
+    image_problem: str | None = None
+    """Why the value cannot be an image at all (a number, a list), before any parsing."""
 
 
 SecretVia = Literal["env", "envFrom", "volume", "projected"]
@@ -295,6 +297,9 @@ def _pod_spec(obj: KubeObject, path: PathKey, default_namespace: str) -> PodSpec
                     name=str(entry.get("name", f"{container_field}[{index}]")),
                     field=container_field,
                     image=str(image) if has_image else None,
+                    image_problem=None
+                    if not has_image or isinstance(image, str)
+                    else f"image is not a string (YAML read a {type(image).__name__})",
                     line=obj.line_of((*cpath, "image") if has_image else cpath),
                     path=(*cpath, "image"),
                     pull_policy=_str_or_none(entry.get("imagePullPolicy")),

@@ -146,8 +146,16 @@ def load_paths(paths: Iterable[str], stdin: Any = None) -> LoadResult:
     result = LoadResult()
     for name in discover(paths):
         if name == STDIN:
-            stream = stdin if stdin is not None else sys.stdin
-            text = stream.read()
+            if stdin is not None:
+                text = stdin.read()
+            else:
+                try:  # bytes, decoded as files are: a bad byte is a finding, not a traceback
+                    text = sys.stdin.buffer.read().decode("utf-8-sig")
+                except UnicodeDecodeError as exc:
+                    result.files.append(name)
+                    message = f"not UTF-8 text: {exc.reason}"
+                    result.invalid.append(InvalidDocument(name, 1, message))
+                    continue
         else:
             try:
                 text = Path(name).read_text(encoding="utf-8-sig")
@@ -199,6 +207,9 @@ def _load_json(text: str, file: str, result: LoadResult) -> None:
         except RecursionError:
             message = "invalid JSON: nested too deeply"
             result.invalid.append(InvalidDocument(file, line + 1, message))
+            return
+        except ValueError as exc:  # e.g. an integer over Python's 4300-digit limit
+            result.invalid.append(InvalidDocument(file, line + 1, f"invalid JSON: {exc}"))
             return
         lines: dict[PathKey, int] = {(): line + 1}
         try:
@@ -267,6 +278,8 @@ def _load_chunk(
         result.invalid.append(InvalidDocument(file, offset + 1, f"invalid YAML: {exc}"))
     except RecursionError:
         result.invalid.append(InvalidDocument(file, offset + 1, "invalid YAML: nested too deeply"))
+    except ValueError as exc:  # e.g. an integer over Python's 4300-digit limit
+        result.invalid.append(InvalidDocument(file, offset + 1, f"invalid YAML: {exc}"))
     finally:
         loader.dispose()
 

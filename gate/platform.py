@@ -38,8 +38,10 @@ def normalize(os: str, architecture: str, variant: str = "") -> Platform:
             variant = ""
     elif arch in ("aarch64", "arm64"):
         arch = "arm64"
-        if variant in ("8", "v8"):
+        if variant in ("8", "v8", "8.0", "v8.0"):
             variant = ""
+        elif variant in ("9", "9.0", "v9.0"):
+            variant = "v9"
     elif arch == "armhf":
         arch, variant = "arm", "v7"
     elif arch == "armel":

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import certifi
 import pytest
 from click.testing import CliRunner
 
@@ -55,7 +56,7 @@ def write_config(tmp_path: Path, text: str) -> Path:
 
 def test_full_config_parses(tmp_path: Path) -> None:
     ca = tmp_path / "ca.pem"
-    ca.write_text("not checked here")
+    ca.write_text(Path(certifi.where()).read_text())  # any real PEM bundle
     path = write_config(
         tmp_path,
         """\
@@ -119,6 +120,8 @@ secrets:
         ("ignore:\n  - rule: nope\n    reason: x\n", "unknown rule 'nope'"),
         ("registries:\n  r.io:\n    ca-file: missing.pem\n", "no such file"),
         ("registries:\n  r.io:\n    mirrors: [mirror.io]\n", "http(s):// URL"),
+        ("registries:\n  r.io:\n    mirrors: ['https://u:p@m.io']\n", "user name or password"),
+        ("registries:\n  r.io:\n    ca-file: garbage.pem\n", "not a PEM CA bundle"),
         ("images:\n  - kind: W\n", "needs `kind` and `paths`"),
         ("images:\n  - kind: W\n    paths: ['spec..image']\n", "is not a path like"),
         ("secrets:\n  external:\n    - name: just-a-name\n      reason: x\n", "<namespace>/<name>"),
@@ -128,6 +131,7 @@ secrets:
     ],
 )
 def test_bad_config_is_a_located_usage_error(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "garbage.pem").write_text("not a certificate")
     path = write_config(tmp_path, text)
     with pytest.raises(ConfigError, match=None) as caught:
         load_config(path)

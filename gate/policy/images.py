@@ -22,6 +22,9 @@ def image_uses(pods: Iterable[PodSpec]) -> list[ImageUse]:
             if container.image is None:
                 uses.append(ImageUse(pod, container, None, "the container has no image"))
                 continue
+            if container.image_problem is not None:  # the API server rejects a non-string
+                uses.append(ImageUse(pod, container, None, container.image_problem))
+                continue
             try:
                 uses.append(ImageUse(pod, container, parse_reference(container.image)))
             except InvalidReference as exc:

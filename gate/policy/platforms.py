@@ -60,10 +60,12 @@ def _term_values(term: dict[str, Any], labels: Sequence[str]) -> tuple[set[str] 
     """(values allowed by `In`, or None when unconstrained; values excluded by `NotIn`)."""
     allowed: set[str] | None = None
     excluded: set[str] = set()
-    for expr in term.get("matchExpressions") or []:
+    expressions = term.get("matchExpressions")
+    for expr in expressions if isinstance(expressions, list) else []:
         if not isinstance(expr, dict) or expr.get("key") not in labels:
             continue
-        values = {str(v).strip().lower() for v in expr.get("values") or []}
+        raw = expr.get("values")
+        values = {str(v).strip().lower() for v in raw} if isinstance(raw, list) else set()
         if expr.get("operator") == "In":
             allowed = values if allowed is None else allowed & values
         elif expr.get("operator") == "NotIn":
