@@ -289,6 +289,13 @@ def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
     targets = [_report_target(value) for value in params["reports"]]
     progress = ProgressLine.for_terminal(sys.stderr, disabled=params["no_progress"])
     result = _run(options, progress)
+    if result.objects == 0 and not result.findings:
+        click.echo(
+            "pullgate: warning: no Kubernetes objects found in "
+            + " ".join(paths)
+            + " (nothing was checked; did the render step write them?)",
+            err=True,
+        )
     fail_on = settings.fail_on
     code = exit_code(result.findings, fail_on)
     context = RenderContext(

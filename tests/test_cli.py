@@ -107,3 +107,12 @@ def test_colour_only_when_asked_or_on_a_terminal(tmp_path: Path) -> None:
     assert "\x1b[31" in coloured.stdout  # errors in red
     as_json = runner.invoke(main, ["check", "--offline", "--color", "--format", "json", str(path)])
     assert "\x1b[" not in as_json.stdout  # machine formats never
+
+
+def test_nothing_to_check_passes_with_a_warning(tmp_path: Path) -> None:
+    empty = tmp_path / "rendered"
+    empty.mkdir()
+    result = CliRunner().invoke(main, ["check", "--offline", str(empty)])
+    assert result.exit_code == 0
+    assert "no Kubernetes objects found" in result.stderr
+    assert "PASSED" in result.stdout
