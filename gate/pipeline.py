@@ -134,6 +134,13 @@ def _inventory(
     if options.cluster is not None:
         try:
             config = cluster.load_config(options.cluster.kubeconfig, options.cluster.context)
+            # --timeout and --retries govern every network call, the API server's included.
+            config = replace(
+                config,
+                timeout=options.transport.timeout,
+                retries=options.transport.retries,
+                backoff=options.transport.backoff,
+            )
             cluster.read_cluster(
                 config, inventory, pods, credentials=options.cluster.read_pull_secrets
             )
