@@ -69,11 +69,8 @@ class Manifest:
 
     @property
     def document(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.body)
-        except ValueError as exc:
-            raise InvalidResponse(f"manifest {self.digest} is not JSON") from exc
-        if not isinstance(data, dict):
+        data = json_object(self.body)
+        if data is None:
             raise InvalidResponse(f"manifest {self.digest} is not a JSON object")
         return data
 
@@ -171,11 +168,8 @@ class RegistryClient:
             "application/json",
             mirror,
         )
-        try:
-            tags = response.json().get("tags") or []
-        except (ValueError, AttributeError):
-            return []
-        return [str(t) for t in tags if isinstance(t, str)]
+        tags = (json_object(response.content) or {}).get("tags")
+        return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
     async def get_blob(
         self,
@@ -388,11 +382,10 @@ class RegistryClient:
                 f"the token service {realm_host} answered {response.status_code}"
                 f"{_registry_message(response)}"
             )
-        try:
-            data = response.json()
-            token = data.get("token") or data.get("access_token")
-        except (ValueError, AttributeError) as exc:
-            raise InvalidResponse(f"the token service {realm_host} sent no JSON") from exc
+        data = json_object(response.content)
+        if data is None:
+            raise InvalidResponse(f"the token service {realm_host} sent no JSON object")
+        token = data.get("token") or data.get("access_token")
         if not isinstance(token, str) or not token:
             raise InvalidResponse(f"the token service {realm_host} sent no token")
         try:
@@ -564,40 +557,40 @@ def _media_type(response: httpx.Response, body: bytes) -> str:
     content_type = str(response.headers.get("Content-Type", "")).split(";")[0].strip()
     if content_type and content_type not in ("application/json", "text/plain"):
         return content_type
-    if body:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return content_type
-        if isinstance(data, dict):
-            if isinstance(data.get("mediaType"), str):
-                return str(data["mediaType"])
-            if "manifests" in data:
-                return OCI_INDEX
-            if "config" in data:
-                return OCI_MANIFEST
+    data = json_object(body) if body else None
+    if data is not None:
+        if isinstance(data.get("mediaType"), str):
+            return str(data["mediaType"])
+        if "manifests" in data:
+            return OCI_INDEX
+        if "config" in data:
+            return OCI_MANIFEST
     return content_type
 
 
-def _error_codes(response: httpx.Response) -> set[str]:
+def json_object(body: bytes) -> dict[str, Any] | None:
+    """`body` as a JSON object, or None for anything else (not JSON, a list, a number)."""
     try:
-        data = json.loads(response.content or b"{}")
-    except ValueError:
-        return set()
-    errors = data.get("errors") if isinstance(data, dict) else None
-    if not isinstance(errors, list):
-        return set()
-    return {str(e.get("code", "")) for e in errors if isinstance(e, dict)}
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _errors(response: httpx.Response) -> list[dict[str, Any]]:
+    """The `errors` of a distribution error body (empty when there is none)."""
+    errors = (json_object(response.content) or {}).get("errors")
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
+def _error_codes(response: httpx.Response) -> set[str]:
+    return {str(e.get("code", "")) for e in _errors(response)}
 
 
 def _registry_message(response: httpx.Response) -> str:
     """`: CODE: message` from an error body, without echoing anything else the server sent."""
-    try:
-        data = json.loads(response.content or b"{}")
-    except ValueError:
-        return ""
-    errors = data.get("errors") if isinstance(data, dict) else None
-    if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
+    errors = _errors(response)
+    if not errors:
         return ""
     first = errors[0]
     code, message = str(first.get("code", "")), str(first.get("message", ""))[:200]

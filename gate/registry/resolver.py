@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -19,7 +18,13 @@ from gate import platform as platforms
 from gate.credentials import ANONYMOUS, Credential
 from gate.model import Outcome, Resolution
 from gate.reference import Reference, is_docker_hub
-from gate.registry.client import MANIFEST_TYPES, MAX_CONFIG_BYTES, Manifest, RegistryClient
+from gate.registry.client import (
+    MANIFEST_TYPES,
+    MAX_CONFIG_BYTES,
+    Manifest,
+    RegistryClient,
+    json_object,
+)
 from gate.registry.errors import (
     InsecureRefused,
     InvalidResponse,
@@ -196,23 +201,13 @@ class Resolver:
         if is_docker_hub(reference.domain) and not reference.digest:
             digest, _ = await client.head_manifest(reference, credential, mirror=mirror)
             if digest and digest.startswith("sha256:"):
-
-                async def by_digest() -> Content:
-                    manifest = await client.get_manifest(reference, credential, digest, mirror)
-                    return await self._describe(reference, credential, manifest, mirror)
-
-                return digest, await self._content_for(digest, by_digest)
+                return digest, await self._by_digest(reference, credential, digest, mirror)
             manifest = await client.get_manifest(reference, credential, mirror=mirror)
         elif reference.digest is not None and reference.digest in self._content:
             # Known content, but existence and access are per repository and credential.
             await client.head_manifest(reference, credential, mirror=mirror)
             digest = reference.digest
-
-            async def again() -> Content:
-                manifest = await client.get_manifest(reference, credential, mirror=mirror)
-                return await self._describe(reference, credential, manifest, mirror)
-
-            return digest, await self._content_for(digest, again)
+            return digest, await self._by_digest(reference, credential, digest, mirror)
         else:
             manifest = await client.get_manifest(reference, credential, mirror=mirror)
 
@@ -220,6 +215,17 @@ class Resolver:
             return await self._describe(reference, credential, manifest, mirror)
 
         return manifest.digest, await self._content_for(manifest.digest, described)
+
+    async def _by_digest(
+        self, reference: Reference, credential: Credential, digest: str, mirror: str | None
+    ) -> Content:
+        """The content of `digest`, fetched (by digest) only if nobody has learnt it yet."""
+
+        async def fetch() -> Content:
+            manifest = await self.client.get_manifest(reference, credential, digest, mirror)
+            return await self._describe(reference, credential, manifest, mirror)
+
+        return await self._content_for(digest, fetch)
 
     async def _content_for(self, digest: str, produce: Callable[[], Awaitable[Content]]) -> Content:
         """What `digest` holds, learnt once per run however many references share it.
@@ -286,11 +292,8 @@ class Resolver:
             body = await self.client.get_blob(
                 reference, credential, digest, MAX_CONFIG_BYTES, mirror
             )
-            try:
-                data = json.loads(body)
-            except ValueError as exc:
-                raise InvalidResponse(f"config {digest} is not JSON") from exc
-            if not isinstance(data, dict):
+            data = json_object(body)
+            if data is None:
                 raise InvalidResponse(f"config {digest} is not a JSON object")
             os_name, arch = str(data.get("os", "")), str(data.get("architecture", ""))
             variant = str(data.get("variant", "") or "")
