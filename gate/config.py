@@ -20,7 +20,7 @@ import yaml
 from gate import platform as platforms
 from gate.extract import ImagePaths, validate_namespace
 from gate.inventory.model import ExternalPattern
-from gate.load import PathKey, parse_yaml
+from gate.load import PathKey, nearest_line, parse_yaml
 from gate.platform import Platform
 from gate.rules import RULES, Severity
 
@@ -102,13 +102,9 @@ class _Parser:
         self.lines = lines
 
     def fail(self, where: PathKey, message: str) -> ConfigError:
-        probe = where
-        line = self.lines.get(probe)
-        while line is None and probe:
-            probe = probe[:-1]
-            line = self.lines.get(probe)
+        line = nearest_line(self.lines, where)
         key = ".".join(str(p) for p in where) or "(top level)"
-        return ConfigError(f"{self.path}:{line or 1}: {key}: {message}")
+        return ConfigError(f"{self.path}:{line}: {key}: {message}")
 
     def _type(self, value: Any, kind: type | tuple[type, ...], where: PathKey, what: str) -> Any:
         if not isinstance(value, kind):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
-from gate.load import KubeObject, PathKey
+from gate.load import KubeObject, PathKey, get_path
 
 DEFAULT_NAMESPACE = "default"
 
@@ -173,7 +173,7 @@ def expand_path(data: Any, pattern: str) -> list[PathKey]:
         key, index = match.group(1), match.group(2)
         step: list[PathKey] = []
         for path in found:
-            value = _get(data, path)
+            value = get_path(data, path)
             if not isinstance(value, dict) or key not in value:
                 continue
             child = value[key]
@@ -193,7 +193,7 @@ def _custom_images(
     for rule in rules:
         for pattern in rule.paths:
             for path in expand_path(obj.data, pattern):
-                value = _get(obj.data, path)
+                value = get_path(obj.data, path)
                 if not isinstance(value, str) or not value:
                     continue
                 containers.append(
@@ -233,7 +233,7 @@ def pod_spec_paths(obj: KubeObject) -> list[PathKey]:
     """Paths of the pod specs inside `obj`."""
     if _is_builtin(obj):
         builtin = _BUILTIN_POD_SPECS[obj.kind]
-        spec = _get(obj.data, builtin)
+        spec = get_path(obj.data, builtin)
         return [builtin] if isinstance(spec, dict) else []
     if obj.kind in _NEVER_SEARCHED:
         return []
@@ -274,7 +274,7 @@ def _object_ref(obj: KubeObject, default_namespace: str) -> ObjectRef:
 
 
 def _pod_spec(obj: KubeObject, path: PathKey, default_namespace: str) -> PodSpec:
-    spec = _get(obj.data, path)
+    spec = get_path(obj.data, path)
     assert isinstance(spec, dict)
     builtin = _is_builtin(obj)
     ref = _object_ref(obj, default_namespace)
@@ -342,7 +342,7 @@ def _annotations(
     for meta_path in [("metadata",), template_meta_path]:
         if meta_path is None:
             continue
-        meta = _get(obj.data, meta_path)
+        meta = get_path(obj.data, meta_path)
         values = _str_dict(meta.get("annotations")) if isinstance(meta, dict) else {}
         for key, value in values.items():
             annotations[key] = value
@@ -357,7 +357,7 @@ def _container_secret_refs(
     refs: list[SecretRef] = []
     env = entry.get("env")
     for index, var in enumerate(env if isinstance(env, list) else []):
-        ref = _get(var, ("valueFrom", "secretKeyRef"))
+        ref = get_path(var, ("valueFrom", "secretKeyRef"))
         if isinstance(ref, dict) and ref.get("name"):
             refs.append(
                 SecretRef(
@@ -371,7 +371,7 @@ def _container_secret_refs(
             )
     env_from = entry.get("envFrom")
     for index, source in enumerate(env_from if isinstance(env_from, list) else []):
-        ref = _get(source, ("secretRef",))
+        ref = get_path(source, ("secretRef",))
         if isinstance(ref, dict) and ref.get("name"):
             refs.append(
                 SecretRef(
@@ -406,9 +406,9 @@ def _volume_secret_refs(obj: KubeObject, spec: dict[str, Any], path: PathKey) ->
                     volume=volume_name,
                 )
             )
-        sources = _get(volume, ("projected", "sources"))
+        sources = get_path(volume, ("projected", "sources"))
         for sindex, source in enumerate(sources if isinstance(sources, list) else []):
-            ref = _get(source, ("secret",))
+            ref = get_path(source, ("secret",))
             if isinstance(ref, dict) and ref.get("name"):
                 spath = (*vpath, "projected", "sources", sindex, "secret", "name")
                 refs.append(
@@ -422,17 +422,6 @@ def _volume_secret_refs(obj: KubeObject, spec: dict[str, Any], path: PathKey) ->
                     )
                 )
     return refs
-
-
-def _get(data: Any, path: PathKey) -> Any:
-    for key in path:
-        if isinstance(key, int):
-            if not isinstance(data, list) or key >= len(data):
-                return None
-        elif not isinstance(data, dict):
-            return None
-        data = data[key] if isinstance(key, int) else data.get(key)
-    return data
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -31,6 +31,30 @@ _DOC_SEPARATOR = re.compile(r"^---(?:[ \t].*)?$")
 _SOURCE_COMMENT = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$")
 
 
+def nearest_line(lines: dict[PathKey, int], path: PathKey) -> int:
+    """Line of the node at `path`, or of its nearest ancestor that has one (else 1)."""
+    while path:
+        line = lines.get(path)
+        if line is not None:
+            return line
+        path = path[:-1]
+    return lines.get((), 1)
+
+
+def get_path(data: Any, path: PathKey) -> Any:
+    """The value at `path` (keys and list indexes) inside `data`, or None where there is none."""
+    for key in path:
+        if isinstance(key, int):
+            if not isinstance(data, list) or not 0 <= key < len(data):
+                return None
+            data = data[key]
+        elif isinstance(data, dict):
+            data = data.get(key)
+        else:
+            return None
+    return data
+
+
 class LoadError(Exception):
     """A path given by the user cannot be read at all (a usage error, not a finding)."""
 
@@ -83,14 +107,7 @@ class KubeObject:
 
     def line_of(self, path: PathKey) -> int:
         """Line of the node at `path`, or of its nearest ancestor that has one."""
-        full = self.list_path + tuple(path)
-        while True:
-            line = self.lines.get(full)
-            if line is not None:
-                return line
-            if not full:
-                return 1
-            full = full[:-1]
+        return nearest_line(self.lines, self.list_path + tuple(path))
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from gate.load import STDIN, KubeObject, PathKey, load_text
+from gate.load import STDIN, KubeObject, PathKey, get_path, load_text
 from gate.load import split_documents as _split_yaml_documents
 from gate.model import CheckResult, ImageUse, Outcome
 from gate.reference import (
@@ -533,22 +533,9 @@ def _verify(old: str, new: str, edits: Sequence[PinEdit], file: str, is_json: bo
 
 
 def _applies(obj: KubeObject, edit: PinEdit, is_json: bool) -> bool:
-    if _get(obj.data, edit.path) != edit.old:
+    if get_path(obj.data, edit.path) != edit.old:
         return False
     return is_json or obj.line_of(edit.path) == edit.line
-
-
-def _get(data: Any, path: PathKey) -> Any:
-    for key in path:
-        if isinstance(key, int):
-            if not isinstance(data, list) or not 0 <= key < len(data):
-                return None
-            data = data[key]
-        elif isinstance(data, dict):
-            data = data.get(key)
-        else:
-            return None
-    return data
 
 
 def _set(data: Any, path: PathKey, value: str) -> None:
