@@ -43,6 +43,7 @@ import yaml
 
 from gate.extract import PodSpec
 from gate.inventory import Inventory, SecretEntry, ServiceAccountEntry
+from gate.inventory.model import data_keys, pull_secret_names
 from gate.registry.transport import is_loopback
 
 log = logging.getLogger(__name__)
@@ -777,12 +778,7 @@ class ClusterClient:
             meta = item.get("metadata")
             if not isinstance(meta, dict) or not meta.get("name"):
                 continue
-            pulls = item.get("imagePullSecrets")
-            names = tuple(
-                str(p["name"])
-                for p in (pulls if isinstance(pulls, list) else [])
-                if isinstance(p, dict) and p.get("name")
-            )
+            names = pull_secret_names(item.get("imagePullSecrets"))
             accounts.append(ServiceAccountEntry(namespace, str(meta["name"]), ORIGIN, names))
         return accounts
 
@@ -887,12 +883,7 @@ async def read_cluster_async(
             if obj is None:
                 continue
             readout.fetched.append(f"{namespace}/{name}")
-            keys = frozenset(
-                str(k)
-                for values in (obj.get("data"), obj.get("stringData"))
-                if isinstance(values, dict)
-                for k in values
-            )
+            keys = data_keys(obj) or frozenset()
             entry = SecretEntry(namespace, name, ORIGIN, str(obj.get("type") or "Opaque"), keys)
             inventory.add_secret(entry, obj=obj)
     return readout

@@ -23,6 +23,22 @@ DEFAULT_SERVICE_ACCOUNT = "default"
 """The ServiceAccount every namespace gets from the ServiceAccount controller."""
 
 
+def data_keys(secret: Mapping[str, Any]) -> frozenset[str] | None:
+    """The keys of a Secret's `data` and `stringData`; None when it carries neither (as a
+    metadata-only listing or a snapshot taken without values)."""
+    values = [v for v in (secret.get("data"), secret.get("stringData")) if isinstance(v, dict)]
+    if not values:
+        return None
+    return frozenset(str(key) for mapping in values for key in mapping)
+
+
+def pull_secret_names(entries: Any) -> tuple[str, ...]:
+    """The names in an `imagePullSecrets` list, skipping malformed entries."""
+    if not isinstance(entries, list):
+        return ()
+    return tuple(str(e["name"]) for e in entries if isinstance(e, dict) and e.get("name"))
+
+
 @dataclass(frozen=True)
 class SecretEntry:
     """A Secret known to exist (or to be created) in a namespace."""

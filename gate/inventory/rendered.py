@@ -43,7 +43,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from gate.extract import DEFAULT_NAMESPACE
-from gate.inventory.model import ExternalPattern, Inventory, SecretEntry, ServiceAccountEntry
+from gate.inventory.model import (
+    ExternalPattern,
+    Inventory,
+    SecretEntry,
+    ServiceAccountEntry,
+    data_keys,
+)
 from gate.load import KubeObject, PathKey
 
 SOURCE_DESCRIPTION = "the rendered manifests"
@@ -131,16 +137,13 @@ def _service_account(obj: KubeObject, namespace: str) -> ServiceAccountEntry:
 
 
 def _add_secret_object(inventory: Inventory, obj: KubeObject, namespace: str) -> None:
-    data, string_data = obj.data.get("data"), obj.data.get("stringData")
-    keys: set[str] = set()
-    for values in (data, string_data):
-        if isinstance(values, dict):
-            keys.update(str(k) for k in values)
+    found = data_keys(obj.data)
+    keys = set(found or ())
     line = obj.line_of(("metadata", "name"))
     # A SOPS-encrypted Secret (Flux decrypts it at apply time) has readable key names but
     # ciphertext values: it exists, but its values are no use for pulling images.
     encrypted = "sops" in obj.data
-    has_values = isinstance(data, dict) or isinstance(string_data, dict)
+    has_values = found is not None
     inventory.add_secret(
         SecretEntry(
             namespace=namespace,

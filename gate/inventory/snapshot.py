@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from gate.extract import DEFAULT_NAMESPACE
-from gate.inventory.model import Inventory, SecretEntry, ServiceAccountEntry
+from gate.inventory.model import (
+    Inventory,
+    SecretEntry,
+    ServiceAccountEntry,
+    data_keys,
+    pull_secret_names,
+)
 from gate.load import load_text
 
 
@@ -59,25 +65,14 @@ def _add_item(inventory: Inventory, item: dict[str, Any], origin: str, default_n
         return 0
     name, namespace = str(meta["name"]), str(meta.get("namespace") or default_ns)
     if kind == "ServiceAccount":
-        pulls = item.get("imagePullSecrets")
-        names = tuple(
-            str(p["name"])
-            for p in (pulls if isinstance(pulls, list) else [])
-            if isinstance(p, dict) and p.get("name")
-        )
+        names = pull_secret_names(item.get("imagePullSecrets"))
         inventory.add_service_account(ServiceAccountEntry(namespace, name, origin, names))
         return 1
     if kind == "Secret":
-        data, string_data = item.get("data"), item.get("stringData")
-        with_values = isinstance(data, dict) or isinstance(string_data, dict)
-        keys: frozenset[str] | None = None
-        if with_values:
-            keys = frozenset(
-                str(k) for values in (data, string_data) if isinstance(values, dict) for k in values
-            )
+        keys = data_keys(item)
         inventory.add_secret(
             SecretEntry(namespace, name, origin, str(item.get("type") or "Opaque"), keys),
-            obj=item if with_values else None,
+            obj=item if keys is not None else None,
         )
         return 1
     return 0
