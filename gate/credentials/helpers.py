@@ -23,7 +23,6 @@ import re
 import shutil
 import signal
 import subprocess
-import threading
 from collections.abc import Mapping
 
 from gate.credentials import Credential
@@ -155,7 +154,7 @@ def _parse_output(stdout: bytes, program: str, name: str, server_url: str) -> Cr
 class CredentialHelpers:
     """Runs helpers on demand and remembers every answer (and failure) for the run.
 
-    Keyed by (helper, server URL); concurrent callers of one key wait for one run.
+    Keyed by (helper, server URL): each helper runs at most once per server in a run.
     """
 
     def __init__(
@@ -164,8 +163,6 @@ class CredentialHelpers:
         self._environ = dict(os.environ if environ is None else environ)
         self._timeout = timeout
         self._results: dict[tuple[str, str], Credential | CredentialHelperError | None] = {}
-        self._locks: dict[tuple[str, str], threading.Lock] = {}
-        self._guard = threading.Lock()
         self.runs = 0
         """Helper processes started (for tests)."""
 
@@ -173,16 +170,13 @@ class CredentialHelpers:
         """The login helper `name` holds for `server_url`, or None; `CredentialHelperError`
         if the helper failed (now or earlier in the run)."""
         key = (name, server_url)
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            if key not in self._results:
-                self.runs += 1
-                try:
-                    self._results[key] = run_helper(name, server_url, self._environ, self._timeout)
-                except CredentialHelperError as exc:
-                    self._results[key] = exc
-            result = self._results[key]
+        if key not in self._results:
+            self.runs += 1
+            try:
+                self._results[key] = run_helper(name, server_url, self._environ, self._timeout)
+            except CredentialHelperError as exc:
+                self._results[key] = exc
+        result = self._results[key]
         if isinstance(result, CredentialHelperError):
             raise CredentialHelperError(str(result))
         return result
