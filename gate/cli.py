@@ -278,7 +278,8 @@ def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
     PATHS are files, directories (searched for *.yaml, *.yml, *.json) or - for stdin.
 
     Exit codes: 0 passed; 1 findings at or above --fail-on; 2 usage or configuration error;
-    3 nothing violated, but some image could not be verified (registry unreachable).
+    3 nothing violated, but something could not be verified (a registry or the API server out
+    of reach, or access to the API server denied).
     """
     _configure_logging(params["verbose"])
     if not paths:
