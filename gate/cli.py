@@ -36,7 +36,7 @@ from gate.pin import (
     write_files,
     write_lock,
 )
-from gate.pipeline import CheckAborted, CheckOptions, ClusterOptions, run_check
+from gate.pipeline import CheckAborted, CheckOptions, ClusterOptions, NodeOptions, run_check
 from gate.policy import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS, exit_code
 from gate.policy.platforms import DEFAULT_PLATFORMS
 from gate.reference import registry_key
@@ -160,17 +160,44 @@ def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="No progress line on stderr (it is shown only on a terminal, outside CI).",
         ),
         click.option(
+            "--node-docker-config",
+            "node_docker_configs",
+            multiple=True,
+            type=click.Path(),
+            envvar=_env("NODE_DOCKER_CONFIG"),
+            help="A docker config the nodes hold, read as the kubelet reads it (auths only; "
+            "repeatable).",
+        ),
+        click.option(
+            "--image-credential-provider-config",
+            "provider_config",
+            type=click.Path(dir_okay=False),
+            envvar=_env("IMAGE_CREDENTIAL_PROVIDER_CONFIG"),
+            help="The kubelet's CredentialProviderConfig: run its plugins as the kubelet does.",
+        ),
+        click.option(
+            "--image-credential-provider-bin-dir",
+            "provider_bin_dir",
+            type=click.Path(file_okay=False),
+            envvar=_env("IMAGE_CREDENTIAL_PROVIDER_BIN_DIR"),
+            help="Where the credential provider plugins are (the kubelet's flag of that name).",
+        ),
+        click.option(
             "--docker-config",
             type=click.Path(),
             envvar=_env("DOCKER_CONFIG"),
-            help="Node credentials: this docker config (file or directory) instead of "
-            "$DOCKER_CONFIG or ~/.docker/config.json.",
+            help="This machine's docker config (file or directory) instead of $DOCKER_CONFIG or "
+            "~/.docker/config.json. CI logins only verify for credentials the gate cannot "
+            "replay; they never stand in for the nodes.",
         ),
         click.option(
+            "--no-ci-logins",
             "--no-node-credentials",
+            "no_ci_logins",
             is_flag=True,
-            envvar=_env("NO_NODE_CREDENTIALS"),
-            help="Use only what the pods carry (their pull secrets), not this machine's logins.",
+            envvar=[_env("NO_CI_LOGINS"), _env("NO_NODE_CREDENTIALS")],
+            help="Do not read this machine's logins at all (--no-node-credentials is the "
+            "older name).",
         ),
         click.option(
             "--cluster-state",
@@ -344,6 +371,15 @@ class _Settings:
             return Severity(self.params["fail_on"])
         return self.config.fail_on
 
+    def _nodes(self) -> NodeOptions:
+        """What the nodes hold: each option wins over its config key; patterns only in config."""
+        params, nodes = self.params, self.config.nodes
+        docker_configs = params["node_docker_configs"] or nodes.docker_configs
+        provider_config, bin_dir = params["provider_config"], params["provider_bin_dir"]
+        if provider_config is None and bin_dir is None:
+            provider_config, bin_dir = nodes.provider_config, nodes.provider_bin_dir
+        return NodeOptions(tuple(docker_configs), provider_config, bin_dir, nodes.registries)
+
     def check_options(self, paths: tuple[str, ...]) -> CheckOptions:
         params, config = self.params, self.config
         namespace = params["namespace"]
@@ -408,7 +444,8 @@ class _Settings:
             if use_cluster
             else None,
             docker_config=params["docker_config"],
-            node_credentials=not params["no_node_credentials"],
+            ci_logins=not params["no_ci_logins"],
+            nodes=self._nodes(),
             platforms=node_platforms or config.platforms or DEFAULT_PLATFORMS,
             severity=config.severity,
             ignores=config.ignore,

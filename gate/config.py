@@ -52,6 +52,16 @@ class RegistryConfig:
 
 
 @dataclass(frozen=True)
+class NodesConfig:
+    """`nodes:`: what the cluster's nodes hold, which CI cannot see for itself."""
+
+    docker_configs: tuple[str, ...] = ()
+    provider_config: str | None = None
+    provider_bin_dir: str | None = None
+    registries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     path: str | None = None
     namespace: str | None = None
@@ -63,6 +73,7 @@ class Config:
     registries: dict[str, RegistryConfig] = field(default_factory=dict)
     images: tuple[ImagePaths, ...] = ()
     external_secrets: tuple[ExternalPattern, ...] = ()
+    nodes: NodesConfig = field(default_factory=NodesConfig)
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -130,6 +141,16 @@ class _Parser:
             raise self.fail(where, f"no such file: {resolved}")
         return str(resolved)
 
+    def _existing(self, value: Any, where: PathKey, directory: bool = False) -> str:
+        """A file or directory path, relative to the config file's directory."""
+        text = self._type(value, str, where, "a directory path" if directory else "a path")
+        resolved = (self.path.parent / text).resolve()
+        if directory and not resolved.is_dir():
+            raise self.fail(where, f"no such directory: {resolved}")
+        if not resolved.exists():
+            raise self.fail(where, f"no such file or directory: {resolved}")
+        return str(resolved)
+
     def _ca_file(self, value: Any, where: PathKey) -> str:
         path = self._path(value, where)
         problem = ca_file_problem(path)
@@ -151,6 +172,7 @@ class _Parser:
             "registries": self._registries,
             "images": self._images,
             "secrets": self._secrets,
+            "nodes": self._nodes,
         }
         self._keys(data, set(sections), ())
         values: dict[str, Any] = {"path": str(self.path)}
@@ -273,6 +295,32 @@ class _Parser:
                 )
             )
         return {"images": tuple(result)}
+
+    def _nodes(self, value: Any, where: PathKey) -> dict[str, Any]:
+        mapping = self._type(value or {}, dict, where, "a mapping")
+        self._keys(mapping, {"docker-config", "credential-providers", "registries"}, where)
+        configs = self._strings(mapping.get("docker-config", []), (*where, "docker-config"))
+        docker_configs = tuple(
+            self._existing(path, (*where, "docker-config", index))
+            for index, path in enumerate(configs)
+        )
+        registries = self._strings(mapping.get("registries", []), (*where, "registries"))
+        for index, pattern in enumerate(registries):
+            if not pattern.strip() or "://" in pattern or " " in pattern:
+                raise self.fail(
+                    (*where, "registries", index),
+                    f"{pattern!r} is not a registry pattern like *.dkr.ecr.*.amazonaws.com",
+                )
+        provider_config = provider_bin_dir = None
+        if "credential-providers" in mapping:
+            here = (*where, "credential-providers")
+            providers = self._type(mapping["credential-providers"], dict, here, "a mapping")
+            self._keys(providers, {"config", "bin-dir"}, here)
+            if "config" not in providers or "bin-dir" not in providers:
+                raise self.fail(here, "needs both `config` and `bin-dir`, as the kubelet does")
+            provider_config = self._path(providers["config"], (*here, "config"))
+            provider_bin_dir = self._existing(providers["bin-dir"], (*here, "bin-dir"), True)
+        return {"nodes": NodesConfig(docker_configs, provider_config, provider_bin_dir, registries)}
 
     def _secrets(self, value: Any, where: PathKey) -> dict[str, Any]:
         mapping = self._type(value, dict, where, "a mapping with `external`")

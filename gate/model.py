@@ -22,6 +22,10 @@ class Outcome(str, Enum):
     INVALID_RESPONSE = "invalid-response"
     SKIPPED = "skipped"
     """Not asked: `--offline`."""
+    UNVERIFIED = "unverified"
+    """The kubelet would offer a credential the gate cannot replay, and no CI login verified."""
+    KEYRING_INVALID = "keyring-invalid"
+    """Not asked: a pull secret breaks the pod's keyring, so the kubelet fails every pull."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,10 @@ class Resolution:
     """For a missing tag: existing tags that look like it."""
     mirror: str | None = None
     """The configured mirror that served it, if one did."""
+    verified_with: str | None = None
+    """The CI login that verified on behalf of `credential` (which the gate cannot replay)."""
+    pulled_by_ci_login: str | None = None
+    """When the pod cannot pull: a CI login that can, so the image exists (for the hint)."""
 
     @property
     def ok(self) -> bool:
@@ -62,6 +70,13 @@ class ImageUse:
     """Filled by the resolve stage: what this pod, with its credentials, got from the registry."""
     unmatched_secrets: tuple[str, ...] = ()
     """The pod's usable pull secrets that have no entry for this image's registry."""
+    on_behalf_of: tuple[str, ...] = ()
+    """Sources the kubelet would offer that the gate cannot replay but a CI login may verify
+    for (`secret:<ns>/<name>` without readable values, `nodes:<pattern>`)."""
+    unreplayable: tuple[str, ...] = ()
+    """Sources that cannot be verified in CI at all (`provider:<name>` needing a pod token)."""
+    ci_logins: tuple[str, ...] = ()
+    """The CI logins that were offered as verifiers for this image (names, never values)."""
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,9 @@ __all__ = [
 
 LOCK_VERSION = 1
 
-_UNVERIFIED_OUTCOMES = frozenset({Outcome.UNREACHABLE, Outcome.INVALID_RESPONSE, Outcome.SKIPPED})
+_UNVERIFIED_OUTCOMES = frozenset(
+    {Outcome.UNREACHABLE, Outcome.INVALID_RESPONSE, Outcome.SKIPPED, Outcome.UNVERIFIED}
+)
 """Outcomes that mean "could not ask", not "asked and wrong" (exit 3, as for `check`)."""
 
 _BOM = "\ufeff"

@@ -13,8 +13,9 @@ from typing import TextIO
 
 from gate import cluster, policy
 from gate.config import IgnoreRule
-from gate.credentials import Credential
-from gate.credentials.node import CredentialConfigError, NodeCredentials
+from gate.credentials import CredentialConfigError
+from gate.credentials.ci import CILogins
+from gate.credentials.node import NodeCredentials
 from gate.credentials.pods import Keychain
 from gate.extract import DEFAULT_NAMESPACE, ImagePaths, PodSpec, extract
 from gate.inventory import (
@@ -59,6 +60,17 @@ class ClusterOptions:
 
 
 @dataclass(frozen=True)
+class NodeOptions:
+    """What the nodes hold, as declared: `--node-docker-config`, the kubelet's credential
+    provider flags, config `nodes: registries`."""
+
+    docker_configs: tuple[str, ...] = ()
+    provider_config: str | None = None
+    provider_bin_dir: str | None = None
+    registries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class CheckOptions:
     paths: tuple[str, ...]
     namespace: str = DEFAULT_NAMESPACE
@@ -74,11 +86,14 @@ class CheckOptions:
     cluster_state: tuple[str, ...] = ()
     external_secrets: Sequence[ExternalPattern] = ()
     cluster: ClusterOptions | None = None
+    nodes: NodeOptions = field(default_factory=NodeOptions)
     docker_config: str | None = None
-    node_credentials: bool = True
-    """False (`--no-node-credentials`): only what the pods themselves carry."""
+    """`--docker-config`: the CI machine's docker config (it only verifies, see `CILogins`)."""
+    ci_logins: bool = True
+    """False (`--no-ci-logins`): do not read the CI machine's logins at all."""
     environ: Mapping[str, str] | None = None
-    """Where node credentials and CI logins are read from (default: the process environment)."""
+    """Where CI logins are read from and providers run with (default: the process
+    environment)."""
     stdin: TextIO | None = None
 
 
@@ -91,7 +106,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
     loaded = load_paths(options.paths, stdin=options.stdin)
     pods = extract(loaded.objects, options.namespace, options.image_paths)
     inventory = _inventory(options, loaded.objects, pods)
-    keychain = Keychain(inventory, _node_credentials(options))
+    keychain = Keychain(inventory, _node_credentials(options), _ci_logins(options))
     uses = policy.image_uses(pods)
     if options.offline:
         uses = [_skipped(use) for use in uses]
@@ -152,10 +167,24 @@ def _inventory(
 
 
 def _node_credentials(options: CheckOptions) -> NodeCredentials:
-    if options.offline or not options.node_credentials:
-        return NodeCredentials()
+    nodes = options.nodes
     try:
-        return NodeCredentials.discover(options.docker_config, options.environ)
+        return NodeCredentials.load(
+            nodes.docker_configs,
+            nodes.provider_config,
+            nodes.provider_bin_dir,
+            nodes.registries,
+            options.environ,
+        )
+    except CredentialConfigError as exc:
+        raise CheckAborted(str(exc), EXIT_USAGE) from None
+
+
+def _ci_logins(options: CheckOptions) -> CILogins:
+    if options.offline or not options.ci_logins:
+        return CILogins()
+    try:
+        return CILogins.discover(options.docker_config, options.environ)
     except CredentialConfigError as exc:
         raise CheckAborted(str(exc), EXIT_USAGE) from None
 
@@ -172,23 +201,42 @@ async def _resolve(
     transport: TransportOptions,
     progress: Progress | None,
 ) -> list[ImageUse]:
-    """Resolve each distinct (reference, credentials) once; hand every use its pod's answer."""
-    requests: dict[tuple[str, tuple[Credential, ...]], Request] = {}
-    keys: list[tuple[str, tuple[Credential, ...]] | None] = []
+    """Resolve each distinct (reference, offer) once; hand every use its pod's answer."""
+    requests: dict[Request, Request] = {}
+    keys: list[Request | None] = []
     with_credentials: list[ImageUse] = []
     for use in uses:
-        if use.reference is None:
+        reference = use.reference
+        if reference is None:
             keys.append(None)
             with_credentials.append(use)
             continue
-        offered = keychain.credentials(use.pod, use.reference.name)
-        key = (use.reference.canonical, offered.credentials)
-        requests.setdefault(key, Request(use.reference, offered.credentials))
-        keys.append(key)
-        with_credentials.append(replace(use, unmatched_secrets=offered.unmatched_secrets))
+        offered = keychain.credentials(use.pod, reference.name)
+        use = replace(
+            use,
+            unmatched_secrets=offered.unmatched_secrets,
+            on_behalf_of=offered.on_behalf_of,
+            unreplayable=offered.unreplayable,
+            ci_logins=tuple(c.source for c in offered.verifiers),
+        )
+        if offered.keyring_error is not None:
+            keys.append(None)
+            failed = Resolution(reference, Outcome.KEYRING_INVALID, detail=offered.keyring_error)
+            with_credentials.append(replace(use, resolution=failed))
+            continue
+        request = Request(
+            reference,
+            offered.credentials,
+            offered.on_behalf_of,
+            offered.unreplayable,
+            offered.verifiers,
+        )
+        requests.setdefault(request, request)
+        keys.append(request)
+        with_credentials.append(use)
     async with RegistryClient(transport) as client:
         resolver = Resolver(client)
-        answers = await resolver.resolve_all(list(requests.values()), progress)
+        answers = await resolver.resolve_all(list(requests), progress)
     by_key = dict(zip(requests, answers, strict=True))
     return [
         replace(use, resolution=by_key[key]) if key is not None else use

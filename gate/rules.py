@@ -75,8 +75,15 @@ _RULES = [
         Severity.ERROR,
         "The registry refused every credential the kubelet would try.",
         "ErrImagePull, then ImagePullBackOff: `unauthorized: authentication required` or `denied`.",
-        "Give the pod an imagePullSecret (or its service account one) with access to this "
-        "repository, or make the repository public.",
+        "Three kinds of credential are in play. The pod's: its imagePullSecrets, or its "
+        "service account's. The node's: its docker config, its credential provider plugins, or "
+        "access it has by other means. The CI job's own logins (GITHUB_TOKEN, CI_REGISTRY_*, "
+        "docker login): no node has them, so they only verify on behalf of a credential the "
+        "gate cannot replay and never stand in for the pod. Fix one: give the pod an "
+        "imagePullSecret with access to this repository; declare the nodes' access (config "
+        "`nodes: registries`); or give the gate the node's docker config "
+        "(`--node-docker-config`) or credential providers "
+        "(`--image-credential-provider-config`). Or make the repository public.",
     ),
     Rule(
         "image-platform-missing",
@@ -94,6 +101,18 @@ _RULES = [
         "cannot reach it either.",
         "Check the registry host, network, proxy and TLS settings (`--ca-file`, "
         "`--insecure-registry`); retry the job if it was an outage (exit code 3).",
+    ),
+    Rule(
+        "image-pull-unverified",
+        Severity.ERROR,
+        "The pull depends on a credential the gate cannot replay, and no CI login verified it.",
+        "Unknown: the pod pulls if that credential (a pull secret whose values are not "
+        "readable here, a registry the nodes reach by their own means, a provider that needs "
+        "the pod's service-account token) has access; otherwise ErrImagePull, then "
+        "ImagePullBackOff.",
+        "Let the gate read the secret's values (a cluster-state file with data, "
+        "`--cluster-credentials`), or give the CI job a login that may pull the image (it "
+        "verifies on the credential's behalf). Exit code 3: could not verify, not a violation.",
     ),
     Rule(
         "image-reference-invalid",
@@ -114,7 +133,11 @@ _RULES = [
         "pull-secret-invalid",
         Severity.ERROR,
         "A pull secret has the wrong type or data that cannot be decoded.",
-        "The kubelet ignores it and pulls without credentials: ImagePullBackOff on private images.",
+        "Depends on what is wrong. Another type (`Opaque`): the kubelet ignores it and pulls "
+        "without it (a warning). Data the API server refuses (no `.dockerconfigjson` key, not a "
+        "JSON object): the Secret is never created. A field of the wrong JSON type or an `auth` "
+        "that is not base64 of `user:password`: the kubelet cannot build the pod's keyring and "
+        "every image pull of the pod fails (ErrImagePull), public images included.",
         "Recreate it with `kubectl create secret docker-registry`.",
     ),
     Rule(

@@ -232,6 +232,7 @@ def test_json_report_carries_the_contract_fields(tmp_path: Path, seeded: Seeded)
         "name": "web",
         "container": "web",
         "credential": "anonymous",
+        "verified_with": None,
         "source": "shop/templates/web.yaml",
     }
     missing = images[f"{host}/e2e/web:1.1"]

@@ -126,6 +126,14 @@ secrets:
         ("images:\n  - kind: W\n    paths: ['spec..image']\n", "is not a path like"),
         ("secrets:\n  external:\n    - name: just-a-name\n      reason: x\n", "<namespace>/<name>"),
         ("secrets:\n  external:\n    - name: 'prod/'\n      reason: x\n", "not a namespace/name"),
+        ("nodes:\n  docker-configs: [x]\n", ":2: nodes.docker-configs: unknown key"),
+        ("nodes:\n  docker-config: [missing.json]\n", "no such file or directory"),
+        ("nodes:\n  registries: ['https://r.io']\n", "is not a registry pattern"),
+        ("nodes:\n  credential-providers: {config: garbage.pem}\n", "needs both `config`"),
+        (
+            "nodes:\n  credential-providers: {config: garbage.pem, bin-dir: nowhere}\n",
+            "nodes.credential-providers.bin-dir: no such directory",
+        ),
         ("- a list\n", "must be a mapping of settings"),
         ("a: [unclosed\n", "not valid YAML"),
     ],
@@ -141,6 +149,26 @@ def test_bad_config_is_a_located_usage_error(tmp_path: Path, text: str, message:
     assert code == 2
     assert message in err
     assert "Traceback" not in err
+
+
+def test_nodes_section_paths_are_relative_to_the_config(tmp_path: Path) -> None:
+    (tmp_path / "nodes" / "bin").mkdir(parents=True)
+    (tmp_path / "nodes" / "config.json").write_text("{}")
+    (tmp_path / "nodes" / "providers.yaml").write_text("")
+    path = write_config(
+        tmp_path,
+        "nodes:\n  docker-config: [nodes/config.json]\n"
+        "  credential-providers: {config: nodes/providers.yaml, bin-dir: nodes/bin}\n"
+        "  registries: ['*.dkr.ecr.*.amazonaws.com']\n",
+    )
+    nodes = load_config(path).nodes
+    assert nodes.docker_configs == (str(tmp_path / "nodes" / "config.json"),)
+    assert nodes.provider_config == str(tmp_path / "nodes" / "providers.yaml")
+    assert nodes.provider_bin_dir == str(tmp_path / "nodes" / "bin")
+    assert nodes.registries == ("*.dkr.ecr.*.amazonaws.com",)
+    # the kubelet would refuse an empty provider config: so does the gate, exit 2
+    code, _, err = check(tmp_path, "--config", str(path))
+    assert code == 2 and "credential provider config" in err and "Traceback" not in err
 
 
 def test_config_is_found_upward(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -280,10 +280,20 @@ def test_node_docker_config_is_tried_after_pod_secrets(env: Env, tmp_path: Path)
         tmp_path,
         secret("stale", {host: ("alice", WRONG)}),
         pod(env.image, secrets=["stale"]),
-        args=("--docker-config", str(node)),
+        args=("--no-ci-logins", "--node-docker-config", str(node)),
     )
     assert code == 0, report["findings"]
-    assert only_image(report)["credential"] == f"docker-config:{node}"
+    assert only_image(report)["credential"] == f"node-config:{node}"
+    # the same file as this machine's docker login is not the node's: it cannot stand in
+    code, report = run(
+        env,
+        tmp_path,
+        secret("stale", {host: ("alice", WRONG)}),
+        pod(env.image, secrets=["stale"]),
+        args=("--docker-config", str(node)),
+    )
+    assert code == 1
+    assert f"docker-config:{node} pulled it" in report["findings"][0]["hint"]
     # and without node credentials, the stale secret is all there is
     code, report = run(
         env, tmp_path, secret("stale", {host: ("alice", WRONG)}), pod(env.image, secrets=["stale"])
@@ -301,6 +311,8 @@ def test_wrong_type_pull_secret_is_invalid(env: Env, tmp_path: Path) -> None:
     rules = {f["rule"]: f for f in report["findings"]}
     assert set(rules) == {"pull-secret-invalid", "image-pull-unauthorized"}
     assert "Opaque" in rules["pull-secret-invalid"]["message"]
+    # the kubelet skips it: a warning, and the pull is judged without it
+    assert rules["pull-secret-invalid"]["severity"] == "warning"
     # at the pod's imagePullSecrets entry
     assert rules["pull-secret-invalid"]["line"] == line_of(tmp_path, "- name: opaque")
 
@@ -344,7 +356,8 @@ def test_one_token_per_scope_and_credential(env: Env, tmp_path: Path) -> None:
     assert list(requests[0].scopes) == [f"repository:{env.repo}:pull"]
 
 
-def test_gitlab_job_login_is_a_node_credential(env: Env, tmp_path: Path) -> None:
+def test_gitlab_job_login_is_not_a_node_credential(env: Env, tmp_path: Path) -> None:
+    """The job's registry login pulls, but no node has it: the pod fails (issue 9)."""
     path = tmp_path / "set.yaml"
     path.write_text(pod(env.image))
     empty_home = tmp_path / "home"
@@ -361,8 +374,10 @@ def test_gitlab_job_login_is_a_node_credential(env: Env, tmp_path: Path) -> None
         },
     )
     env.outputs += [result.stdout, result.stderr]
-    assert result.exit_code == 0, result.stdout
-    assert only_image(json.loads(result.stdout))["credential"] == "env:CI_REGISTRY_PASSWORD"
+    assert result.exit_code == 1, result.stdout
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["rule"] == "image-pull-unauthorized"
+    assert "env:CI_REGISTRY_PASSWORD pulled it" in finding["hint"]
 
 
 def test_two_logins_in_one_secret_are_two_credentials(env: Env, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from gate.credentials.dockerconfig import (
     AuthEntry,
     DockerConfig,
     DockerConfigError,
+    Effect,
     PullSecretInvalid,
     decode_auth,
     parse_docker_config,
@@ -308,10 +309,6 @@ BAD_AUTH = dockerconfigjson({"r.example.com": {"auth": b64(f"alice{PASSWORD}")}}
         (secret(data={".dockerconfigjson": b64(PASSWORD)}), "is not valid JSON"),
         (secret(string_data={".dockerconfigjson": '"' + PASSWORD + '"'}), "is not a JSON object"),
         (
-            secret(string_data={".dockerconfigjson": json.dumps({"r.example.com": {"auth": "x"}})}),
-            "has no `auths` object",
-        ),
-        (
             secret(string_data={".dockerconfigjson": '{"auths": [1]}'}),
             "`auths` is not a JSON object",
         ),
@@ -341,9 +338,57 @@ def test_pull_secret_invalid(obj: dict[str, Any], reason: str) -> None:
     with pytest.raises(PullSecretInvalid) as caught:
         parse_pull_secret(obj)
     assert reason in caught.value.reason
+    full = caught.value.reason
+    if "secret type is" in full:
+        expected = Effect.IGNORED  # secretsToTrackedDockerConfigs skips other types
+    elif any(word in full for word in ("`auth`", "`auths`", "`username`", "entry")):
+        expected = Effect.BREAKS_KEYRING  # DockerConfigJSON / DockerConfigEntry decoding
+    else:
+        expected = Effect.REJECTED  # ValidateSecret: key required, a JSON object
+    assert caught.value.effect is expected, caught.value.effect
     assert str(caught.value) == caught.value.reason
     assert_no_secret(caught.value.reason)
     assert_no_secret(repr(caught.value))
+
+
+def test_dockerconfigjson_without_auths_is_an_empty_keyring() -> None:
+    """`DockerConfigJSON.Auths` is simply empty when absent: no error, nothing offered."""
+    legacy = json.dumps({"r.example.com": {"auth": "x"}})
+    assert parse_pull_secret(secret(string_data={".dockerconfigjson": legacy})).auths == ()
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"username": "bob", "password": PASSWORD, "identitytoken": 5},
+        {"username": "bob", "password": PASSWORD, "unknown": {"nested": [1]}},
+        {"Username": "bob", "PASSWORD": PASSWORD, "email": None},
+    ],
+)
+def test_unknown_fields_in_a_pull_secret_are_ignored_as_go_ignores_them(
+    entry: dict[str, Any],
+) -> None:
+    document = json.dumps({"auths": {"r.example.com": entry}, "credsStore": 1, "x": []})
+    [parsed] = parse_pull_secret(secret(string_data={".dockerconfigjson": document})).auths
+    assert parsed.credential == Credential("secret:prod/regcred", "bob", PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        ({"auths": {"r": {"username": "u", "email": 5}}}, "`email` is not a string"),
+        ({"auths": {}, "HttpHeaders": "x"}, "`HttpHeaders` is not a JSON object"),
+        ({"auths": {}, "httpheaders": {"X-Meta": 1}}, "`HttpHeaders` value is not a string"),
+        ({"auths": {"r": "user:password"}}, "is not a JSON object"),
+    ],
+)
+def test_wrong_json_types_break_the_keyring(document: dict[str, Any], reason: str) -> None:
+    """Go's `json.Unmarshal` into `DockerConfigJSON` fails on a field of another type, and
+    `MakeDockerKeyring` passes the error on: every pull of the pod fails."""
+    with pytest.raises(PullSecretInvalid) as caught:
+        parse_pull_secret(secret(string_data={".dockerconfigjson": json.dumps(document)}))
+    assert reason in caught.value.reason
+    assert caught.value.effect is Effect.BREAKS_KEYRING
 
 
 def test_pull_secret_invalid_is_a_docker_config_error() -> None:

@@ -80,7 +80,12 @@ def test_secrets_and_service_accounts_with_namespace_defaulting() -> None:
     assert inventory.secret_object("prod", "db") is not None
     unplaced = inventory.secret("team-a", "unplaced")
     assert unplaced is not None and unplaced.keys == frozenset()
-    assert inventory.secret_object("team-a", "unplaced") is None  # no values to pull with
+    # a plain rendered Secret is what will be applied: no values is what it holds
+    assert inventory.secret_object("team-a", "unplaced") == {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "unplaced"},
+    }
     account = inventory.service_account("team-a", "deployer")
     assert account is not None
     assert account.image_pull_secrets == ("regcred", "other")

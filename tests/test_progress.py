@@ -33,7 +33,7 @@ def test_progress_is_shown_on_a_terminal_and_cleared(
     stream = Terminal()
     line = ProgressLine.for_terminal(stream)
     assert line.enabled
-    run_check(CheckOptions(paths=(str(path),), node_credentials=False), progress=line)
+    run_check(CheckOptions(paths=(str(path),), ci_logins=False), progress=line)
     line.close()
     text = stream.getvalue()
     assert "Resolving 1/2" in text and "Resolving 2/2" in text

@@ -1,6 +1,8 @@
 """Bearer tokens against the real registry in token mode: identity tokens, stale tokens.
 
-The registry verifies every token the test issuer signs; nothing here is mocked.
+The registry verifies every token the test issuer signs; nothing here is mocked. Identity
+tokens are a CI login's (docker's `identitytoken`, a helper's `<token>`): the kubelet never reads
+one, so they verify on behalf of registries declared in `nodes: registries`.
 """
 
 from __future__ import annotations
@@ -53,7 +55,14 @@ def _check(tmp_path: Path, image: str, *args: str, env: dict[str, str] | None = 
     return result
 
 
-def test_identity_token_from_the_node_docker_config(
+def _nodes(tmp_path: Path, registry: RegistryServer) -> tuple[str, str]:
+    """`--config` declaring that the nodes pull from `registry` by their own means."""
+    config = tmp_path / "pullgate.yaml"
+    config.write_text(f"nodes:\n  registries: ['{registry.host}']\n")
+    return "--config", str(config)
+
+
+def test_identity_token_from_the_ci_docker_config(
     tmp_path: Path, token_registry: RegistryServer, issuer_log: Any
 ) -> None:
     push_image(token_registry, "private/idtoken", "1.0")
@@ -61,11 +70,16 @@ def test_identity_token_from_the_node_docker_config(
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"auths": {token_registry.host: {"identitytoken": refresh}}}))
     result = _check(
-        tmp_path, f"{token_registry.host}/private/idtoken:1.0", "--docker-config", str(config)
+        tmp_path,
+        f"{token_registry.host}/private/idtoken:1.0",
+        "--docker-config",
+        str(config),
+        *_nodes(tmp_path, token_registry),
     )
     assert result.exit_code == 0, result.stdout
     [image] = json.loads(result.stdout)["images"]
-    assert image["credential"] == f"docker-config:{config}"
+    assert image["credential"] == f"nodes:{token_registry.host}"
+    assert image["verified_with"] == f"docker-config:{config}"
     [request] = [r for r in issuer_log.requests if r.method == "POST"]
     assert request.grant_type == "refresh_token" and request.user == "alice"
     assert refresh not in result.stdout + result.stderr
@@ -90,11 +104,12 @@ def test_identity_token_from_a_credential_helper(
         f"{token_registry.host}/private/helper:1.0",
         "--docker-config",
         str(config),
+        *_nodes(tmp_path, token_registry),
         env=env,
     )
     assert result.exit_code == 0, result.stdout + result.stderr
     [image] = json.loads(result.stdout)["images"]
-    assert image["credential"] == "helper:pgtest"
+    assert image["verified_with"] == "helper:pgtest"
     assert any(r.grant_type == "refresh_token" for r in issuer_log.requests)
     assert refresh not in result.stdout + result.stderr
 
@@ -129,7 +144,7 @@ def test_a_stale_token_is_fetched_again_once(
     assert len(token_requests) == 2  # the stale one, and exactly one refetch
 
 
-def test_wrong_refresh_token_is_unauthorized(
+def test_wrong_refresh_token_cannot_verify(
     tmp_path: Path, token_registry: RegistryServer, issuer_log: Any
 ) -> None:
     push_image(token_registry, "private/badtoken", "1.0")
@@ -139,11 +154,15 @@ def test_wrong_refresh_token_is_unauthorized(
     )
     started = time.monotonic()
     result = _check(
-        tmp_path, f"{token_registry.host}/private/badtoken:1.0", "--docker-config", str(config)
+        tmp_path,
+        f"{token_registry.host}/private/badtoken:1.0",
+        "--docker-config",
+        str(config),
+        *_nodes(tmp_path, token_registry),
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     [finding] = json.loads(result.stdout)["findings"]
-    assert finding["rule"] == "image-pull-unauthorized"
+    assert finding["rule"] == "image-pull-unverified"
     assert f"docker-config:{config}" in finding["message"]
     assert "not-a-real-token" not in result.stdout + result.stderr
     assert time.monotonic() - started < 20

@@ -211,7 +211,7 @@ def test_debug_logging_over_http2_shows_no_credentials(tmp_path: Path) -> None:
                 "json",
                 "--ca-file",
                 str(server.ca_file),
-                "--docker-config",
+                "--node-docker-config",
                 str(config),
                 str(path),
             ],

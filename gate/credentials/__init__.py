@@ -31,3 +31,11 @@ class Credential:
 
 
 ANONYMOUS = Credential("anonymous")
+
+
+class CredentialConfigError(Exception):
+    """A declared credential source that cannot be used: a docker config that does not exist or
+    does not parse, a credential provider config the kubelet would refuse (the CLI exits 2).
+
+    The message names the path and the reason, never a value from the file.
+    """

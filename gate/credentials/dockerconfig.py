@@ -1,16 +1,21 @@
-"""Docker config JSON and Kubernetes pull Secrets, parsed as the kubelet and docker read them.
+"""Docker config JSON and Kubernetes pull Secrets, parsed as docker and the kubelet read them.
 
 Two shapes exist: `config.json` / `.dockerconfigjson` wrap registry entries in `auths` (and may
 name `credHelpers` and a `credsStore`); the legacy `.dockercfg` is the bare registry map. An
 entry carries `auth` (base64 of `user:password`; padding optional, as the kubelet decodes
 unpadded values too, and `auth` wins over `username`/`password` when both are there), or
-`username`/`password`, and, in docker's format, an `identitytoken` (OAuth2 refresh token) or a
-`registrytoken` (a bearer token). Field names match case-insensitively, as Go's `encoding/json`
-does, and a JSON `null` reads as empty.
+`username`/`password`. Field names match case-insensitively, as Go's `encoding/json` does, and
+a JSON `null` reads as empty.
 
-Pull Secrets keep only what the kubelet keeps: its `DockerConfigEntry` has no identity or
-registry token, so a secret entry with only an `identitytoken` pulls anonymously on the node,
-and does so here too (a gate that used the token would pass a pull the node fails).
+Two readers, because two programs read these files:
+
+- The CI machine's logins (`parse_docker_config`, `parse_dockercfg`) as docker reads them:
+  `credHelpers`, `credsStore`, `identitytoken` and `registrytoken` included.
+- Pull Secrets and node docker configs (`parse_pull_secret`, `read_kubelet_docker_config`) as
+  the kubelet's Go types read them (`pkg/credentialprovider/config.go`): `auths` of
+  `username`, `password`, `email`, `auth` strings, and `HttpHeaders`; every other field is
+  ignored, so a secret entry with only an `identitytoken` pulls anonymously on the node, and
+  does here too (a gate that used the token would pass a pull the node fails).
 
 Every parse error says what is wrong and where (secret, registry key, field), never with the
 values: a reason may reach a log, a report or a CI annotation.
@@ -25,6 +30,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from gate.credentials import Credential
@@ -53,10 +59,6 @@ class DockerConfigError(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-class PullSecretInvalid(DockerConfigError):
-    """A pull secret of the wrong type or with undecodable data (`pull-secret-invalid`)."""
 
 
 @dataclass(frozen=True)
@@ -166,8 +168,8 @@ def _load_json(data: str | bytes | Mapping[str, Any], what: str) -> Mapping[str,
     return document
 
 
-def _entry(key: str, entry: Any, source: str, what: str, tokens: bool) -> tuple[AuthEntry, bool]:
-    """One registry entry; also whether it dropped a token (pull secrets keep none)."""
+def _entry(key: str, entry: Any, source: str, what: str) -> AuthEntry:
+    """One registry entry of a CI login file, tokens included (docker and podman use them)."""
     where = f"{what}, entry {_show(key)}"
     if entry is None:
         entry = {}
@@ -183,26 +185,22 @@ def _entry(key: str, entry: Any, source: str, what: str, tokens: bool) -> tuple[
             username, password = decode_auth(auth)
         except DockerConfigError as exc:
             raise DockerConfigError(f"{where}: {exc.reason}") from None
-    dropped = bool(identity or registry) and not tokens
     credential = Credential(
         source,
         username=username or None,
         password=password or None,
-        identity_token=(identity or None) if tokens else None,
-        registry_token=(registry or None) if tokens else None,
+        identity_token=identity or None,
+        registry_token=registry or None,
     )
-    return AuthEntry(key, credential), dropped
+    return AuthEntry(key, credential)
 
 
-def _entries(
-    auths: Any, source: str, what: str, tokens: bool
-) -> tuple[tuple[AuthEntry, ...], bool]:
+def _entries(auths: Any, source: str, what: str) -> tuple[AuthEntry, ...]:
     if auths is None:
-        return (), False
+        return ()
     if not isinstance(auths, Mapping):
         raise DockerConfigError(f"{what}: `auths` is not a JSON object")
-    parsed = [_entry(str(key), entry, source, what, tokens) for key, entry in auths.items()]
-    return tuple(e for e, _ in parsed), any(d for _, d in parsed)
+    return tuple(_entry(str(key), entry, source, what) for key, entry in auths.items())
 
 
 def _helper_name(value: Any, where: str) -> str:
@@ -222,7 +220,7 @@ def parse_docker_config(
     `what` names the document in error reasons (a path, a secret's key).
     """
     document = _load_json(data, what)
-    auths, _ = _entries(_field(document, "auths"), source, what, tokens=True)
+    auths = _entries(_field(document, "auths"), source, what)
     helpers_value = _field(document, "credHelpers")
     helpers: list[tuple[str, str]] = []
     if helpers_value is not None:
@@ -240,11 +238,102 @@ def parse_dockercfg(
 ) -> DockerConfig:
     """The legacy `.dockercfg` form: registry keys at the top level, no `auths` wrapper."""
     document = _load_json(data, what)
-    auths, _ = _entries(document, source, what, tokens=True)
+    auths = _entries(document, source, what)
     return DockerConfig(source, auths)
 
 
+# -- as the kubelet reads them -----------------------------------------------------------------
+
+
+def kubelet_entries(auths: Any, source: str, what: str) -> tuple[AuthEntry, ...]:
+    """A `map[string]DockerConfigEntry` as the kubelet's Go types decode it.
+
+    `pkg/credentialprovider/config.go`: an entry has `username`, `password`, `email` and `auth`
+    strings (`DockerConfigEntry.UnmarshalJSON` via `dockerConfigEntryWithAuth`), `auth` wins and
+    must decode to `user:password`. Any other field (`identitytoken`, `registrytoken`, ...) is
+    ignored whatever its type; a listed field of another JSON type is a decoding error.
+    """
+    if auths is None:
+        return ()
+    if not isinstance(auths, Mapping):
+        raise DockerConfigError(f"{what}: `auths` is not a JSON object")
+    entries: list[AuthEntry] = []
+    for key, entry in auths.items():
+        where = f"{what}, entry {_show(str(key))}"
+        if entry is None:
+            entry = {}
+        if not isinstance(entry, Mapping):
+            raise DockerConfigError(f"{where} is not a JSON object")
+        username = _string_field(entry, "username", where)
+        password = _string_field(entry, "password", where)
+        _string_field(entry, "email", where)
+        auth = _string_field(entry, "auth", where)
+        if auth:
+            try:
+                username, password = decode_auth(auth)
+            except DockerConfigError as exc:
+                raise DockerConfigError(f"{where}: {exc.reason}") from None
+        credential = Credential(source, username=username or None, password=password or None)
+        entries.append(AuthEntry(str(key), credential))
+    return tuple(entries)
+
+
+def kubelet_config_json(document: Any, source: str, what: str) -> DockerConfig:
+    """A `config.json` / `.dockerconfigjson` as the kubelet reads it (`DockerConfigJSON`):
+    `auths` only; `HttpHeaders` must be a map of strings; no helpers, no tokens."""
+    if document is None:
+        return DockerConfig(source)
+    if not isinstance(document, Mapping):
+        raise DockerConfigError(f"{what} is not a JSON object")
+    headers = _field(document, "HttpHeaders")
+    if headers is not None:
+        if not isinstance(headers, Mapping):
+            raise DockerConfigError(f"{what}: `HttpHeaders` is not a JSON object")
+        if any(v is not None and not isinstance(v, str) for v in headers.values()):
+            raise DockerConfigError(f"{what}: a `HttpHeaders` value is not a string")
+    return DockerConfig(source, kubelet_entries(_field(document, "auths"), source, what))
+
+
+def kubelet_dockercfg(document: Any, source: str, what: str) -> DockerConfig:
+    """The legacy `.dockercfg` (a bare `DockerConfig` map) as the kubelet reads it."""
+    if document is None:
+        return DockerConfig(source)
+    if not isinstance(document, Mapping):
+        raise DockerConfigError(f"{what} is not a JSON object")
+    return DockerConfig(source, kubelet_entries(document, source, what))
+
+
+def read_kubelet_docker_config(text: str, source: str, legacy: bool, what: str) -> DockerConfig:
+    """A node's docker config file, parsed as the kubelet parses it (`auths` only)."""
+    document = _load_json(text, what) if text.strip() else None
+    if legacy:
+        return kubelet_dockercfg(document, source, what)
+    return kubelet_config_json(document, source, what)
+
+
 # -- pull secrets ----------------------------------------------------------------------------
+
+
+class Effect(str, Enum):
+    """What an unusable pull secret does to the pod, as the cluster handles it."""
+
+    IGNORED = "ignored"
+    """Not a pull secret type: `secretsToTrackedDockerConfigs` skips it; the pull goes on
+    without it."""
+    REJECTED = "rejected"
+    """The API server refuses the Secret (`ValidateSecret`: the type's key is required and must
+    be a JSON object), so it never exists and the kubelet pulls without it."""
+    BREAKS_KEYRING = "breaks-keyring"
+    """Valid JSON that the kubelet's Go types cannot decode: `MakeDockerKeyring` returns the
+    error, so every image pull of the pod fails."""
+
+
+class PullSecretInvalid(DockerConfigError):
+    """A pull secret of the wrong type or with undecodable data; `effect` says what it does."""
+
+    def __init__(self, reason: str, effect: Effect = Effect.REJECTED) -> None:
+        super().__init__(reason)
+        self.effect = effect
 
 
 def parse_pull_secret(
@@ -253,51 +342,56 @@ def parse_pull_secret(
     """The registry entries of a pull Secret, as the kubelet reads them.
 
     `secret` is the object as loaded from YAML/JSON. `stringData` wins over `data` for the same
-    key, as the API server merges them. Raises `PullSecretInvalid` for a wrong type, a missing
-    or empty key, undecodable base64 or JSON, or an `auth` that is not `user:password`.
+    key, as the API server merges them. Raises `PullSecretInvalid`, whose `effect` tells a
+    secret the kubelet ignores (another type) from one the API server refuses (a missing or
+    empty key, undecodable base64, not a JSON object) and from one that breaks the pod's
+    keyring (a field of the wrong JSON type, an `auth` that is not base64 of `user:password`).
     """
     metadata = secret.get("metadata")
     metadata = metadata if isinstance(metadata, Mapping) else {}
     name = str(metadata.get("name") or "")
     namespace = str(metadata.get("namespace") or default_namespace)
     source = pull_secret_source(namespace, name)
-    try:
-        return _parse_pull_secret(secret, source)
-    except PullSecretInvalid:
-        raise
-    except DockerConfigError as exc:
-        raise PullSecretInvalid(exc.reason) from None
-
-
-def _parse_pull_secret(secret: Mapping[str, Any], source: str) -> DockerConfig:
     secret_type = secret.get("type")
     key = SECRET_KEYS.get(secret_type) if isinstance(secret_type, str) else None
     if key is None:
         shown = _show(str(secret_type)) if secret_type else "Opaque (no type)"
         raise PullSecretInvalid(
-            f"secret type is {shown}; an image pull secret must be of type "
-            f"{SECRET_TYPE_DOCKERCONFIGJSON} or {SECRET_TYPE_DOCKERCFG}"
+            f"secret type is {shown}; the kubelet reads image pull secrets only of type "
+            f"{SECRET_TYPE_DOCKERCONFIGJSON} or {SECRET_TYPE_DOCKERCFG}",
+            Effect.IGNORED,
         )
-    text = _secret_value(secret, key)
-    if secret_type == SECRET_TYPE_DOCKERCONFIGJSON:
-        document = _load_json(text, f"`{key}`")
-        auths_value = _field(document, "auths")
-        if auths_value is None:
-            raise PullSecretInvalid(
-                f"`{key}` has no `auths` object (is it the legacy .dockercfg format? "
-                f"that belongs in a {SECRET_TYPE_DOCKERCFG} secret under `.dockercfg`)"
-            )
-        auths, dropped = _entries(auths_value, source, f"`{key}`", tokens=False)
-    else:
-        document = _load_json(text, f"`{key}`")
-        auths, dropped = _entries(document, source, f"`{key}`", tokens=False)
-    if dropped:
+    try:
+        document = _load_json(_secret_value(secret, key), f"`{key}`")
+    except PullSecretInvalid:
+        raise
+    except DockerConfigError as exc:
+        raise PullSecretInvalid(exc.reason, Effect.REJECTED) from None
+    try:
+        if secret_type == SECRET_TYPE_DOCKERCONFIGJSON:
+            config = kubelet_config_json(document, source, f"`{key}`")
+        else:
+            config = kubelet_dockercfg(document, source, f"`{key}`")
+    except DockerConfigError as exc:
+        raise PullSecretInvalid(exc.reason, Effect.BREAKS_KEYRING) from None
+    if _carries_tokens(document, secret_type == SECRET_TYPE_DOCKERCFG):
         log.warning(
             "%s: identitytoken/registrytoken entries are ignored, as the kubelet ignores them "
             "in pull secrets; use username and password",
             source,
         )
-    return DockerConfig(source, auths)
+    return config
+
+
+def _carries_tokens(document: Mapping[str, Any], legacy: bool) -> bool:
+    auths = document if legacy else _field(document, "auths")
+    if not isinstance(auths, Mapping):
+        return False
+    return any(
+        isinstance(entry, Mapping)
+        and (_field(entry, "identitytoken") or _field(entry, "registrytoken"))
+        for entry in auths.values()
+    )
 
 
 def _secret_value(secret: Mapping[str, Any], key: str) -> str:

@@ -1,33 +1,24 @@
-"""Node-level credentials: what the node has, approximated by the CI machine's own logins.
+"""The nodes' own credentials, as the user declares them: CI cannot look at a node.
 
-After a pod's secrets, the kubelet tries what the node itself holds. In CI that is whatever the
-job logged in with, through one of three routes, all read here:
+After a pod's pull secrets, the kubelet offers a registry what the node holds. Three kinds are
+declared here, each read the way the kubelet reads it:
 
-1. A docker config, the first that exists of: the explicit `--docker-config` (a file, or a
-   directory holding `config.json`; it must exist), `$DOCKER_CONFIG/config.json`,
-   `~/.docker/config.json`, and, as the kubelet still reads it, the legacy `~/.dockercfg`.
-   First wins, as in the kubelet's own search path (`ReadDockerConfigJSONFile` stops at the
-   first file found) and as docker reads exactly one config directory.
-2. A containers auth file (podman, buildah, skopeo; docker's `auths` format):
-   `$REGISTRY_AUTH_FILE` if set, else `$XDG_RUNTIME_DIR/containers/auth.json`, the same either/or
-   as containers/image's `getPathToAuth`.
-3. The CI's own registry login from the environment: GitHub's `GITHUB_TOKEN` for `ghcr.io`,
-   GitLab's `CI_REGISTRY_USER`/`CI_REGISTRY_PASSWORD` (else `CI_JOB_TOKEN`) for `$CI_REGISTRY`.
+1. Node docker configs (`--node-docker-config`, config `nodes: docker-config`): the file the
+   kubelet finds in its root or working directory, `~/.docker` or `/.docker`. Parsed by the
+   kubelet's Go types (`pkg/credentialprovider/config.go`, `ReadDockerConfigFile`): `auths`
+   only, no `credHelpers`/`credsStore`, no `identitytoken`. A directory means its
+   `config.json`, else `.dockercfg`, else `.dockerconfigjson`, in the kubelet's order.
+2. Credential provider plugins (`--image-credential-provider-config` and `-bin-dir`, config
+   `nodes: credential-providers`): run as the kubelet runs them (`gate.credentials.providers`).
+   A provider that needs the pod's service-account token cannot be run in CI: what only it
+   could pull cannot be verified here.
+3. `nodes: registries` patterns: registries the nodes pull from by means the gate cannot replay
+   (an instance role, a provider binary that is not in CI). Matched with the keyring's rules; a
+   CI login may verify on their behalf.
 
-Routes 1 and 2 are merged, not first-wins: a job may log in with docker or with podman, both
-logins stand for "the node's credentials", and since every matching credential is tried until
-one works, a second file can only add a login, never hide one. The docker config comes first
-because it is the format and location the kubelet reads on a node. Both files go into one
-keyring, as the kubelet adds all its providers' configs to one keyring: the most specific key
-wins across files, and the file order breaks ties.
-
-`lookup` order: docker config / auth file entries (keyring matching, most specific key first);
-then credential helpers, asked only now and only for this registry (`credHelpers` entries whose
-key matches, else the `credsStore`); then the environment logins. Entries first because they are
-what the kubelet itself would use; helpers next because they are the same files' logins kept
-elsewhere; the CI token last because it is the job's identity, not the node's, and is most often
-a broad token that would mask a node whose real login is missing. Entries without any value
-(`{}`, which docker writes beside a `credsStore`) are skipped.
+Node docker config entries and provider answers go into one keyring per image, as the
+kubelet's `providersDockerKeyring.Lookup` adds every provider's config to one
+`BasicDockerKeyring`: the most specific key first, whatever its source.
 """
 
 from __future__ import annotations
@@ -35,230 +26,167 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from gate.credentials import Credential
+from gate.credentials import Credential, CredentialConfigError
 from gate.credentials.dockerconfig import (
     DockerConfig,
     DockerConfigError,
-    docker_config_source,
-    parse_docker_config,
-    parse_dockercfg,
+    read_kubelet_docker_config,
 )
-from gate.credentials.helpers import (
-    DEFAULT_TIMEOUT,
-    CredentialHelperError,
-    CredentialHelpers,
-    helper_source,
+from gate.credentials.keyring import KeyIndex, Keyring
+from gate.credentials.providers import (
+    CredentialProviders,
+    ProviderConfigError,
+    load_provider_config,
+    provider_source,
 )
-from gate.credentials.keyring import KeyIndex, Keyring, is_default_registry_match
 
 log = logging.getLogger(__name__)
 
-GHCR = "ghcr.io"
-GITHUB_PLACEHOLDER_USER = "x-access-token"
-"""Username with `GITHUB_TOKEN` when `GITHUB_ACTOR` is unset: Basic auth needs a non-empty one,
-and ghcr.io is documented to authenticate by the token (not verified against ghcr.io here)."""
-GITLAB_JOB_TOKEN_USER = "gitlab-ci-token"
-DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
-"""The server name docker and its credential helpers use for Docker Hub."""
+NODE_CONFIG_NAMES = ("config.json", ".dockercfg", ".dockerconfigjson")
+"""What the kubelet looks for in a directory, in its order (`ReadDockerConfigFile`)."""
 
 
-class CredentialConfigError(Exception):
-    """A node credential file that exists but cannot be read or parsed (the CLI exits 2).
-
-    The message names the path and the reason, never a value from the file.
-    """
+def node_config_source(path: str) -> str:
+    return f"node-config:{path}"
 
 
-def discover_config_files(
-    docker_config: str | None, environ: Mapping[str, str]
-) -> list[tuple[str, str]]:
-    """(path, format) of the node credential files to read, in order; format is `json`
-    (config.json / auth.json) or `dockercfg` (legacy). See the module docstring."""
-    files: list[tuple[str, str]] = []
-    home = environ.get("HOME") or os.path.expanduser("~")
-    if docker_config:
-        path = docker_config
-        if os.path.isdir(path):
-            path = os.path.join(path, "config.json")
-        if not os.path.exists(path):
-            raise CredentialConfigError(f"docker config {path}: no such file")
-        files.append((path, "dockercfg" if os.path.basename(path) == ".dockercfg" else "json"))
-    else:
-        candidates: list[tuple[str, str]] = []
-        if environ.get("DOCKER_CONFIG"):
-            candidates.append((os.path.join(environ["DOCKER_CONFIG"], "config.json"), "json"))
-        candidates.append((os.path.join(home, ".docker", "config.json"), "json"))
-        candidates.append((os.path.join(home, ".dockercfg"), "dockercfg"))
-        for path, kind in candidates:
-            if os.path.exists(path):
-                files.append((path, kind))
-                break
-    auth_file = environ.get("REGISTRY_AUTH_FILE")
-    if not auth_file and environ.get("XDG_RUNTIME_DIR"):
-        auth_file = os.path.join(environ["XDG_RUNTIME_DIR"], "containers", "auth.json")
-    if auth_file:
-        if os.path.exists(auth_file):
-            if not any(_same_file(auth_file, seen) for seen, _ in files):
-                files.append((auth_file, "json"))
-        else:
-            log.debug("no containers auth file at %s", auth_file)
-    return files
+def nodes_source(pattern: str) -> str:
+    return f"nodes:{pattern}"
 
 
-def _same_file(a: str, b: str) -> bool:
+@dataclass(frozen=True)
+class NodeOffer:
+    """What the nodes offer a registry for one image."""
+
+    credentials: tuple[Credential, ...] = ()
+    """Replayable logins, in the kubelet's order."""
+    declared: tuple[str, ...] = ()
+    """`nodes:<pattern>` sources that match: the nodes can pull by means the gate cannot replay;
+    a CI login may verify on their behalf."""
+    unreplayable: tuple[str, ...] = ()
+    """`provider:<name>` of matching providers that need the pod's service-account token."""
+
+
+def read_node_docker_config(path: str) -> DockerConfig:
+    """One node docker config (a file, or a directory holding one), read as the kubelet reads
+    it; `CredentialConfigError` naming the path and the reason otherwise."""
+    target = Path(path)
+    if target.is_dir():
+        found = next((target / n for n in NODE_CONFIG_NAMES if (target / n).is_file()), None)
+        if found is None:
+            names = ", ".join(NODE_CONFIG_NAMES)
+            raise CredentialConfigError(f"node docker config {path}: the directory has no {names}")
+        target = found
+    shown = str(target) if target != Path(path) else path
     try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def read_config_file(path: str, kind: str = "json") -> DockerConfig:
-    """Read one docker config / containers auth file; `CredentialConfigError` with the path
-    and the reason if it cannot be read or parsed. An empty file is an empty config, as
-    docker reads it."""
-    source = docker_config_source(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        text = target.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise CredentialConfigError(f"node docker config {path}: no such file") from None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise CredentialConfigError(f"docker config {path}: cannot read it ({reason})") from None
-    if not text.strip():
-        return DockerConfig(source)
+        raise CredentialConfigError(
+            f"node docker config {path}: cannot read it ({reason})"
+        ) from None
     try:
-        if kind == "dockercfg":
-            return parse_dockercfg(text, source, what="the file")
-        return parse_docker_config(text, source, what="the file")
+        return read_kubelet_docker_config(
+            text, node_config_source(shown), legacy=target.name == ".dockercfg", what="the file"
+        )
     except DockerConfigError as exc:
-        raise CredentialConfigError(f"docker config {path}: {exc.reason}") from None
-
-
-def environment_logins(environ: Mapping[str, str]) -> list[tuple[str, Credential]]:
-    """(registry key, credential) for the CI's own registry login, named `env:<VARIABLE>`."""
-    logins: list[tuple[str, Credential]] = []
-    token = environ.get("GITHUB_TOKEN")
-    if token:
-        actor = environ.get("GITHUB_ACTOR") or GITHUB_PLACEHOLDER_USER
-        logins.append((GHCR, Credential("env:GITHUB_TOKEN", username=actor, password=token)))
-    registry = environ.get("CI_REGISTRY")
-    if registry:
-        user, password = environ.get("CI_REGISTRY_USER"), environ.get("CI_REGISTRY_PASSWORD")
-        job_token = environ.get("CI_JOB_TOKEN")
-        if user and password:
-            credential = Credential("env:CI_REGISTRY_PASSWORD", username=user, password=password)
-            logins.append((registry, credential))
-        elif job_token:
-            credential = Credential(
-                "env:CI_JOB_TOKEN", username=GITLAB_JOB_TOKEN_USER, password=job_token
-            )
-            logins.append((registry, credential))
-    return logins
-
-
-def helper_server_url(image_name: str) -> str:
-    """The server name a credential helper is asked about for `domain/path`: the domain, or
-    docker's `https://index.docker.io/v1/` for Docker Hub (where `docker login` stores it)."""
-    domain = image_name.partition("/")[0]
-    if is_default_registry_match(image_name):
-        return DOCKER_HUB_SERVER
-    return domain
+        raise CredentialConfigError(
+            f"node docker config {shown}: {exc.reason} (the kubelet would skip this file)"
+        ) from None
 
 
 class NodeCredentials:
-    """The node's logins: docker config entries, credential helpers, and the CI's own login."""
+    """The declared node credentials; `lookup` answers once per image."""
 
     def __init__(
         self,
         configs: Sequence[DockerConfig] = (),
-        environment: Sequence[tuple[str, Credential]] = (),
-        helpers: CredentialHelpers | None = None,
+        providers: CredentialProviders | None = None,
+        registries: Sequence[str] = (),
     ) -> None:
         self._configs = list(configs)
-        self._entries = Keyring()
-        self._helpers_by_key: KeyIndex[str] = KeyIndex()
-        self._stores: list[str] = []
-        for config in self._configs:
-            for entry in config.auths:
-                if entry.credential.anonymous:
-                    continue  # `{}` beside a credsStore: a marker, not a login
-                self._entries.add(entry.key, entry.credential)
-            for key, name in config.cred_helpers:
-                self._helpers_by_key.add(key, name)
-            if config.creds_store and config.creds_store not in self._stores:
-                self._stores.append(config.creds_store)
-        self._environment = Keyring()
-        for key, credential in environment:
-            self._environment.add(key, credential)
-        self._environment_sources = [credential.source for _, credential in environment]
-        self._helpers = helpers or CredentialHelpers()
-        self._warned: set[tuple[str, str]] = set()
+        self._providers = providers
+        self._registries: KeyIndex[str] = KeyIndex()
+        self._patterns = tuple(registries)
+        for pattern in registries:
+            if not self._registries.add(pattern, nodes_source(pattern)):
+                raise CredentialConfigError(
+                    f"nodes.registries: {pattern!r} is not a registry pattern like "
+                    "*.dkr.ecr.*.amazonaws.com or registry.example.com/team"
+                )
+        self._offers: dict[str, NodeOffer] = {}
 
     @classmethod
-    def discover(
+    def load(
         cls,
-        docker_config: str | None = None,
+        docker_configs: Sequence[str] = (),
+        provider_config: str | None = None,
+        provider_bin_dir: str | None = None,
+        registries: Sequence[str] = (),
         environ: Mapping[str, str] | None = None,
-        helper_timeout: float = DEFAULT_TIMEOUT,
     ) -> NodeCredentials:
-        """Read the node credential files and environment logins (helpers run later, lazily).
-
-        Raises `CredentialConfigError` for a named `--docker-config` that does not exist, or a
-        credential file that cannot be read or parsed.
-        """
-        env = os.environ if environ is None else environ
-        configs = [
-            read_config_file(path, kind) for path, kind in discover_config_files(docker_config, env)
-        ]
-        node = cls(configs, environment_logins(env), CredentialHelpers(env, helper_timeout))
-        log.debug("node credentials: %s", ", ".join(node.sources()) or "none")
+        """Read what the user declared; `CredentialConfigError` for anything the kubelet would
+        refuse or that cannot be read (the gate cannot model a node it cannot read)."""
+        configs = [read_node_docker_config(path) for path in docker_configs]
+        providers = None
+        if (provider_config is None) != (provider_bin_dir is None):
+            raise CredentialConfigError(
+                "credential providers need both --image-credential-provider-config and "
+                "--image-credential-provider-bin-dir, as the kubelet does"
+            )
+        if provider_config is not None and provider_bin_dir is not None:
+            try:
+                specs = load_provider_config(provider_config, provider_bin_dir)
+            except ProviderConfigError as exc:
+                raise CredentialConfigError(str(exc)) from None
+            env = os.environ if environ is None else environ
+            providers = CredentialProviders(specs, provider_bin_dir, env)
+        node = cls(configs, providers, registries)
+        log.debug("node credentials: %s", ", ".join(node.sources()) or "none declared")
         return node
 
-    @property
-    def files(self) -> list[str]:
-        """Paths of the credential files read, in order."""
-        return [config.source.partition(":")[2] for config in self._configs]
-
     def sources(self) -> list[str]:
-        """Every source that may offer a credential, in lookup order (for logging; no helper
-        is run)."""
+        """Every declared source, for logging (no provider is run)."""
         names = [config.source for config in self._configs]
-        helpers = [name for config in self._configs for _, name in config.cred_helpers]
-        for name in [*helpers, *self._stores]:
-            if helper_source(name) not in names:
-                names.append(helper_source(name))
-        for source in self._environment_sources:
-            if source not in names:
-                names.append(source)
+        if self._providers is not None:
+            names += [provider_source(spec.name) for spec in self._providers.specs]
+        names += [nodes_source(pattern) for pattern in self._patterns]
         return names
 
-    def lookup(self, image_name: str) -> list[Credential]:
-        """Every node credential for `domain/path`, in the order documented above.
+    def lookup(self, image_name: str) -> NodeOffer:
+        """What the nodes offer for `domain/path`, worked out (and providers run) once."""
+        offer = self._offers.get(image_name)
+        if offer is None:
+            offer = self._offers[image_name] = self._lookup(image_name)
+        return offer
 
-        Runs a credential helper only for a registry looked up (each at most once per run). A
-        helper that fails is skipped with one warning: the other logins still count, as they
-        would on a node whose helper is broken.
-        """
-        found = self._entries.lookup(image_name)
-        helpers = self._helpers_by_key.lookup(image_name) or self._stores
-        if helpers:
-            server = helper_server_url(image_name)
-            for name in helpers:
-                try:
-                    credential = self._helpers.get(name, server)
-                except CredentialHelperError as exc:
-                    if (name, server) not in self._warned:
-                        self._warned.add((name, server))
-                        log.warning("node credentials: %s", exc)
+    def _lookup(self, image_name: str) -> NodeOffer:
+        keyring = Keyring()
+        for config in self._configs:
+            for entry in config.auths:
+                keyring.add(entry.key, entry.credential)
+        unreplayable: list[str] = []
+        if self._providers is not None:
+            for spec in self._providers.matching(image_name):
+                if spec.needs_service_account_token:
+                    unreplayable.append(provider_source(spec.name))
                     continue
-                if credential is not None:
-                    found.append(credential)
-        found.extend(self._environment.lookup(image_name))
-        unique: list[Credential] = []
-        for credential in found:
-            if credential not in unique:
-                unique.append(credential)
-        return unique
+                for key, credential in self._providers.provide(spec, image_name):
+                    keyring.add(key, credential)
+        return NodeOffer(
+            tuple(keyring.lookup(image_name)),
+            tuple(self._registries.lookup(image_name)),
+            tuple(unreplayable),
+        )
+
+    @property
+    def provider_runs(self) -> dict[str, int]:
+        return dict(self._providers.runs) if self._providers is not None else {}
 
     def __bool__(self) -> bool:
-        return bool(self._entries or self._helpers_by_key or self._stores or self._environment)
+        return bool(self._configs or self._providers or self._registries)

@@ -1,9 +1,18 @@
-"""The keyring the kubelet builds for one pod: its pull secrets, then the node's credentials.
+"""The keyring the kubelet builds for one pod, and what the gate can and cannot replay of it.
 
-The pod's `imagePullSecrets` (or, when it has none, its service account's, as the admission
-plugin copies them) are parsed into one keyring; a lookup returns every credential whose key
-matches the image, pod secrets first, then node credentials. Only when nothing matches does the
-kubelet pull anonymously.
+For an image, the kubelet offers (`MakeDockerKeyring` → `UnionDockerKeyring{secrets, node}`):
+the pod's `imagePullSecrets` (or, when it has none, its service account's, as the admission
+plugin copies them), every matching key of them in one keyring; then the node's credentials.
+Every matching credential is tried until one works; anonymous only when nothing matched.
+
+What the gate cannot replay is kept apart, never dropped and never guessed: a pull secret that
+exists without readable values and a `nodes: registries` pattern (both may be verified by a CI
+login), and a provider that needs the pod's service-account token (cannot be verified here).
+The CI machine's logins are never the pod's credentials; they are only offered as verifiers.
+
+A pull secret whose data the kubelet's decoder rejects makes `MakeDockerKeyring` fail, and with
+it every image pull of the pod (`pkg/credentialprovider/secrets/secrets.go`); one of another
+type is skipped, as `secretsToTrackedDockerConfigs` skips it.
 """
 
 from __future__ import annotations
@@ -12,7 +21,15 @@ import logging
 from dataclasses import dataclass, field
 
 from gate.credentials import ANONYMOUS, Credential
-from gate.credentials.dockerconfig import DockerConfig, PullSecretInvalid, parse_pull_secret
+from gate.credentials.ci import CILogins
+from gate.credentials.dockerconfig import (
+    SECRET_KEYS,
+    DockerConfig,
+    Effect,
+    PullSecretInvalid,
+    parse_pull_secret,
+    pull_secret_source,
+)
 from gate.credentials.keyring import KeyIndex, Keyring
 from gate.credentials.node import NodeCredentials
 from gate.extract import PodSpec
@@ -27,6 +44,7 @@ class PullSecretProblem:
 
     name: str
     reason: str
+    effect: Effect = Effect.REJECTED
 
 
 @dataclass
@@ -40,23 +58,48 @@ class PodKeyring:
     """The service account they came from, when the pod names none itself."""
     configs: dict[str, DockerConfig] = field(default_factory=dict)
     problems: tuple[PullSecretProblem, ...] = ()
+    unreadable: tuple[str, ...] = ()
+    """Pull secrets that exist but whose values the gate could not read (made by a controller,
+    a snapshot or cluster listing without values)."""
+
+    @property
+    def broken(self) -> PullSecretProblem | None:
+        """The first secret that makes the kubelet's keyring fail, if any."""
+        return next((p for p in self.problems if p.effect is Effect.BREAKS_KEYRING), None)
 
 
 @dataclass(frozen=True)
 class PodCredentials:
-    """What to offer a registry for one image of one pod, in order."""
+    """What to offer a registry for one image of one pod, and what stands behind it."""
 
     credentials: tuple[Credential, ...]
-    unmatched_secrets: tuple[str, ...]
+    """What the kubelet would try that the gate can replay, in order (`anonymous` when nothing
+    matched and nothing unreplayable may have)."""
+    unmatched_secrets: tuple[str, ...] = ()
     """Usable pull secrets with no entry for this image's registry (named in the hint)."""
+    on_behalf_of: tuple[str, ...] = ()
+    """Sources the kubelet would offer that the gate cannot replay, but a CI login may verify
+    for: `secret:<ns>/<name>` without readable values, `nodes:<pattern>`."""
+    unreplayable: tuple[str, ...] = ()
+    """Sources that cannot be verified here at all: `provider:<name>` needing a pod's token."""
+    verifiers: tuple[Credential, ...] = ()
+    """The CI machine's logins for this registry: verify, never stand in for the pod."""
+    keyring_error: str | None = None
+    """Why the kubelet cannot build this pod's keyring at all (every pull fails)."""
 
 
 class Keychain:
-    """Builds and caches pod keyrings; the node's credentials are shared by every pod."""
+    """Builds and caches pod keyrings; node credentials and CI logins are shared by every pod."""
 
-    def __init__(self, inventory: Inventory, node: NodeCredentials | None = None) -> None:
+    def __init__(
+        self,
+        inventory: Inventory,
+        node: NodeCredentials | None = None,
+        ci: CILogins | None = None,
+    ) -> None:
         self.inventory = inventory
         self.node = node or NodeCredentials()
+        self.ci = ci or CILogins()
         self._pods: dict[tuple[str, tuple[str, ...]], PodKeyring] = {}
         self._offers: dict[tuple[str, tuple[str, ...], str], PodCredentials] = {}
 
@@ -70,24 +113,40 @@ class Keychain:
         keyring = Keyring()
         configs: dict[str, DockerConfig] = {}
         problems: list[PullSecretProblem] = []
+        unreadable: list[str] = []
         for name in source.names:
             secret = self.inventory.secret_object(namespace, name)
             if secret is None:
-                continue  # missing (pull-secret-missing) or known without its data
+                if not self.inventory.secret_exists(namespace, name):
+                    continue  # pull-secret-missing: the kubelet logs it and pulls without it
+                entry = self.inventory.secret(namespace, name)
+                kind = entry.type if entry is not None and entry.created_by is None else None
+                if kind is not None and kind not in SECRET_KEYS:
+                    problems.append(_ignored(name, kind))
+                else:
+                    unreadable.append(name)
+                continue
             try:
                 config = parse_pull_secret(secret, namespace)
             except PullSecretInvalid as exc:
-                problems.append(PullSecretProblem(name, exc.reason))
+                problems.append(PullSecretProblem(name, exc.reason, exc.effect))
                 continue
             configs[name] = config
-            for entry in config.auths:
-                keyring.add(entry.key, entry.credential)
-        built = PodKeyring(keyring, source.names, source.service_account, configs, tuple(problems))
+            for auth in config.auths:
+                keyring.add(auth.key, auth.credential)
+        built = PodKeyring(
+            keyring,
+            source.names,
+            source.service_account,
+            configs,
+            tuple(problems),
+            tuple(unreadable),
+        )
         self._pods[key] = built
         return built
 
     def credentials(self, pod: PodSpec, image_name: str) -> PodCredentials:
-        """Every credential the kubelet would try for `image_name` (`domain/path`), in order.
+        """What the kubelet would try for `image_name` (`domain/path`), and what backs it.
 
         Worked out once per (namespace, pull secrets, image): pods that share their secrets
         share the answer, however many containers name the image.
@@ -100,12 +159,39 @@ class Keychain:
 
     def _credentials(self, pod: PodSpec, image_name: str) -> PodCredentials:
         pod_keyring = self.pod_keyring(pod)
+        broken = pod_keyring.broken
+        if broken is not None:
+            return PodCredentials(
+                (),
+                keyring_error=f"pull secret {broken.name}: {broken.reason}",
+            )
+        node = self.node.lookup(image_name)
         found = list(pod_keyring.keyring.lookup(image_name))
-        found += [c for c in self.node.lookup(image_name) if c not in found]
+        found += [c for c in node.credentials if c not in found]
         unmatched = tuple(
             name for name, config in pod_keyring.configs.items() if not _matches(config, image_name)
         )
-        return PodCredentials(tuple(found) or (ANONYMOUS,), unmatched)
+        namespace = pod.object.namespace
+        on_behalf_of = (
+            *(pull_secret_source(namespace, name) for name in pod_keyring.unreadable),
+            *node.declared,
+        )
+        return PodCredentials(
+            tuple(found) or (ANONYMOUS,),
+            unmatched,
+            on_behalf_of,
+            node.unreplayable,
+            tuple(self.ci.lookup(image_name)),
+        )
+
+
+def _ignored(name: str, kind: str) -> PullSecretProblem:
+    return PullSecretProblem(
+        name,
+        f"secret type is {kind!r}; the kubelet reads image pull secrets only of type "
+        f"{' or '.join(SECRET_KEYS)}",
+        Effect.IGNORED,
+    )
 
 
 def _matches(config: DockerConfig, image_name: str) -> bool:

@@ -142,8 +142,9 @@ def _add_secret_object(inventory: Inventory, obj: KubeObject, namespace: str) ->
     line = obj.line_of(("metadata", "name"))
     # A SOPS-encrypted Secret (Flux decrypts it at apply time) has readable key names but
     # ciphertext values: it exists, but its values are no use for pulling images.
+    # A plain rendered Secret is exactly what will be applied: its values are what they are,
+    # none included (the API server then refuses a pull secret without its key).
     encrypted = "sops" in obj.data
-    has_values = found is not None
     inventory.add_secret(
         SecretEntry(
             namespace=namespace,
@@ -154,7 +155,7 @@ def _add_secret_object(inventory: Inventory, obj: KubeObject, namespace: str) ->
             file=obj.file,
             line=line,
         ),
-        obj=obj.data if has_values and not encrypted else None,
+        obj=None if encrypted else obj.data,
     )
     _add_replicas(inventory, obj, namespace, keys)
 

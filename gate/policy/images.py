@@ -179,22 +179,20 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                 )
             )
         elif resolution.outcome is Outcome.UNAUTHORIZED:
-            unmatched = ""
-            if use.unmatched_secrets:
-                names = ", ".join(use.unmatched_secrets)
-                unmatched = (
-                    f" The pod's pull secrets {names} have no entry for "
-                    f"{api_host(ref.domain)}, so they were not offered."
-                )
+            findings.append(_unauthorized(use, registry))
+        elif resolution.outcome is Outcome.UNVERIFIED:
+            findings.append(_unverified(use, registry))
+        elif resolution.outcome is Outcome.KEYRING_INVALID:
             findings.append(
                 finding_for(
-                    "image-pull-unauthorized",
+                    "pull-secret-invalid",
                     use,
-                    f"{registry} refused to serve {ref.path} to every credential the kubelet "
-                    f"would try: {detail}",
-                    "The pod would show ErrImagePull (`unauthorized: authentication required` or "
-                    "`denied`). Give the pod an imagePullSecret with access to this repository "
-                    "(or its service account one), or make the repository public." + unmatched,
+                    f"image {use.container.image} cannot be pulled: the kubelet cannot read "
+                    f"{detail}, so it fails every image pull of this pod",
+                    "The pod would show ErrImagePull for every container, public images "
+                    "included (`MakeDockerKeyring` returns the decoding error). Recreate the "
+                    "secret with `kubectl create secret docker-registry`, or fix the field "
+                    "named.",
                 )
             )
         else:
@@ -210,6 +208,93 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                 )
             )
     return findings
+
+
+FIXES = (
+    "Fix one: give the pod an imagePullSecret with access to this repository (or its service "
+    "account one); declare that the nodes can pull from this registry (config `nodes: "
+    "registries`); or give the gate the nodes' docker config (`--node-docker-config`) or "
+    "credential providers (`--image-credential-provider-config`, "
+    "`--image-credential-provider-bin-dir`)."
+)
+
+
+def _unauthorized(use: ImageUse, registry: str) -> Finding:
+    resolution, ref = use.resolution, use.reference
+    assert resolution is not None and ref is not None
+    unmatched = ""
+    if use.unmatched_secrets:
+        names = ", ".join(use.unmatched_secrets)
+        unmatched = (
+            f" The pod's pull secrets {names} have no entry for {api_host(ref.domain)}, so "
+            "they were not offered."
+        )
+    if resolution.pulled_by_ci_login:
+        hint = (
+            f"The image exists: the CI login {resolution.pulled_by_ci_login} pulled it. But no "
+            "node holds that login, so on the cluster the kubelet offers only what is named "
+            "above and the pod shows ErrImagePull (`unauthorized: authentication required`). "
+            + FIXES
+        )
+    else:
+        hint = (
+            "The pod would show ErrImagePull (`unauthorized: authentication required` or "
+            "`denied`). " + FIXES + " Or make the repository public."
+        )
+    return finding_for(
+        "image-pull-unauthorized",
+        use,
+        f"{registry} refused to serve {ref.path} to every credential the kubelet would try: "
+        f"{resolution.detail}",
+        hint + unmatched,
+    )
+
+
+def _unverified(use: ImageUse, registry: str) -> Finding:
+    resolution, ref = use.resolution, use.reference
+    assert resolution is not None and ref is not None
+    reasons = [_unreplayable_reason(source) for source in (*use.on_behalf_of, *use.unreplayable)]
+    if use.ci_logins:
+        tried = f"no CI login could pull it ({', '.join(use.ci_logins)} tried)"
+    else:
+        tried = f"the CI job has no login for {registry} to verify with"
+    if resolution.pulled_by_ci_login:
+        tried = (
+            f"{resolution.pulled_by_ci_login} can pull it, so the image exists, but that says "
+            "nothing of the pod's own identity"
+        )
+    hints = []
+    if any(s.startswith("secret:") for s in use.on_behalf_of):
+        hints.append(
+            "give the gate the secret's values (a `--cluster-state` file with data, or "
+            "`--cluster --cluster-credentials`)"
+        )
+    if use.on_behalf_of:
+        hints.append(
+            "give the CI job a login that may pull the image (docker login, CI_REGISTRY_*, "
+            "GITHUB_TOKEN): it verifies on the credential's behalf"
+        )
+    if use.unreplayable:
+        hints.append(
+            "if the workload's identity is known to have access, accept it with the annotation "
+            '`pullgate.io/ignore-image-pull-unverified: "<reason>"`'
+        )
+    return finding_for(
+        "image-pull-unverified",
+        use,
+        f"could not verify that the pod can pull {ref.familiar}: {'; '.join(reasons)}; the "
+        f"credentials the gate can replay got: {resolution.detail}; {tried}",
+        "pullgate exits 3 (could not verify), not 1. To verify, " + "; or ".join(hints) + ".",
+    )
+
+
+def _unreplayable_reason(source: str) -> str:
+    kind, _, name = source.partition(":")
+    if kind == "secret":
+        return f"pull secret {name} exists, but its values could not be read here"
+    if kind == "nodes":
+        return f"the nodes pull from {name} by means the gate cannot replay (`nodes: registries`)"
+    return f"credential provider {name} needs the pod's service-account token, which CI cannot mint"
 
 
 def _tag_digest_findings(use: ImageUse) -> list[Finding]:

@@ -1,12 +1,21 @@
-"""`pull-secret-invalid`: a pull secret the pod uses exists but the kubelet cannot read it."""
+"""`pull-secret-invalid`: a pull secret the pod uses exists but the kubelet cannot use it.
+
+What it does to the pod decides the severity (`gate.credentials.dockerconfig.Effect`): a
+secret of another type is skipped by the kubelet (a warning: the pull is judged without it);
+one the API server refuses never exists; one whose data the kubelet's decoder rejects breaks
+the pod's whole keyring (an error here, and one on each of the pod's images).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
-from gate.credentials.pods import Keychain
+from gate.credentials.dockerconfig import Effect
+from gate.credentials.pods import Keychain, PullSecretProblem
 from gate.extract import PodSpec
 from gate.model import Finding
+from gate.rules import Severity
 
 
 def pull_secret_invalid_findings(pods: Iterable[PodSpec], keychain: Keychain) -> list[Finding]:
@@ -23,15 +32,32 @@ def pull_secret_invalid_findings(pods: Iterable[PodSpec], keychain: Keychain) ->
                 if keyring.inherited_from
                 else ""
             )
-            findings.append(
-                Finding.about(
-                    "pull-secret-invalid",
-                    pod,
-                    own_lines.get(problem.name) or pod.service_account_line or obj.line,
-                    f"pull secret {problem.name}{via} cannot be used: {problem.reason}",
-                    "The kubelet ignores it and pulls without credentials, so private images "
-                    "fail with ImagePullBackOff. Recreate it with `kubectl create secret "
-                    f"docker-registry {problem.name} --docker-server=... -n {obj.namespace}`.",
-                )
+            finding = Finding.about(
+                "pull-secret-invalid",
+                pod,
+                own_lines.get(problem.name) or pod.service_account_line or obj.line,
+                f"pull secret {problem.name}{via} cannot be used: {problem.reason}",
+                _consequence(problem) + " Recreate it with `kubectl create secret docker-registry "
+                f"{problem.name} --docker-server=... -n {obj.namespace}`.",
             )
+            if problem.effect is Effect.IGNORED:
+                finding = replace(finding, severity=Severity.WARNING)
+            findings.append(finding)
     return findings
+
+
+def _consequence(problem: PullSecretProblem) -> str:
+    if problem.effect is Effect.IGNORED:
+        return (
+            "The kubelet skips it and pulls as if it were not there, so it does nothing for "
+            "this pod."
+        )
+    if problem.effect is Effect.BREAKS_KEYRING:
+        return (
+            "The kubelet cannot build the pod's keyring, so every image pull of the pod fails "
+            "(ErrImagePull), public images included."
+        )
+    return (
+        "The API server refuses such a Secret, so it is never created; the kubelet then pulls "
+        "without it and private images fail with ImagePullBackOff."
+    )

@@ -13,7 +13,7 @@ EXIT_VIOLATIONS = 1
 EXIT_USAGE = 2
 EXIT_UNVERIFIED = 3
 
-UNVERIFIED_RULES = frozenset({"image-registry-unreachable"})
+UNVERIFIED_RULES = frozenset({"image-registry-unreachable", "image-pull-unverified"})
 """Findings that mean "could not check", not "checked and wrong": exit 3, not 1."""
 
 

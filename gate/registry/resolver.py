@@ -55,10 +55,18 @@ class Content:
 
 @dataclass(frozen=True)
 class Request:
-    """Resolve `reference`, trying `credentials` in order until one is not refused."""
+    """Resolve `reference`, trying `credentials` in order until one is not refused.
+
+    `on_behalf_of` and `unreplayable` name what the kubelet would also offer that the gate
+    cannot replay; `verifiers` are the CI machine's logins, asked only when the pod's own
+    offer did not pull (see `Resolver.resolve`).
+    """
 
     reference: Reference
     credentials: tuple[Credential, ...] = (ANONYMOUS,)
+    on_behalf_of: tuple[str, ...] = ()
+    unreplayable: tuple[str, ...] = ()
+    verifiers: tuple[Credential, ...] = ()
 
 
 class Resolver:
@@ -76,7 +84,13 @@ class Resolver:
 
         async def one(request: Request) -> Resolution:
             nonlocal done
-            result = await self.resolve(request.reference, request.credentials)
+            result = await self.resolve(
+                request.reference,
+                request.credentials,
+                on_behalf_of=request.on_behalf_of,
+                unreplayable=request.unreplayable,
+                verifiers=request.verifiers,
+            )
             done += 1
             if progress is not None:
                 progress(done, len(requests), request.reference.familiar)
@@ -85,7 +99,55 @@ class Resolver:
         return list(await asyncio.gather(*(one(r) for r in requests)))
 
     async def resolve(
-        self, reference: Reference, credentials: Sequence[Credential] = (ANONYMOUS,)
+        self,
+        reference: Reference,
+        credentials: Sequence[Credential] = (ANONYMOUS,),
+        *,
+        on_behalf_of: Sequence[str] = (),
+        unreplayable: Sequence[str] = (),
+        verifiers: Sequence[Credential] = (),
+    ) -> Resolution:
+        """The pod's verdict: its own offer first; CI logins only verify, never stand in.
+
+        - The offer pulls: resolved, with the credential that worked.
+        - It does not, and something the kubelet would offer cannot be replayed: a CI login
+          that pulls verifies on behalf of a pull secret without readable values or a
+          `nodes:` pattern (resolved, `verified_with` naming the login); a provider that needs
+          the pod's token cannot be verified at all (unverified). Nobody pulls: unverified,
+          unless a login learnt that the tag or repository does not exist. (A "manifest
+          unknown" to the pod's own offer already settles it: the registry let it look.)
+        - Nothing unreplayable: the offer's failure stands; a CI login that pulls is only
+          named (`pulled_by_ci_login`), since the image exists but the pod cannot have it.
+        """
+        answer = await self._resolve_offer(reference, credentials)
+        settled = (Outcome.UNREACHABLE, Outcome.INVALID_RESPONSE, Outcome.MANIFEST_UNKNOWN)
+        if answer.ok or answer.outcome in settled:
+            return answer  # a registry that let the pod look and found no such tag is the truth
+        unknown = (*on_behalf_of, *unreplayable)
+        if not verifiers and not unknown:
+            return answer
+        if answer.outcome is not Outcome.UNAUTHORIZED and not unknown:
+            return answer
+        checks = [await self._resolve_once(reference, login) for login in verifiers]
+        pulled = next((c for c in checks if c.ok), None)
+        if pulled is not None and on_behalf_of:
+            return replace(pulled, credential=on_behalf_of[0], verified_with=pulled.credential)
+        if pulled is not None and not unknown:
+            return replace(answer, pulled_by_ci_login=pulled.credential)
+        if pulled is None and on_behalf_of:
+            missing = (Outcome.MANIFEST_UNKNOWN, Outcome.NAME_UNKNOWN)
+            definite = next((c for c in checks if c.outcome in missing), None)
+            if definite is not None:
+                return replace(definite, verified_with=verifiers[checks.index(definite)].source)
+        return Resolution(
+            reference,
+            Outcome.UNVERIFIED,
+            detail=answer.detail,
+            pulled_by_ci_login=pulled.credential if pulled is not None else None,
+        )
+
+    async def _resolve_offer(
+        self, reference: Reference, credentials: Sequence[Credential]
     ) -> Resolution:
         """Try each credential until one pulls, as the kubelet does (whatever the others got).
 

@@ -226,13 +226,21 @@ def _image_table(result: CheckResult) -> tuple[list[str], list[str]]:
         cells = [
             _code(entry["reference"]),
             _code(entry["digest"]) if entry["digest"] else "—",
-            _cell(entry["credential"] or "—"),
+            _cell(_credential(entry)),
             _cell(", ".join(entry["platforms"]) or "—"),
             _cell(_STATUS.get(entry["status"], entry["status"])),
             _cell(used),
         ]
         rows.append("| " + " | ".join(cells) + " |")
     return header, rows
+
+
+def _credential(entry: dict[str, Any]) -> str:
+    """The credential that worked, and the CI login that verified for it, if one had to."""
+    credential = entry["credential"] or "—"
+    if entry.get("verified_with"):
+        credential += f" (verified with {entry['verified_with']})"
+    return str(credential)
 
 
 def _finding_table(result: CheckResult, context: RenderContext) -> tuple[list[str], list[str]]:

@@ -37,6 +37,7 @@ ERROR_SEVERITY: Mapping[str, str] = {
     "image-no-tag": "major",
     "ignore-annotation-invalid": "major",
     "image-registry-unreachable": "major",
+    "image-pull-unverified": "major",
 }
 """Code Quality severity of an error finding, by rule; every other error is `critical`."""
 

@@ -46,6 +46,7 @@ def images(result: CheckResult) -> list[dict[str, Any]]:
                 "media_type": working.media_type if working else None,
                 "platforms": list(working.platforms) if working else [],
                 "credential": working.credential if working else None,
+                "verified_with": working.verified_with if working else None,
                 "status": outcome.outcome.value if outcome else "invalid",
                 **({"mirror": working.mirror} if working and working.mirror else {}),
                 "locations": [_location(u) for u in uses],
@@ -64,6 +65,7 @@ def _location(use: ImageUse) -> dict[str, Any]:
         "name": pod.name,
         "container": use.container.name,
         "credential": use.resolution.credential if use.resolution else None,
+        "verified_with": use.resolution.verified_with if use.resolution else None,
     }
     if pod.source:
         entry["source"] = pod.source

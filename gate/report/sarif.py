@@ -85,7 +85,27 @@ def build(
         "originalUriBaseIds": {SRCROOT: {"uri": base_uri}},
         "results": results,
     }
+    verified = _verified_on_behalf(result)
+    if verified:
+        run["properties"] = {"verifiedWith": verified}
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def _verified_on_behalf(result: CheckResult) -> list[dict[str, str]]:
+    """Images that passed only because a CI login verified for a credential the gate cannot
+    replay: which credential the kubelet would use, and which login stood in to check it."""
+    seen: dict[tuple[str, str, str], None] = {}
+    for use in result.uses:
+        resolution = use.resolution
+        if resolution is None or not resolution.ok or not resolution.verified_with:
+            continue
+        seen.setdefault(
+            (use.container.image or "", resolution.credential or "", resolution.verified_with)
+        )
+    return [
+        {"image": image, "credential": credential, "verifiedWith": login}
+        for image, credential, login in seen
+    ]
 
 
 def _rule(rule: Rule) -> dict[str, Any]:

@@ -93,7 +93,10 @@ def _use_lines(use: ImageUse, findings: list[Finding], style: _Styler) -> list[s
         if resolution is not None and resolution.ok:
             digest = (resolution.digest or "")[:19]
             state = style.color("ok", "ok")
-            return [f"{where}: {state} {image} -> {digest} ({resolution.credential})"]
+            via = resolution.credential
+            if resolution.verified_with:
+                via = f"{via}, verified with {resolution.verified_with}"
+            return [f"{where}: {state} {image} -> {digest} ({via})"]
         if resolution is not None and resolution.outcome is Outcome.SKIPPED:
             return [f"{where}: {style.color('skipped', 'not resolved (offline)')} {image}"]
         return [f"{where}: {image}"]

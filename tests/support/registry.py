@@ -151,6 +151,8 @@ class RegistryServer:
         workdir: Path | None = None,
         start_timeout: float = 15.0,
         port: int | None = None,
+        listen_ip: str = "127.0.0.1",
+        dns_names: tuple[str, ...] = ("localhost",),
     ) -> None:
         if mode not in ("anonymous", "htpasswd", "tls", "token"):
             raise ValueError(f"unknown registry mode {mode!r}")
@@ -194,13 +196,17 @@ class RegistryServer:
         self.port: int = 0
         #: A fixed port (the demo's); None picks a free ephemeral one per start attempt.
         self._fixed_port = port
+        #: Where it listens: another loopback address lets a test serve a public registry's
+        #: name (with ``dns_names`` in its TLS certificate) on that registry's own port.
+        self.listen_ip = listen_ip
+        self._dns_names = dns_names
 
     # -- public helpers --------------------------------------------------------------
 
     @property
     def host(self) -> str:
         """``127.0.0.1:PORT``, the registry part of image references."""
-        return f"127.0.0.1:{self.port}"
+        return f"{self.listen_ip}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -242,7 +248,9 @@ class RegistryServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.storage_root.mkdir(exist_ok=True)
         if self.tls:
-            self._pki = make_test_pki(self.workdir / "pki")
+            self._pki = make_test_pki(
+                self.workdir / "pki", dns_names=self._dns_names, ip_addresses=(self.listen_ip,)
+            )
             self.ca_file = self._pki.ca_file
             self.ca_dir = self._pki.ca_dir
         if self.auth == "htpasswd":

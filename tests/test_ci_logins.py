@@ -1,4 +1,4 @@
-"""Node-level credentials: which files are read, in which order, and the CI's own logins.
+"""The CI machine's own logins: which files are read, in which order, and the environment.
 
 Every location comes from the `environ` mapping given to `discover` (HOME, DOCKER_CONFIG,
 REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR), so each test builds its own machine under tmp_path.
@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from gate.credentials import Credential
-from gate.credentials.node import (
+from gate.credentials.ci import (
+    CILogins,
     CredentialConfigError,
-    NodeCredentials,
     discover_config_files,
     environment_logins,
     helper_server_url,
@@ -63,7 +63,7 @@ def users(credentials: list[Credential]) -> list[tuple[str, str | None]]:
 
 def test_home_docker_config(machine: dict[str, str]) -> None:
     path = write_config(Path(machine["HOME"], ".docker", "config.json"), login("r.io", "home"))
-    node = NodeCredentials.discover(None, machine)
+    node = CILogins.discover(None, machine)
     assert node.files == [str(path)]
     assert node.sources() == [f"docker-config:{path}"]
     assert node.lookup("r.io/app") == [
@@ -75,7 +75,7 @@ def test_docker_config_env_wins_over_home(machine: dict[str, str], tmp_path: Pat
     write_config(Path(machine["HOME"], ".docker", "config.json"), login("r.io", "home"))
     env_dir = tmp_path / "dockercfg-dir"
     path = write_config(env_dir / "config.json", login("r.io", "env"))
-    node = NodeCredentials.discover(None, {**machine, "DOCKER_CONFIG": str(env_dir)})
+    node = CILogins.discover(None, {**machine, "DOCKER_CONFIG": str(env_dir)})
     assert node.files == [str(path)]
     assert users(node.lookup("r.io/app")) == [(f"docker-config:{path}", "env")]
 
@@ -85,7 +85,7 @@ def test_docker_config_env_without_a_file_falls_back_to_home(
 ) -> None:
     home_config = write_config(Path(machine["HOME"], ".docker", "config.json"), login("r", "h"))
     environ = {**machine, "DOCKER_CONFIG": str(tmp_path / "empty-dir")}
-    assert NodeCredentials.discover(None, environ).files == [str(home_config)]
+    assert CILogins.discover(None, environ).files == [str(home_config)]
 
 
 def test_explicit_path_wins_over_everything_docker(machine: dict[str, str], tmp_path: Path) -> None:
@@ -93,19 +93,19 @@ def test_explicit_path_wins_over_everything_docker(machine: dict[str, str], tmp_
     env_dir = tmp_path / "env"
     write_config(env_dir / "config.json", login("r.io", "env"))
     explicit = write_config(tmp_path / "explicit.json", login("r.io", "explicit"))
-    node = NodeCredentials.discover(str(explicit), {**machine, "DOCKER_CONFIG": str(env_dir)})
+    node = CILogins.discover(str(explicit), {**machine, "DOCKER_CONFIG": str(env_dir)})
     assert node.files == [str(explicit)]
     assert users(node.lookup("r.io/app")) == [(f"docker-config:{explicit}", "explicit")]
 
 
 def test_explicit_directory_means_its_config_json(machine: dict[str, str], tmp_path: Path) -> None:
     path = write_config(tmp_path / "cfg" / "config.json", login("r.io", "dir"))
-    assert NodeCredentials.discover(str(tmp_path / "cfg"), machine).files == [str(path)]
+    assert CILogins.discover(str(tmp_path / "cfg"), machine).files == [str(path)]
 
 
 def test_explicit_path_that_does_not_exist(machine: dict[str, str], tmp_path: Path) -> None:
     with pytest.raises(CredentialConfigError) as caught:
-        NodeCredentials.discover(str(tmp_path / "missing.json"), machine)
+        CILogins.discover(str(tmp_path / "missing.json"), machine)
     assert "missing.json" in str(caught.value)
     assert "no such file" in str(caught.value)
 
@@ -113,13 +113,13 @@ def test_explicit_path_that_does_not_exist(machine: dict[str, str], tmp_path: Pa
 def test_legacy_dockercfg_in_home_as_the_kubelet_reads_it(machine: dict[str, str]) -> None:
     path = Path(machine["HOME"], ".dockercfg")
     path.write_text(json.dumps({"r.io": {"auth": auth("legacy", PASSWORD)}}))
-    node = NodeCredentials.discover(None, machine)
+    node = CILogins.discover(None, machine)
     assert node.files == [str(path)]
     assert users(node.lookup("r.io/app")) == [(f"docker-config:{path}", "legacy")]
 
 
 def test_no_files_no_environment(machine: dict[str, str]) -> None:
-    node = NodeCredentials.discover(None, machine)
+    node = CILogins.discover(None, machine)
     assert node.files == []
     assert node.sources() == []
     assert node.lookup("docker.io/library/nginx") == []
@@ -140,7 +140,7 @@ def test_registry_auth_file_is_merged_after_the_docker_config(
         "REGISTRY_AUTH_FILE": str(podman),
         "XDG_RUNTIME_DIR": str(tmp_path / "run"),
     }
-    node = NodeCredentials.discover(None, environ)
+    node = CILogins.discover(None, environ)
     assert node.files == [str(docker), str(podman)]  # REGISTRY_AUTH_FILE replaces the XDG one
     assert users(node.lookup("r.io/app")) == [
         (f"docker-config:{docker}", "docker"),
@@ -150,7 +150,7 @@ def test_registry_auth_file_is_merged_after_the_docker_config(
 
 def test_xdg_runtime_auth_json(machine: dict[str, str], tmp_path: Path) -> None:
     xdg = write_config(tmp_path / "run" / "containers" / "auth.json", login("r.io", "xdg"))
-    node = NodeCredentials.discover(None, {**machine, "XDG_RUNTIME_DIR": str(tmp_path / "run")})
+    node = CILogins.discover(None, {**machine, "XDG_RUNTIME_DIR": str(tmp_path / "run")})
     assert node.files == [str(xdg)]
     assert users(node.lookup("r.io/app")) == [(f"docker-config:{xdg}", "xdg")]
 
@@ -164,12 +164,12 @@ def test_registry_auth_file_that_does_not_exist_is_no_file(
         "REGISTRY_AUTH_FILE": str(tmp_path / "nope.json"),
         "XDG_RUNTIME_DIR": str(tmp_path / "run"),
     }
-    assert NodeCredentials.discover(None, environ).files == []
+    assert CILogins.discover(None, environ).files == []
 
 
 def test_the_same_file_twice_is_read_once(machine: dict[str, str]) -> None:
     docker = write_config(Path(machine["HOME"], ".docker", "config.json"), login("r.io", "one"))
-    node = NodeCredentials.discover(None, {**machine, "REGISTRY_AUTH_FILE": str(docker)})
+    node = CILogins.discover(None, {**machine, "REGISTRY_AUTH_FILE": str(docker)})
     assert node.files == [str(docker)]
     assert len(node.lookup("r.io/app")) == 1
 
@@ -178,7 +178,7 @@ def test_most_specific_key_first_across_files(machine: dict[str, str], tmp_path:
     """Both files go into one keyring, as the kubelet adds all its configs to one."""
     docker = write_config(Path(machine["HOME"], ".docker", "config.json"), login("r.io", "host"))
     podman = write_config(tmp_path / "auth.json", login("r.io/team", "team"))
-    node = NodeCredentials.discover(None, {**machine, "REGISTRY_AUTH_FILE": str(podman)})
+    node = CILogins.discover(None, {**machine, "REGISTRY_AUTH_FILE": str(podman)})
     assert users(node.lookup("r.io/team/app")) == [
         (f"docker-config:{podman}", "team"),
         (f"docker-config:{docker}", "host"),
@@ -201,7 +201,7 @@ def test_invalid_docker_config(machine: dict[str, str], content: str, reason: st
     path.parent.mkdir()
     path.write_text(content)
     with pytest.raises(CredentialConfigError) as caught:
-        NodeCredentials.discover(None, machine)
+        CILogins.discover(None, machine)
     assert str(path) in str(caught.value)
     assert reason in str(caught.value)
 
@@ -211,14 +211,14 @@ def test_invalid_config_message_has_no_secret(machine: dict[str, str]) -> None:
     path.parent.mkdir()
     path.write_text('{"auths": {"r.io": {"password": "' + PASSWORD + '", }}}')
     with pytest.raises(CredentialConfigError) as caught:
-        NodeCredentials.discover(None, machine)
+        CILogins.discover(None, machine)
     assert PASSWORD not in str(caught.value)
 
 
 def test_unreadable_directory_in_place_of_the_file(machine: dict[str, str]) -> None:
     Path(machine["HOME"], ".docker", "config.json").mkdir(parents=True)
     with pytest.raises(CredentialConfigError) as caught:
-        NodeCredentials.discover(None, machine)
+        CILogins.discover(None, machine)
     assert "cannot read" in str(caught.value)
 
 
@@ -226,7 +226,7 @@ def test_empty_file_is_an_empty_config(machine: dict[str, str]) -> None:
     path = Path(machine["HOME"], ".docker", "config.json")
     path.parent.mkdir()
     path.write_text("\n")
-    node = NodeCredentials.discover(None, machine)
+    node = CILogins.discover(None, machine)
     assert node.files == [str(path)]
     assert node.lookup("r.io/app") == []
 
@@ -239,7 +239,7 @@ def test_docker_hub_entry_and_empty_marker_entries(machine: dict[str, str]) -> N
         }
     }
     path = write_config(Path(machine["HOME"], ".docker", "config.json"), document)
-    node = NodeCredentials.discover(None, machine)
+    node = CILogins.discover(None, machine)
     assert users(node.lookup("docker.io/library/nginx")) == [(f"docker-config:{path}", "hubuser")]
     assert node.lookup("quay.io/org/app") == []
 
@@ -249,7 +249,7 @@ def test_docker_hub_entry_and_empty_marker_entries(machine: dict[str, str]) -> N
 
 def test_github_token_for_ghcr(machine: dict[str, str]) -> None:
     environ = {**machine, "GITHUB_TOKEN": GH_TOKEN, "GITHUB_ACTOR": "octocat"}
-    node = NodeCredentials.discover(None, environ)
+    node = CILogins.discover(None, environ)
     assert node.sources() == ["env:GITHUB_TOKEN"]
     assert node.lookup("ghcr.io/owner/app") == [
         Credential("env:GITHUB_TOKEN", username="octocat", password=GH_TOKEN)
@@ -259,7 +259,7 @@ def test_github_token_for_ghcr(machine: dict[str, str]) -> None:
 
 
 def test_github_token_without_actor_uses_a_placeholder_user(machine: dict[str, str]) -> None:
-    (credential,) = NodeCredentials.discover(None, {**machine, "GITHUB_TOKEN": GH_TOKEN}).lookup(
+    (credential,) = CILogins.discover(None, {**machine, "GITHUB_TOKEN": GH_TOKEN}).lookup(
         "ghcr.io/owner/app"
     )
     assert credential.username
@@ -274,7 +274,7 @@ def test_gitlab_registry_user_and_password(machine: dict[str, str]) -> None:
         "CI_REGISTRY_PASSWORD": GL_PASSWORD,
         "CI_JOB_TOKEN": JOB_TOKEN,
     }
-    node = NodeCredentials.discover(None, environ)
+    node = CILogins.discover(None, environ)
     assert node.lookup("registry.gitlab.example.com:5050/group/app") == [
         Credential("env:CI_REGISTRY_PASSWORD", username="gitlab-ci-token", password=GL_PASSWORD)
     ]
@@ -283,7 +283,7 @@ def test_gitlab_registry_user_and_password(machine: dict[str, str]) -> None:
 
 def test_gitlab_job_token_when_there_is_no_registry_password(machine: dict[str, str]) -> None:
     environ = {**machine, "CI_REGISTRY": "registry.gitlab.com", "CI_JOB_TOKEN": JOB_TOKEN}
-    assert NodeCredentials.discover(None, environ).lookup("registry.gitlab.com/g/app") == [
+    assert CILogins.discover(None, environ).lookup("registry.gitlab.com/g/app") == [
         Credential("env:CI_JOB_TOKEN", username="gitlab-ci-token", password=JOB_TOKEN)
     ]
 
@@ -300,7 +300,7 @@ def test_order_docker_config_then_helpers_then_environment(
     document = {**login("ghcr.io", "from-config"), "credsStore": "fake"}
     path = write_config(Path(machine["HOME"], ".docker", "config.json"), document)
     environ, _ = helper_machine(machine, tmp_path)
-    node = NodeCredentials.discover(None, {**environ, "GITHUB_TOKEN": GH_TOKEN})
+    node = CILogins.discover(None, {**environ, "GITHUB_TOKEN": GH_TOKEN})
     assert node.sources() == [f"docker-config:{path}", "helper:fake", "env:GITHUB_TOKEN"]
     assert users(node.lookup("ghcr.io/owner/app")) == [
         (f"docker-config:{path}", "from-config"),
@@ -358,7 +358,7 @@ def test_cred_helpers_are_asked_lazily_and_once(machine: dict[str, str], tmp_pat
     document = {"credHelpers": {"gcr.io": "gcloud", "*.pkg.dev": "gcloud"}, "credsStore": "store"}
     write_config(Path(machine["HOME"], ".docker", "config.json"), document)
     environ, calls = helper_machine(machine, tmp_path)
-    node = NodeCredentials.discover(None, environ)
+    node = CILogins.discover(None, environ)
     assert calls.read_text() == ""  # discovery runs no helper
     assert "helper:gcloud" in node.sources()
     for _ in range(3):
@@ -378,7 +378,7 @@ def test_creds_store_is_asked_about_docker_hub_by_its_docker_name(
     install_helper(tmp_path / "bin", "https://index.docker.io/v1/", "hubuser")
     write_config(Path(machine["HOME"], ".docker", "config.json"), {"credsStore": "fake"})
     environ, _ = helper_machine(machine, tmp_path)
-    node = NodeCredentials.discover(None, environ)
+    node = CILogins.discover(None, environ)
     assert users(node.lookup("docker.io/library/nginx")) == [("helper:fake", "hubuser")]
     assert helper_server_url("docker.io/library/nginx") == "https://index.docker.io/v1/"
     assert helper_server_url("127.0.0.1:5000/team/app") == "127.0.0.1:5000"
@@ -392,7 +392,7 @@ def test_missing_helper_is_skipped_with_one_warning_naming_it(
         Path(machine["HOME"], ".docker", "config.json"),
         {**login("r.io", "alice"), "credsStore": "desktop"},
     )
-    node = NodeCredentials.discover(
+    node = CILogins.discover(
         None, {**machine, "PATH": str(tmp_path / "empty"), "GITHUB_TOKEN": "gh-token"}
     )
     with caplog.at_level(logging.DEBUG):
@@ -418,7 +418,7 @@ def test_nothing_from_any_source_is_logged(
     environ, _ = helper_machine(machine, tmp_path)
     environ.update(GITHUB_TOKEN=GH_TOKEN, CI_REGISTRY="r.io", CI_JOB_TOKEN=JOB_TOKEN)
     with caplog.at_level(logging.DEBUG):
-        node = NodeCredentials.discover(None, environ)
+        node = CILogins.discover(None, environ)
         found = [
             *node.lookup("r.io/app"),
             *node.lookup("gcr.io/p/app"),
