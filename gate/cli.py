@@ -171,9 +171,10 @@ def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--image-credential-provider-config",
             "provider_config",
-            type=click.Path(dir_okay=False),
+            type=click.Path(),
             envvar=_env("IMAGE_CREDENTIAL_PROVIDER_CONFIG"),
-            help="The kubelet's CredentialProviderConfig: run its plugins as the kubelet does.",
+            help="The kubelet's CredentialProviderConfig (a file, or a directory of them): run "
+            "its plugins as the kubelet does.",
         ),
         click.option(
             "--image-credential-provider-bin-dir",
@@ -270,6 +271,14 @@ def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
     metavar="OS/ARCH[/VARIANT]",
     envvar=_env("PLATFORM"),
     help="Platform of the nodes a pod without node selectors may land on (repeatable).",
+)
+@click.option(
+    "--runtime",
+    "runtime_name",
+    metavar="RUNTIME",
+    envvar=_env("RUNTIME"),
+    help="The nodes' container runtime, whose rule decides which image platforms a node "
+    "takes: containerd-2.1 (default: 2.1 and later), containerd-2.0, containerd-1.7, cri-o.",
 )
 @click.option(
     "--fail-on",
@@ -399,6 +408,12 @@ class _Settings:
             node_platforms = tuple(platforms.parse(n) for n in params.get("platform_names", ()))
         except ValueError as exc:
             raise _UsageError(f"--platform: {exc}") from None
+        runtime = config.runtime or platforms.DEFAULT_RUNTIME.name
+        if params.get("runtime_name"):
+            try:
+                runtime = platforms.parse_runtime(params["runtime_name"]).name
+            except ValueError as exc:
+                raise _UsageError(f"--runtime: {exc}") from None
         offline = params.get("offline", False)
         use_cluster = params["use_cluster"]
         if (params["cluster_credentials"] or params["context"]) and not use_cluster:
@@ -447,6 +462,7 @@ class _Settings:
             ci_logins=not params["no_ci_logins"],
             nodes=self._nodes(),
             platforms=node_platforms or config.platforms or DEFAULT_PLATFORMS,
+            runtime=runtime,
             severity=config.severity,
             ignores=config.ignore,
             transport=TransportOptions(

@@ -43,7 +43,12 @@ import yaml
 
 from gate.extract import PodSpec
 from gate.inventory import Inventory, SecretEntry, ServiceAccountEntry
-from gate.inventory.model import data_keys, pull_secret_names
+from gate.inventory.model import (
+    data_keys,
+    enforces_mountable_secrets,
+    mountable_secret_names,
+    pull_secret_names,
+)
 from gate.registry.transport import is_loopback
 
 log = logging.getLogger(__name__)
@@ -779,7 +784,16 @@ class ClusterClient:
             if not isinstance(meta, dict) or not meta.get("name"):
                 continue
             names = pull_secret_names(item.get("imagePullSecrets"))
-            accounts.append(ServiceAccountEntry(namespace, str(meta["name"]), ORIGIN, names))
+            accounts.append(
+                ServiceAccountEntry(
+                    namespace,
+                    str(meta["name"]),
+                    ORIGIN,
+                    names,
+                    mountable_secrets=mountable_secret_names(item.get("secrets")),
+                    enforce_mountable_secrets=enforces_mountable_secrets(meta.get("annotations")),
+                )
+            )
         return accounts
 
     async def secret(self, namespace: str, name: str) -> dict[str, Any] | None:

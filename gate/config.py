@@ -66,6 +66,8 @@ class Config:
     path: str | None = None
     namespace: str | None = None
     platforms: tuple[Platform, ...] = ()
+    runtime: str | None = None
+    """`runtime:`, a name `gate.platform.parse_runtime` knows (checked when read)."""
     fail_on: Severity | None = None
     severity: dict[str, Severity] = field(default_factory=dict)
     ignore: tuple[IgnoreRule, ...] = ()
@@ -165,6 +167,7 @@ class _Parser:
         sections: dict[str, Callable[[Any, PathKey], dict[str, Any]]] = {
             "namespace": self._namespace,
             "platforms": self._platforms,
+            "runtime": self._runtime,
             "fail-on": self._fail_on,
             "severity": self._severity,
             "ignore": self._ignore,
@@ -195,6 +198,13 @@ class _Parser:
             except ValueError as exc:
                 raise self.fail((*where, index), str(exc)) from None
         return {"platforms": tuple(parsed)}
+
+    def _runtime(self, value: Any, where: PathKey) -> dict[str, Any]:
+        text = self._type(value, str, where, "a container runtime name, e.g. containerd-2.1")
+        try:
+            return {"runtime": platforms.parse_runtime(text).name}
+        except ValueError as exc:
+            raise self.fail(where, str(exc)) from None
 
     def _fail_on(self, value: Any, where: PathKey) -> dict[str, Any]:
         if value not in ("error", "warning"):
@@ -318,7 +328,7 @@ class _Parser:
             self._keys(providers, {"config", "bin-dir"}, here)
             if "config" not in providers or "bin-dir" not in providers:
                 raise self.fail(here, "needs both `config` and `bin-dir`, as the kubelet does")
-            provider_config = self._path(providers["config"], (*here, "config"))
+            provider_config = self._existing(providers["config"], (*here, "config"))
             provider_bin_dir = self._existing(providers["bin-dir"], (*here, "bin-dir"), True)
         return {"nodes": NodesConfig(docker_configs, provider_config, provider_bin_dir, registries)}
 

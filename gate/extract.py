@@ -42,6 +42,8 @@ class ImagePaths:
 
 
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
+IMAGE_VOLUME_FIELD = "volumes"
+"""`Container.field` of an image volume: `volumes[].image.reference` (KEP-4639)."""
 
 _TEMPLATE_SPEC: PathKey = ("spec", "template", "spec")
 _BUILTIN_POD_SPECS: dict[str, PathKey] = {
@@ -86,8 +88,33 @@ class Container:
     image_problem: str | None = None
     """Why the value cannot be an image at all (a number, a list), before any parsing."""
 
+    @property
+    def is_volume(self) -> bool:
+        """An image volume (`volumes[].image`), not a container: named by its volume."""
+        return self.field == IMAGE_VOLUME_FIELD
 
-SecretVia = Literal["env", "envFrom", "volume", "projected"]
+    @property
+    def label(self) -> str:
+        """`container web` or `image volume models`, for messages."""
+        return f"image volume {self.name}" if self.is_volume else f"container {self.name}"
+
+
+SecretVia = Literal["env", "envFrom", "volume", "projected", "plugin"]
+
+PLUGIN_SECRET_FIELDS: tuple[tuple[str, str], ...] = (
+    ("azureFile", "secretName"),
+    ("cephfs", "secretRef"),
+    ("csi", "nodePublishSecretRef"),
+    ("flexVolume", "secretRef"),
+    ("iscsi", "secretRef"),
+    ("rbd", "secretRef"),
+    ("scaleIO", "secretRef"),
+    ("storageos", "secretRef"),
+)
+"""Volume types whose plugin reads a Secret of the pod's namespace to mount the volume, and the
+field naming it (`VisitPodSecretNames` in pkg/api/pod/util.go lists them; each plugin's
+`NewMounter`/`SetUpAt` fails when the Secret cannot be read). `cinder.secretRef` is left out:
+the CSI translation the kubelet mounts cinder volumes through drops it unread."""
 
 
 @dataclass(frozen=True)
@@ -95,8 +122,9 @@ class SecretRef:
     """One reference from a pod spec to a Secret by name, located for the finding it may become.
 
     `via` says which field holds it: `env` (`env[].valueFrom.secretKeyRef`), `envFrom`
-    (`envFrom[].secretRef`), `volume` (`volumes[].secret.secretName`) or `projected`
-    (`volumes[].projected.sources[].secret.name`).
+    (`envFrom[].secretRef`), `volume` (`volumes[].secret.secretName`), `projected`
+    (`volumes[].projected.sources[].secret.name`) or `plugin` (a volume type whose plugin
+    reads the secret to mount it, `source` says which: `csi.nodePublishSecretRef`, ...).
     """
 
     name: str
@@ -109,7 +137,12 @@ class SecretRef:
     """The key a `secretKeyRef` reads."""
     optional: bool = False
     volume: str | None = None
-    """The volume's name, for `volume` and `projected` references."""
+    """The volume's name, for `volume`, `projected` and `plugin` references."""
+    items: tuple[tuple[str, int], ...] = ()
+    """(key, line) of each `items[].key` of a `volume` or `projected` secret: the kubelet fails
+    the mount when one is missing from the Secret, unless the reference is optional."""
+    source: str | None = None
+    """For `plugin` references: the field naming the secret (`cephfs.secretRef`, ...)."""
 
 
 @dataclass(frozen=True)
@@ -123,15 +156,28 @@ class PodSpec:
     service_account_line: int | None = None
     """Line of the `serviceAccountName` (or deprecated `serviceAccount`) value."""
     image_pull_secrets: tuple[tuple[str, int], ...] = ()
-    """(name, line) of each `imagePullSecrets` entry."""
+    """(name, line) of each `imagePullSecrets` entry that names a secret."""
     node_selector: dict[str, str] = field(default_factory=dict)
     affinity: dict[str, Any] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     """The object's annotations, overlaid with its pod template's."""
     secret_refs: tuple[SecretRef, ...] = ()
     """Every reference to a Secret: container by container (env, then envFrom), then volumes."""
+    image_volumes: tuple[Container, ...] = ()
+    """Image volumes (`volumes[].image`): the kubelet pulls them with the pod's credentials
+    before any container starts, and the pod fails if one does not pull."""
     annotation_lines: dict[str, int] = field(default_factory=dict)
     """Line of each annotation in `annotations`, to locate findings about them."""
+    empty_pull_secrets: tuple[int, ...] = ()
+    """Line of each `imagePullSecrets` entry with no name (`- name: ""`, `- {}`). The API
+    server accepts one with a warning and the kubelet skips it, but it still makes the list
+    non-empty, so the ServiceAccount admission plugin copies none of the account's."""
+
+    @property
+    def has_own_pull_secrets(self) -> bool:
+        """Whether `imagePullSecrets` has any entry, named or not: then the admission plugin
+        leaves it as it is instead of copying the service account's."""
+        return bool(self.image_pull_secrets or self.empty_pull_secrets)
 
 
 def extract(
@@ -307,13 +353,8 @@ def _pod_spec(obj: KubeObject, path: PathKey, default_namespace: str) -> PodSpec
             )
             secret_refs.extend(_container_secret_refs(obj, entry, cpath, containers[-1].name))
     secret_refs.extend(_volume_secret_refs(obj, spec, path))
-    pull_secrets = []
-    entries = spec.get("imagePullSecrets")
-    if isinstance(entries, list):
-        for index, entry in enumerate(entries):
-            if isinstance(entry, dict) and entry.get("name"):
-                line = obj.line_of((*path, "imagePullSecrets", index, "name"))
-                pull_secrets.append((str(entry["name"]), line))
+    image_volumes = _image_volumes(obj, spec, path)
+    pull_secrets, empty_pull_secrets = _pull_secrets(obj, spec, path)
     annotations, annotation_lines = _annotations(obj, (*path[:-1], "metadata") if path else None)
     affinity = spec.get("affinity")
     account_field = "serviceAccountName" if spec.get("serviceAccountName") else "serviceAccount"
@@ -324,13 +365,49 @@ def _pod_spec(obj: KubeObject, path: PathKey, default_namespace: str) -> PodSpec
         containers=tuple(containers),
         service_account=service_account,
         service_account_line=obj.line_of((*path, account_field)) if service_account else None,
-        image_pull_secrets=tuple(pull_secrets),
+        image_pull_secrets=pull_secrets,
+        empty_pull_secrets=empty_pull_secrets,
         node_selector=_str_dict(spec.get("nodeSelector")),
         affinity=affinity if isinstance(affinity, dict) else {},
         annotations=annotations,
         secret_refs=tuple(secret_refs),
         annotation_lines=annotation_lines,
+        image_volumes=image_volumes,
     )
+
+
+def _image_volumes(obj: KubeObject, spec: dict[str, Any], path: PathKey) -> tuple[Container, ...]:
+    """`volumes[].image`: `reference` is the image, `pullPolicy` its pull policy.
+
+    The API types (`ImageVolumeSource`) make `reference` optional so that a controller's
+    template may leave it to be filled in; a pod without one is rejected, so an absent or
+    empty reference is reported as a missing image, like a container without one.
+    """
+    found: list[Container] = []
+    volumes = spec.get("volumes")
+    for index, volume in enumerate(volumes if isinstance(volumes, list) else []):
+        if not isinstance(volume, dict) or not isinstance(volume.get("image"), dict):
+            continue
+        source = volume["image"]
+        vpath = (*path, "volumes", index)
+        reference = source.get("reference")
+        has_image = reference is not None and reference != ""
+        found.append(
+            Container(
+                name=str(volume.get("name", f"volumes[{index}]")),
+                field=IMAGE_VOLUME_FIELD,
+                image=str(reference) if has_image else None,
+                image_problem=None
+                if not has_image or isinstance(reference, str)
+                else f"reference is not a string (YAML read a {type(reference).__name__})",
+                line=obj.line_of(
+                    (*vpath, "image", "reference") if has_image else (*vpath, "image")
+                ),
+                path=(*vpath, "image", "reference"),
+                pull_policy=_str_or_none(source.get("pullPolicy")),
+            )
+        )
+    return tuple(found)
 
 
 def _annotations(
@@ -386,7 +463,8 @@ def _container_secret_refs(
 
 
 def _volume_secret_refs(obj: KubeObject, spec: dict[str, Any], path: PathKey) -> list[SecretRef]:
-    """`volumes[].secret` and `volumes[].projected.sources[].secret` of one pod spec."""
+    """The secrets the pod's volumes need: `secret`, `projected` secret sources (with their
+    `items[].key`) and the volume types whose plugin reads one (`PLUGIN_SECRET_FIELDS`)."""
     refs: list[SecretRef] = []
     volumes = spec.get("volumes")
     for index, volume in enumerate(volumes if isinstance(volumes, list) else []):
@@ -404,24 +482,98 @@ def _volume_secret_refs(obj: KubeObject, spec: dict[str, Any], path: PathKey) ->
                     container=None,
                     optional=secret.get("optional") is True,
                     volume=volume_name,
+                    items=_key_items(obj, secret, (*vpath, "secret")),
                 )
             )
         sources = get_path(volume, ("projected", "sources"))
         for sindex, source in enumerate(sources if isinstance(sources, list) else []):
             ref = get_path(source, ("secret",))
             if isinstance(ref, dict) and ref.get("name"):
-                spath = (*vpath, "projected", "sources", sindex, "secret", "name")
+                spath = (*vpath, "projected", "sources", sindex, "secret")
                 refs.append(
                     SecretRef(
                         name=str(ref["name"]),
-                        line=obj.line_of(spath),
+                        line=obj.line_of((*spath, "name")),
                         via="projected",
                         container=None,
                         optional=ref.get("optional") is True,
                         volume=volume_name,
+                        items=_key_items(obj, ref, spath),
                     )
                 )
+        plugin = _plugin_secret_ref(obj, volume, vpath, volume_name)
+        if plugin is not None:
+            refs.append(plugin)
     return refs
+
+
+def _key_items(
+    obj: KubeObject, source: dict[str, Any], spath: PathKey
+) -> tuple[tuple[str, int], ...]:
+    """(key, line) of each `items[].key` of a secret volume or projected secret source."""
+    items = source.get("items")
+    return tuple(
+        (str(item["key"]), obj.line_of((*spath, "items", index, "key")))
+        for index, item in enumerate(items if isinstance(items, list) else [])
+        if isinstance(item, dict) and item.get("key") not in (None, "")
+    )
+
+
+def _plugin_secret_ref(
+    obj: KubeObject, volume: dict[str, Any], vpath: PathKey, volume_name: str | None
+) -> SecretRef | None:
+    """The secret a volume's plugin reads to mount it, if its type names one.
+
+    iSCSI reads its `secretRef` only for CHAP authentication (`createSecretMap` in
+    pkg/volume/iscsi/iscsi.go), so without `chapAuthDiscovery` or `chapAuthSession` the
+    reference needs nothing.
+    """
+    for volume_type, secret_field in PLUGIN_SECRET_FIELDS:
+        source = volume.get(volume_type)
+        if not isinstance(source, dict):
+            continue
+        if volume_type == "iscsi" and not (
+            source.get("chapAuthDiscovery") is True or source.get("chapAuthSession") is True
+        ):
+            return None
+        value = source.get(secret_field)
+        name_path: PathKey = (*vpath, volume_type, secret_field)
+        if isinstance(value, dict):
+            value, name_path = value.get("name"), (*name_path, "name")
+        if value in (None, "") or isinstance(value, (dict, list)):
+            return None
+        return SecretRef(
+            name=str(value),
+            line=obj.line_of(name_path),
+            via="plugin",
+            container=None,
+            volume=volume_name,
+            source=f"{volume_type}.{secret_field}",
+        )
+    return None
+
+
+def _pull_secrets(
+    obj: KubeObject, spec: dict[str, Any], path: PathKey
+) -> tuple[tuple[tuple[str, int], ...], tuple[int, ...]]:
+    """(name, line) of each named `imagePullSecrets` entry, and the line of each unnamed one.
+
+    An entry without a name (`- name: ""`, `- {}`, a null item) decodes to an empty
+    `LocalObjectReference`: the API server keeps it with a warning
+    (`warningsForPodSpecAndMeta`, pkg/api/pod/warnings.go) and the kubelet skips it
+    (`getPullSecretsForPod`, pkg/kubelet/kubelet_pods.go).
+    """
+    named: list[tuple[str, int]] = []
+    empty: list[int] = []
+    entries = spec.get("imagePullSecrets")
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        epath = (*path, "imagePullSecrets", index)
+        if entry is None or (isinstance(entry, dict) and entry.get("name") in (None, "")):
+            has_name = isinstance(entry, dict) and "name" in entry
+            empty.append(obj.line_of((*epath, "name") if has_name else epath))
+        elif isinstance(entry, dict):
+            named.append((str(entry["name"]), obj.line_of((*epath, "name"))))
+    return tuple(named), tuple(empty)
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -24,6 +24,8 @@ class Outcome(str, Enum):
     """Not asked: `--offline`."""
     UNVERIFIED = "unverified"
     """The kubelet would offer a credential the gate cannot replay, and no CI login verified."""
+    NOT_PULLED = "not-pulled"
+    """Not asked: `imagePullPolicy: Never`, so the kubelet never asks the registry either."""
     KEYRING_INVALID = "keyring-invalid"
     """Not asked: a pull secret breaks the pod's keyring, so the kubelet fails every pull."""
 
@@ -52,6 +54,8 @@ class Resolution:
     """The CI login that verified on behalf of `credential` (which the gate cannot replay)."""
     pulled_by_ci_login: str | None = None
     """When the pod cannot pull: a CI login that can, so the image exists (for the hint)."""
+    ci_logins: tuple[str, ...] = ()
+    """The CI logins asked to verify, when they were (names, never values)."""
 
     @property
     def ok(self) -> bool:
@@ -60,7 +64,8 @@ class Resolution:
 
 @dataclass(frozen=True)
 class ImageUse:
-    """One container's image in one pod spec, with its parsed reference (None if invalid)."""
+    """One image of one pod spec (a container's, or an image volume's), with its parsed
+    reference (None if invalid)."""
 
     pod: PodSpec
     container: Container
@@ -75,8 +80,8 @@ class ImageUse:
     for (`secret:<ns>/<name>` without readable values, `nodes:<pattern>`)."""
     unreplayable: tuple[str, ...] = ()
     """Sources that cannot be verified in CI at all (`provider:<name>` needing a pod token)."""
-    ci_logins: tuple[str, ...] = ()
-    """The CI logins that were offered as verifiers for this image (names, never values)."""
+    provider_failures: tuple[tuple[str, str], ...] = ()
+    """(`provider:<name>`, why) for node providers that gave nothing here (in `on_behalf_of`)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,13 @@ class Finding:
     """The reason it was suppressed, or None when it counts."""
     suppressed_by: str | None = None
     """Where the suppression is written: `annotation` (in the manifest) or `config`."""
+    volume: str | None = None
+    """The image volume the finding is about (then `container` is None)."""
+
+    @property
+    def target(self) -> str | None:
+        """The container or image volume the finding is about, if any."""
+        return self.container or self.volume
 
     @classmethod
     def at(
@@ -113,6 +125,7 @@ class Finding:
         container: str | None = None,
         image: str | None = None,
         source: str | None = None,
+        volume: str | None = None,
     ) -> Finding:
         """A finding of `rule_id` at `file:line`, with the rule's default severity."""
         return cls(
@@ -128,6 +141,7 @@ class Finding:
             container=container,
             image=image,
             source=source,
+            volume=volume,
         )
 
     @classmethod
@@ -141,6 +155,7 @@ class Finding:
         *,
         container: str | None = None,
         image: str | None = None,
+        volume: str | None = None,
     ) -> Finding:
         """A finding located in `pod`'s object."""
         obj = pod.object
@@ -156,6 +171,7 @@ class Finding:
             container=container,
             image=image,
             source=obj.source,
+            volume=volume,
         )
 
 

@@ -196,7 +196,8 @@ def plan_pins(uses: Iterable[ImageUse]) -> PinPlan:
     """Decide the edit for every resolved image, and list every image that blocks the pin.
 
     Images that already carry a digest are left as they are (that digest is what runs) but
-    still go into the lock.
+    still go into the lock. Images with pull policy `Never` are left as they are and out of the
+    lock: the kubelet runs whatever the node holds under that name, never what a registry says.
     """
     plan = PinPlan()
     seen_edits: set[PinEdit] = set()
@@ -208,6 +209,8 @@ def plan_pins(uses: Iterable[ImageUse]) -> PinPlan:
         if image is None or ref is None:
             reason = use.invalid_reason or "not a valid image reference"
             plan.problems.append(PinProblem(file, line, image, reason))
+            continue
+        if resolution is not None and resolution.outcome is Outcome.NOT_PULLED:
             continue
         if resolution is None or not resolution.ok or resolution.digest is None:
             plan.problems.append(_unresolved(file, line, image, use))

@@ -28,7 +28,7 @@ from gate.inventory import (
 from gate.load import KubeObject, load_paths
 from gate.model import CheckResult, ImageUse, Outcome, Resolution
 from gate.pin import Lock
-from gate.platform import Platform
+from gate.platform import DEFAULT_RUNTIME, Platform
 from gate.policy.lock import lock_findings
 from gate.policy.platforms import DEFAULT_PLATFORMS, platform_findings
 from gate.policy.pull_secrets import pull_secret_invalid_findings
@@ -78,6 +78,8 @@ class CheckOptions:
     transport: TransportOptions = field(default_factory=TransportOptions)
     platforms: tuple[Platform, ...] = DEFAULT_PLATFORMS
     """Where a pod without node constraints may run."""
+    runtime: str = DEFAULT_RUNTIME.name
+    """`--runtime`: the nodes' container runtime, whose rule decides which platforms match."""
     severity: Mapping[str, Severity] = field(default_factory=dict)
     ignores: Sequence[IgnoreRule] = ()
     lock: Lock | None = None
@@ -106,17 +108,18 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
     loaded = load_paths(options.paths, stdin=options.stdin)
     pods = extract(loaded.objects, options.namespace, options.image_paths)
     inventory = _inventory(options, loaded.objects, pods)
-    keychain = Keychain(inventory, _node_credentials(options), _ci_logins(options))
+    keychain = Keychain(inventory, _node_credentials(options))
+    ci_logins = _ci_logins(options)
     uses = policy.image_uses(pods)
     if options.offline:
         uses = [_skipped(use) for use in uses]
     else:
-        uses = asyncio.run(_resolve(uses, keychain, options.transport, progress))
+        uses = asyncio.run(_resolve(uses, keychain, ci_logins, options.transport, progress))
     findings = [
         *policy.document_findings(loaded.invalid),
         *policy.static_findings(uses),
         *policy.resolution_findings(uses),
-        *platform_findings(uses, options.platforms),
+        *platform_findings(uses, options.platforms, options.runtime),
         *(lock_findings(uses, options.lock) if options.lock is not None else []),
         *secret_findings(pods, inventory),
         *pull_secret_invalid_findings(pods, keychain),
@@ -198,6 +201,7 @@ def _skipped(use: ImageUse) -> ImageUse:
 async def _resolve(
     uses: list[ImageUse],
     keychain: Keychain,
+    ci_logins: CILogins,
     transport: TransportOptions,
     progress: Progress | None,
 ) -> list[ImageUse]:
@@ -211,13 +215,20 @@ async def _resolve(
             keys.append(None)
             with_credentials.append(use)
             continue
+        if use.container.pull_policy == "Never":
+            # The kubelet never asks the registry (nor builds a keyring) for such an image: it
+            # runs what the node holds, or fails with ErrImageNeverPull.
+            keys.append(None)
+            unasked = Resolution(reference, Outcome.NOT_PULLED)
+            with_credentials.append(replace(use, resolution=unasked))
+            continue
         offered = keychain.credentials(use.pod, reference.name)
         use = replace(
             use,
             unmatched_secrets=offered.unmatched_secrets,
             on_behalf_of=offered.on_behalf_of,
             unreplayable=offered.unreplayable,
-            ci_logins=tuple(c.source for c in offered.verifiers),
+            provider_failures=offered.provider_failures,
         )
         if offered.keyring_error is not None:
             keys.append(None)
@@ -229,13 +240,12 @@ async def _resolve(
             offered.credentials,
             offered.on_behalf_of,
             offered.unreplayable,
-            offered.verifiers,
         )
         requests.setdefault(request, request)
         keys.append(request)
         with_credentials.append(use)
     async with RegistryClient(transport) as client:
-        resolver = Resolver(client)
+        resolver = Resolver(client, ci_logins.lookup if ci_logins else None)
         answers = await resolver.resolve_all(list(requests), progress)
     by_key = dict(zip(requests, answers, strict=True))
     return [

@@ -1,15 +1,37 @@
-"""Platforms as containerd spells and matches them (`containerd/platforms`).
+"""Platforms as the container runtimes spell and match them.
 
 Registries and image builders write the same platform many ways (`aarch64`, `arm64/v8`,
-`x86_64`); the kubelet's runtime normalises them before matching, so pullgate does too.
+`x86_64`); containerd normalises them before matching (`containerd/platforms` `Normalize`), so
+the report does too. What a node *accepts* is the runtime's decision, and runtimes disagree:
+
+- containerd 2.1 and later pull through the transfer service, whose image store filters an
+  index with `platforms.Ordered(platforms.DefaultSpec())`: one `NewMatcher` per platform, i.e.
+  the node's exact (normalised) platform (containerd `core/transfer/image/imagestore.go`
+  `Store.ImageFilter`; the CRI asks for `WithPlatforms(platforms.DefaultSpec())` in
+  `internal/cri/server/images/image_pull.go` `pullImageWithTransferService`). A CRI config
+  that sets `use_local_image_pull`, or an option the transfer service lacks
+  (`internal/cri/config/config.go` `CheckLocalImagePullConfigs`), pulls as 2.0 does.
+- containerd 1.7 and 2.0 pull with `client.Pull` and the client's default matcher,
+  `platforms.Default()` = `platforms.Only(DefaultSpec())`: the node's platform or a compatible
+  one (`containerd/platforms` `compare.go` `platformVector`).
+- CRI-O chooses with containers/image: `platform.WantedPlatforms` (the node's own architecture,
+  its variant and older ones, or none) compared as written by `platform.MatchesPlatform`
+  (`internal/pkg/platform/platform_matcher.go`; `internal/manifest/oci_index.go`
+  `chooseInstance`, `docker_schema2_list.go` `ChooseInstance`).
+
+Each rule is pinned, with its source, in tests/test_conformance_platforms.py.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 ATTESTATION_TYPE = "attestation-manifest"
+
+_WINDOWS_VERSION = re.compile(r"^\d+\.\d+\.\d+(\.\d+)?$")
 
 
 @dataclass(frozen=True, order=True)
@@ -17,13 +39,21 @@ class Platform:
     os: str
     architecture: str
     variant: str = ""
+    os_version: str = ""
+    """Windows only: `major.minor.build[.revision]` (the OCI `os.version`), "" if unknown."""
 
     def __str__(self) -> str:
+        """`os/arch[/variant]`: the report's spelling (it never carries `os.version`)."""
         base = f"{self.os}/{self.architecture}"
         return f"{base}/{self.variant}" if self.variant else base
 
+    @property
+    def spec(self) -> str:
+        """`os/arch[/variant][:os.version]`, as `--platform` takes it (for messages)."""
+        return f"{self}:{self.os_version}" if self.os_version else str(self)
 
-def normalize(os: str, architecture: str, variant: str = "") -> Platform:
+
+def normalize(os: str, architecture: str, variant: str = "", os_version: str = "") -> Platform:
     """containerd's `Normalize`: lower-case OS, canonical architecture and variant."""
     os = (os or "").lower()
     if os == "macos":
@@ -51,35 +81,134 @@ def normalize(os: str, architecture: str, variant: str = "") -> Platform:
             variant = "v7"
         elif variant in ("5", "6", "8"):
             variant = "v" + variant
-    return Platform(os, arch, variant)
+    return Platform(os, arch, variant, os_version or "")
 
 
 def parse(text: str) -> Platform:
-    """Parse `os/arch[/variant]` (as `--platform` takes it) and normalise it.
+    """Parse `os/arch[/variant][:os.version]` (as `--platform` takes it) and normalise it.
 
-    Raises ValueError with a plain message for anything else.
+    `os.version` is Windows' `major.minor.build` (e.g. `windows/amd64:10.0.20348`), what the
+    node's containerd reports as its own platform and the kubelet as the
+    `node.kubernetes.io/windows-build` label. Raises ValueError with a plain message.
     """
-    parts = text.strip().split("/")
+    spec, colon, os_version = text.strip().partition(":")
+    parts = spec.split("/")
     if len(parts) not in (2, 3) or not all(parts):
-        raise ValueError(f"{text!r} is not a platform: write os/arch[/variant], e.g. linux/arm64")
-    return normalize(*parts)
+        raise ValueError(
+            f"{text!r} is not a platform: write os/arch[/variant], e.g. linux/arm64 "
+            "(Windows: windows/amd64:10.0.20348)"
+        )
+    platform = normalize(*parts)
+    if colon:
+        if platform.os != "windows":
+            raise ValueError(f"{text!r}: an os.version (after ':') is only for windows")
+        if not _WINDOWS_VERSION.match(os_version) or _windows_version(os_version) is None:
+            raise ValueError(f"{text!r}: the os.version must be major.minor.build, e.g. 10.0.20348")
+        platform = Platform(platform.os, platform.architecture, platform.variant, os_version)
+    return platform
 
 
 def from_descriptor(entry: dict[str, Any]) -> Platform | None:
     """The platform of one index entry, or None for attestations and entries without one."""
-    annotations = entry.get("annotations") or {}
-    if (
-        isinstance(annotations, dict)
-        and annotations.get("vnd.docker.reference.type") == ATTESTATION_TYPE
-    ):
+    if is_attestation(entry):
         return None
     platform = entry.get("platform")
     if not isinstance(platform, dict):
         return None
-    os, arch = str(platform.get("os", "")), str(platform.get("architecture", ""))
+    os, arch = str(platform.get("os", "") or ""), str(platform.get("architecture", "") or "")
     if not os or not arch or (os, arch) == ("unknown", "unknown"):
         return None
-    return normalize(os, arch, str(platform.get("variant", "") or ""))
+    return normalize(os, arch, str(platform.get("variant", "") or ""), _os_version(platform))
+
+
+def is_attestation(entry: dict[str, Any]) -> bool:
+    annotations = entry.get("annotations") or {}
+    return (
+        isinstance(annotations, dict)
+        and annotations.get("vnd.docker.reference.type") == ATTESTATION_TYPE
+    )
+
+
+def _os_version(document: dict[str, Any]) -> str:
+    value = document.get("os.version")
+    return value if isinstance(value, str) else ""
+
+
+# -- what an image offers -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One manifest an image offers a runtime to choose.
+
+    `platform` is normalised as containerd normalises it, `raw` as written (CRI-O compares
+    the written strings); both None when the manifest runs nowhere (an artifact config).
+    `declared` is False where the platform was read from the manifest's config: an index
+    entry without a `platform` field, or a single manifest.
+    """
+
+    platform: Platform | None
+    raw: Platform | None = None
+    declared: bool = True
+
+
+def entry_from_document(document: dict[str, Any], *, declared: bool) -> Entry:
+    """The entry a platform object (an index `platform`, or an image config) describes.
+
+    containerd reads an image config into `ocispec.Platform` (`core/images/image.go`
+    `ConfigPlatform`): its `os`, `architecture`, `variant` and `os.version` fields.
+    An `os` left empty is normalised to the node's own OS by containerd (`normalizeOS`), so
+    it stays empty here and the matcher treats it so.
+    """
+    os = str(document.get("os", "") or "")
+    arch = str(document.get("architecture", "") or "")
+    variant = str(document.get("variant", "") or "")
+    if not arch or (os, arch) == ("unknown", "unknown"):
+        return Entry(None, None, declared)
+    version = _os_version(document)
+    return Entry(
+        normalize(os, arch, variant, version), Platform(os, arch, variant, version), declared
+    )
+
+
+class Offered(tuple[str, ...]):
+    """The report's platform strings (normalised, sorted, unique), carrying every entry too.
+
+    The strings are what `images[].platforms` has always held; `entries` keep, in index order,
+    what the runtimes choose from (the raw spelling, `os.version`, whether the platform was
+    declared or read from the config). A plain tuple of strings (from a lock file, or built by
+    hand) still works: see `entries_of`.
+    """
+
+    entries: tuple[Entry, ...]
+
+    def __new__(cls, strings: Iterable[str] = (), entries: Iterable[Entry] = ()) -> Offered:
+        self = super().__new__(cls, strings)
+        self.entries = tuple(entries)
+        return self
+
+    @classmethod
+    def of(cls, entries: Iterable[Entry]) -> Offered:
+        kept = tuple(entries)
+        strings = sorted({str(e.platform) for e in kept if e.platform and e.platform.os})
+        return cls(strings, kept)
+
+
+def entries_of(platforms: Sequence[str]) -> tuple[Entry, ...]:
+    """The entries behind a `platforms` tuple (parsed from the strings when it has none)."""
+    if isinstance(platforms, Offered):
+        return platforms.entries
+    entries = []
+    for text in platforms:
+        try:
+            platform = parse(text)
+        except ValueError:
+            continue
+        entries.append(Entry(platform, platform, True))
+    return tuple(entries)
+
+
+# -- containerd's matchers ------------------------------------------------------------------
 
 
 def _version(variant: str) -> int | None:
@@ -93,8 +222,9 @@ def compatible(node: Platform) -> list[Platform]:
     amd64/vN also runs amd64/v(N-1)...v1 and 386; arm/vN runs arm/v(N-1)...v5; arm64/v8.x runs
     arm64/v8.(x-1)...v8 and arm/v8...v5 (arm64/v9.x also v9.(x-1)... and v8.(x+5)...).
     """
-    vector = [node]
-    os, arch, variant = node.os, node.architecture, node.variant
+    os = node.os
+    vector = [Platform(os, node.architecture, node.variant)]
+    arch, variant = node.architecture, node.variant
     if arch == "amd64":
         level = _version(variant)
         if level is not None and level > 1:
@@ -113,10 +243,10 @@ def compatible(node: Platform) -> list[Platform]:
             major, minor = int(major_text), int(minor_text) if minor_text.isdigit() else 0
             if major == 9:
                 vector += [_arm64(os, 9, m) for m in range(minor - 1, -1, -1)]
-                major, minor = 8, minor + 5
+                major, minor = 8, min(minor + 5, 9)
                 vector.append(_arm64(os, 8, minor))
             vector += [_arm64(os, major, m) for m in range(minor - 1, -1, -1)]
-        arm_variant = "v8" if full.startswith(("v8.", "v9.")) else full
+        arm_variant = "v8" if full.startswith(("v8", "v9")) else full
         vector += compatible(Platform(os, "arm", arm_variant))
     return vector
 
@@ -127,6 +257,258 @@ def _arm64(os: str, major: int, minor: int) -> Platform:
 
 
 def serves(offered: list[Platform] | tuple[Platform, ...], node: Platform) -> bool:
-    """Whether an image offering `offered` has an entry a `node` would pull (containerd rules)."""
-    wanted = set(compatible(node))
-    return any(entry in wanted for entry in offered)
+    """Whether an image offering `offered` has an entry a `node` would pull (`platforms.Only`)."""
+    wanted = {(p.os, p.architecture, p.variant) for p in compatible(node)}
+    return any((e.os, e.architecture, e.variant) in wanted for e in offered)
+
+
+def detected(node: Platform) -> Platform:
+    """The platform the node's runtime believes it has (`platforms.DefaultSpec`).
+
+    containerd and containers/image only detect a CPU variant on ARM (`cpuVariant` in
+    containerd/platforms `cpuinfo.go`; `getCPUVariant` in containers/image
+    `platform_matcher.go`), and an arm64 CPU reports `v8` (normalised away): an amd64/v3 or
+    arm64/v8.2 node asks for plain amd64 or arm64.
+    """
+    if node.architecture == "arm":
+        return node
+    return Platform(node.os, node.architecture, "", node.os_version)
+
+
+def _windows_version(text: str) -> tuple[int, int, int] | None:
+    """containerd/platforms `getWindowsOSVersion`: major.minor.build as uint8.uint8.uint16."""
+    parts = text.split(".")
+    if len(parts) < 3 or not all(p.isdigit() for p in parts[:3]):
+        return None
+    major, minor, build = (int(p) for p in parts[:3])
+    if major > 255 or minor > 255 or build > 65535:
+        return None
+    return major, minor, build
+
+
+WS2022_BUILD = 20348
+"""Windows Server 2022 (ltsc2022): the first build with a stable container ABI."""
+
+
+def windows_version_matches(host: str, image: str, ltsc: Sequence[int], *, newer: bool) -> bool:
+    """containerd's Windows `os.version` check (`checkWindowsHostAndContainerCompat`).
+
+    Either version unknown: a match (`windowsVersionMatcher.Match`; HPC images carry none).
+    Major and minor must be equal; before Windows Server 2022 the build must be equal too;
+    from it on, a host runs builds from the newest LTSC release below it (`newer`: strictly
+    below, as from containerd/platforms v1.0.0-rc.2; else at or below) up to its own. The
+    revision (the fourth number) never matters.
+    """
+    if not host or not image:
+        return True
+    host_version, image_version = _windows_version(host), _windows_version(image)
+    if host_version is None:
+        return True
+    if image_version is None or host_version[:2] != image_version[:2]:
+        return False
+    host_build, image_build = host_version[2], image_version[2]
+    if host_build < WS2022_BUILD:
+        return host_build == image_build
+    oldest = WS2022_BUILD
+    for release in sorted(ltsc, reverse=True):
+        if host_build > release or (not newer and host_build >= release):
+            oldest = release
+            break
+    return oldest <= image_build <= host_build
+
+
+# -- runtimes -------------------------------------------------------------------------------
+
+CONTAINERD = "containerd"
+CRIO = "cri-o"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A container runtime's way of choosing a manifest for its node."""
+
+    name: str
+    """As `--runtime` spells it."""
+    label: str
+    """As findings name it."""
+    engine: str
+    """`containerd` or `cri-o`."""
+    rule: str
+    """What decides, in a few words (for findings)."""
+    exact_index: bool = False
+    """containerd 2.1+: the transfer service keeps only index entries of the exact platform."""
+    windows_ltsc: tuple[int, ...] = (WS2022_BUILD,)
+    """containerd/platforms `compatLTSCReleases`."""
+    windows_newer: bool = False
+    """containerd/platforms v1.0.0-rc.2 and later: the LTSC release strictly below the host."""
+    config_variant: bool = True
+    """Whether an index entry without a platform is matched on its config's variant and
+    os.version too (containerd 2.0+ `ConfigPlatform`); containerd 1.7's `images.Manifest`
+    matches only the config's OS and architecture, normalised (arm reads as arm/v7)."""
+
+    def __str__(self) -> str:
+        return self.label
+
+
+CONTAINERD_2_1 = Runtime(
+    name="containerd-2.1",
+    label="containerd 2.1+",
+    engine=CONTAINERD,
+    rule="exact platform match",
+    exact_index=True,
+    windows_ltsc=(WS2022_BUILD, 26100),  # ltsc2022, ltsc2025 (containerd/platforms rc.2+)
+    windows_newer=True,
+)
+CONTAINERD_2_0 = Runtime(
+    name="containerd-2.0",
+    label="containerd 2.0",
+    engine=CONTAINERD,
+    rule="the node's platform or a compatible one",
+)
+CONTAINERD_1_7 = Runtime(
+    name="containerd-1.7",
+    label="containerd 1.7",
+    engine=CONTAINERD,
+    rule="the node's platform or a compatible one",
+    config_variant=False,
+)
+CRI_O = Runtime(
+    name=CRIO,
+    label="CRI-O",
+    engine=CRIO,
+    rule="the node's own architecture, variants as written",
+)
+
+DEFAULT_RUNTIME = CONTAINERD_2_1
+RUNTIMES: dict[str, Runtime] = {
+    "containerd-2.1": CONTAINERD_2_1,
+    "containerd-2.2": CONTAINERD_2_1,
+    "containerd-2.3": CONTAINERD_2_1,
+    "containerd": CONTAINERD_2_1,
+    "containerd-2.0": CONTAINERD_2_0,
+    "containerd-1.7": CONTAINERD_1_7,
+    "cri-o": CRI_O,
+    "crio": CRI_O,
+}
+RUNTIME_NAMES = ("containerd-2.1", "containerd-2.0", "containerd-1.7", "cri-o")
+"""The names to offer (RUNTIMES also takes aliases)."""
+
+
+def parse_runtime(text: str) -> Runtime:
+    """The runtime `text` names; ValueError (listing the known names) for any other."""
+    runtime = RUNTIMES.get(text.strip().lower())
+    if runtime is None:
+        known = ", ".join(RUNTIME_NAMES)
+        raise ValueError(
+            f"unknown container runtime {text!r}: choose one of {known} "
+            "(containerd-2.2 and -2.3 mean containerd-2.1; containerd alone the newest)"
+        )
+    return runtime
+
+
+def _containerd_match(node: Platform, entry: Platform, runtime: Runtime, *, exact: bool) -> bool:
+    """containerd's `NewMatcher` (`exact`) or `Only` vector, with its Windows version check."""
+    if (entry.os or node.os) != node.os:  # normalizeOS("") is the node's own OS
+        return False
+    if exact:
+        accepted = {(node.architecture, node.variant)}
+    else:
+        accepted = {(p.architecture, p.variant) for p in compatible(node)}
+    if (entry.architecture, entry.variant) not in accepted:
+        return False
+    if node.os == "windows":
+        return windows_version_matches(
+            node.os_version, entry.os_version, runtime.windows_ltsc, newer=runtime.windows_newer
+        )
+    return True
+
+
+_CRIO_VARIANTS = {"arm": ("v8", "v7", "v6", "v5"), "arm64": ("v8",)}
+
+
+def crio_wanted(node: Platform) -> list[Platform]:
+    """containers/image `WantedPlatforms` on this node, best first (os.version not used)."""
+    arch = node.architecture
+    if node.os in ("darwin", "windows"):
+        variant = {"arm64": "v8", "arm": "v7"}.get(arch, "")
+    elif arch == "arm64":
+        variant = "v8"  # `getCPUVariantArm`: "8" and "aarch64" both read as v8
+    elif arch == "arm":
+        variant = node.variant
+    else:
+        variant = ""
+    order = _CRIO_VARIANTS.get(arch)
+    if variant:
+        variants = list(order[order.index(variant) :]) if order and variant in order else []
+        variants = (variants or [variant]) + [""]
+    else:
+        variants = ["", *(order or ())]
+    return [Platform(node.os, arch, v) for v in variants]
+
+
+def _crio_match(node: Platform, raw: Platform | None) -> bool:
+    """containers/image `MatchesPlatform`: os, architecture and variant equal, as written."""
+    if raw is None:
+        return False
+    return any(
+        (raw.os, raw.architecture, raw.variant) == (w.os, w.architecture, w.variant)
+        for w in crio_wanted(node)
+    )
+
+
+INDEX = "index"
+DOCKER_LIST = "docker-list"
+MANIFEST = "manifest"
+
+
+def runs(entries: Sequence[Entry], kind: str, node: Platform, runtime: Runtime) -> bool:
+    """Whether `runtime` on `node` pulls, from an image of `kind` offering `entries`, a
+    manifest that runs there.
+
+    An index: the runtime takes the best declared entry it accepts, and only when there is
+    none the FIRST entry without a platform (containerd `core/images/image.go` `Manifest` and
+    `images.LimitManifests`: entries without a platform sort last, one is taken; containers/
+    image `OCI1IndexPublic.chooseInstance`: such an entry is the last resort, in index order;
+    a Docker manifest list's entry always has a platform struct, so one left out matches
+    nothing). containerd 2.1+ fetches only the declared entries of the exact platform
+    (`images.FilterPlatforms` with `platforms.Ordered`), then reads the image with the
+    client's `platforms.Only`: a compatible entry that was not fetched fails the pull.
+
+    What the runtime pulls without having matched it (a single manifest, an entry without a
+    platform) is not checked before it runs: containerd's `Manifest` only compares a top-level
+    manifest's config for children, CRI-O only logs "Image operating system mismatch"
+    (containers/image `copy/single.go` `prepareImageConfigForDest`). It runs where its
+    config's platform is compatible with the node, containerd's `Only` vector for every
+    runtime (an amd64 kernel runs 386, arm64 runs arm/v8 to v5).
+    """
+    spec = detected(node)
+
+    def compatible_with(entry: Entry) -> bool:
+        return entry.platform is not None and _containerd_match(
+            spec, entry.platform, runtime, exact=False
+        )
+
+    if kind == MANIFEST:
+        return any(compatible_with(e) for e in entries)
+    declared = [e for e in entries if e.declared]
+    if runtime.engine == CRIO:
+        if any(_crio_match(spec, e.raw) for e in declared):
+            return True
+        if kind == DOCKER_LIST:
+            return False
+    else:
+        exact = runtime.exact_index
+        if any(
+            e.platform is not None and _containerd_match(spec, e.platform, runtime, exact=exact)
+            for e in declared
+        ):
+            return True
+        if exact and any(compatible_with(e) for e in declared):
+            return False  # chosen by `Only`, never fetched by the exact filter
+    undeclared = [e for e in entries if not e.declared]
+    if not undeclared:
+        return False
+    first = undeclared[0]
+    if not runtime.config_variant and first.raw is not None:
+        first = Entry(normalize(first.raw.os, first.raw.architecture), first.raw, False)
+    return compatible_with(first)

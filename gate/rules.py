@@ -115,6 +115,18 @@ _RULES = [
         "verifies on the credential's behalf). Exit code 3: could not verify, not a violation.",
     ),
     Rule(
+        "image-not-runnable",
+        Severity.ERROR,
+        "A container's image is an OCI artifact: its config is not an image config, so there "
+        "is nothing to run.",
+        "containerd 2.1+ (transfer service) and CRI-O pull it, then fail the container: "
+        "CreateContainerError (`no command specified`, or the image not found in the image "
+        "store); containerd's local pull path fails the pull (ErrImagePull: `mismatched image "
+        "rootfs and manifest layers`).",
+        "Use a runnable image for the container; to ship files such as models, mount the "
+        "artifact as an image volume (`volumes[].image`) on a runtime that supports artifacts.",
+    ),
+    Rule(
         "image-reference-invalid",
         Severity.ERROR,
         "The image is not a valid reference.",
@@ -154,6 +166,17 @@ _RULES = [
         "The pod's service account does not exist in its namespace.",
         'The pod is rejected at admission: `serviceaccount "…" not found`.',
         "Create the ServiceAccount in the pod's namespace, or fix `serviceAccountName`.",
+    ),
+    Rule(
+        "secret-not-mountable",
+        Severity.ERROR,
+        "The pod uses a secret its service account does not list, and the account enforces "
+        "mountable secrets (`kubernetes.io/enforce-mountable-secrets`).",
+        "The pod is rejected at admission: `… is not allowed because service account … does "
+        "not reference that secret` (or `imagePullSecret`); a controller reports FailedCreate.",
+        "List the secret in the account's `secrets` (secret volumes, env, envFrom) or "
+        "`imagePullSecrets` (pull secrets), run the pod as another account, or drop the "
+        "annotation.",
     ),
     Rule(
         "image-pull-policy-never",

@@ -301,6 +301,49 @@ def test_external_secret_pull_secret_without_a_ci_login_exits_3(env: Env, tmp_pa
     assert finding["line"] == line_of(tmp_path, f"image: {env.image}")
 
 
+def test_external_secret_of_the_default_type_is_ignored_by_the_kubelet(
+    env: Env, tmp_path: Path
+) -> None:
+    """Without `target.template.type` the controller makes an Opaque Secret, which
+    `secretsToTrackedDockerConfigs` skips: a CI login must not verify for it."""
+    untyped = EXTERNAL_SECRET.replace(
+        "    template: {type: kubernetes.io/dockerconfigjson}\n", "    name: regcred\n"
+    )
+    code, report = run(
+        env, tmp_path, untyped, pod(env.image, secrets=["regcred"]), environ=env.ci_login()
+    )
+    assert code == 1
+    found = rules(report)
+    assert set(found) == {"pull-secret-invalid", "image-pull-unauthorized"}
+    assert found["pull-secret-invalid"]["severity"] == "warning"
+    assert "'Opaque'" in found["pull-secret-invalid"]["message"]
+
+
+def test_an_inherited_broken_pull_secret_breaks_every_pull(env: Env, tmp_path: Path) -> None:
+    """The admission plugin copies the account's pull secrets onto the pod; a broken one then
+    breaks the pod's keyring as if the pod named it."""
+    account = (
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: apps}\n"
+        "imagePullSecrets: [{name: broken}]\n"
+    )
+    broken = raw_secret("broken", {"auths": {env.host: {"username": 1}}})
+    code, report = run(env, tmp_path, account, broken, pod(env.image))
+    assert code == 1
+    found = report["findings"]
+    assert {f["rule"] for f in found} == {"pull-secret-invalid"}
+    assert {f["container"] for f in found} == {None, "app"}
+    assert any("inherited from service account default" in f["message"] for f in found)
+
+
+def test_a_registry_key_with_userinfo_never_reaches_a_message(env: Env, tmp_path: Path) -> None:
+    key = f"https://bob:{PASSWORD}@{env.host}"
+    broken = raw_secret("broken", {"auths": {key: {"email": 5}}})
+    code, report = run(env, tmp_path, broken, pod(env.image, secrets=["broken"]))
+    assert code == 1
+    assert all(PASSWORD not in f["message"] for f in report["findings"])
+    assert any("***@" in f["message"] for f in report["findings"])
+
+
 def test_snapshot_without_values_counts_as_unreadable(env: Env, tmp_path: Path) -> None:
     """A `kubectl get secrets -o json` with the data stripped: the secret exists, its values
     are unknown, so a private image is unverified, never unauthorized."""
@@ -536,12 +579,34 @@ def test_provider_plugin_with_image_cache_key_runs_once_per_image(env: Env, tmp_
 
 
 def test_failing_provider_is_reported_without_its_output(env: Env, tmp_path: Path) -> None:
+    """A provider that fails in CI says nothing of the node, whose identity may let it work:
+    what only it could pull is unverified (exit 3), named in the report, its output never
+    shown; a CI login may verify on its behalf."""
     args, log = provider_setup(env, tmp_path, fail=True)
     code, report = run(env, tmp_path, pod(env.image), args=args)
-    assert code == 1
-    assert set(rules(report)) == {"image-pull-unauthorized"}
+    assert code == 3
+    [finding] = report["findings"]
+    assert finding["rule"] == "image-pull-unverified"
+    assert "credential provider test-provider gave no credentials here" in finding["message"]
+    assert "exit status 1" in finding["message"]
     assert log.read_text().splitlines() == [f"{env.host}/private/app"]
     assert "test-provider" in env.outputs[-3]  # the warning on stderr names the provider
+    code, report = run(env, tmp_path, pod(env.image), args=args, environ=env.ci_login())
+    assert code == 0, report["findings"]
+    image = only_image(report)
+    assert (image["credential"], image["verified_with"]) == (
+        "provider:test-provider",
+        "env:CI_REGISTRY_PASSWORD",
+    )
+
+
+def test_a_token_provider_does_not_hide_a_missing_tag(env: Env, tmp_path: Path) -> None:
+    """A CI login that sees "manifest unknown" settles it, whatever identity the pod has."""
+    args, _ = provider_setup(env, tmp_path, token=True)
+    missing = f"{env.host}/private/app:9.9"
+    code, report = run(env, tmp_path, pod(missing), args=args, environ=env.ci_login())
+    assert code == 1
+    assert set(rules(report)) == {"image-tag-not-found"}
 
 
 def test_provider_that_needs_a_service_account_token_exits_3(env: Env, tmp_path: Path) -> None:

@@ -428,6 +428,19 @@ def test_hanging_plugin_is_killed_with_its_children(
     assert DEFAULT_TIMEOUT == 60.0
 
 
+def test_a_plugin_that_timed_out_is_not_run_again_in_the_run(plugins: Plugins) -> None:
+    """One timeout per run, not one per image: a hanging plugin must not cost N minutes. The
+    failure is kept, so the caller can say what only it could pull is unverified."""
+    plugins.add("fake", SLOW)
+    providers = CredentialProviders([spec()], str(plugins.bin_dir), timeout=0.3)
+    started = time.monotonic()
+    for image in ("registry.io/a", "registry.io/b", "x.registry.io/c"):
+        assert providers.provide(spec(), image) == []
+    assert time.monotonic() - started < 3
+    assert providers.runs == {"fake": 1}
+    assert providers.failure(spec(), "registry.io/b") == "it did not answer within 0.3 s"
+
+
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [

@@ -267,6 +267,16 @@ def test_each_case_yields_exactly_the_right_finding(tmp_path: Path, images: Imag
     assert got == {
         # an arm64 DaemonSet with an amd64-only image
         ("image-platform-missing", "error", "arm-agents", "amd-only", _line(path, "plat/amd:1.0")),
+        # ... and with a list of amd64 and arm/v7: containerd 2.1+ (the default runtime) keeps
+        # only the exact platform (core/transfer/image/imagestore.go Store.ImageFilter,
+        # platforms.Ordered); containerd 2.0 would take arm/v7 (test_conformance_platforms.py)
+        (
+            "image-platform-missing",
+            "error",
+            "arm-agents",
+            "armv7-list",
+            _line(path, "plat/list:1.0"),
+        ),
         # a Deployment allowed on amd64 and arm64, one image serving only amd64
         ("image-platform-missing", "error", "anywhere", "amd-only", _line(path, "plat/amd:1.0", 2)),
         # the attestation entry is not a platform: arm64 is not served

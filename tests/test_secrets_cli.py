@@ -285,3 +285,26 @@ def test_bad_kubeconfig_is_a_usage_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "nowhere" in result.stderr
     assert check(tmp_path, "--cluster-credentials").exit_code == 2  # needs --cluster
+
+
+def test_live_cluster_account_enforcing_mountable_secrets(tmp_path: Path) -> None:
+    """`limitSecretReferences` (plugin/pkg/admission/serviceaccount/admission.go) checks the
+    account the API server holds, optional references included: read from a snapshot or the
+    live cluster, the account carries its `secrets` list and the
+    `kubernetes.io/enforce-mountable-secrets` annotation."""
+    runner = account("shop-runner", "shop")
+    runner["metadata"]["annotations"] = {"kubernetes.io/enforce-mountable-secrets": "true"}
+    listed = ["db", "app-env", "bundle-part", "maybe"]  # not shop-tls
+    runner["secrets"] = [{"name": n} for n in listed]
+    runner["imagePullSecrets"] = [{"name": "regcred"}]
+    objects = [secret_object(name, "shop") for name in NEEDED] + [runner]
+    expected = {("secret-not-mountable", TLS_LINE, None)}
+    snapshot = tmp_path / "state.json"
+    snapshot.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+    offline = check(tmp_path, "--no-ci-logins", "--offline", "--cluster-state", str(snapshot))
+    assert {f for f in findings(offline) if f[0] == "secret-not-mountable"} == expected
+    with KubeAPIServer(tmp_path / "api", objects, tokens={TOKEN: "ci"}) as server:
+        live = check(
+            tmp_path, "--no-ci-logins", "--cluster", "--kubeconfig", kubeconfig(server, tmp_path)
+        )
+    assert {f for f in findings(live) if f[0] == "secret-not-mountable"} == expected

@@ -202,9 +202,9 @@ class CILogins:
         configs = [
             read_config_file(path, kind) for path, kind in discover_config_files(docker_config, env)
         ]
-        node = cls(configs, environment_logins(env), CredentialHelpers(env, helper_timeout))
-        log.debug("CI logins: %s", ", ".join(node.sources()) or "none")
-        return node
+        logins = cls(configs, environment_logins(env), CredentialHelpers(env, helper_timeout))
+        log.debug("CI logins: %s", ", ".join(logins.sources()) or "none")
+        return logins
 
     @property
     def files(self) -> list[str]:

@@ -34,6 +34,7 @@ from enum import Enum
 from typing import Any
 
 from gate.credentials import Credential
+from gate.credentials.keyring import redact_key
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ def _load_json(data: str | bytes | Mapping[str, Any], what: str) -> Mapping[str,
 
 def _entry(key: str, entry: Any, source: str, what: str) -> AuthEntry:
     """One registry entry of a CI login file, tokens included (docker and podman use them)."""
-    where = f"{what}, entry {_show(key)}"
+    where = f"{what}, entry {_show(redact_key(key))}"
     if entry is None:
         entry = {}
     if not isinstance(entry, Mapping):
@@ -227,7 +228,12 @@ def parse_docker_config(
         if not isinstance(helpers_value, Mapping):
             raise DockerConfigError(f"{what}: `credHelpers` is not a JSON object")
         for key, name in helpers_value.items():
-            helpers.append((str(key), _helper_name(name, f"{what}: `credHelpers` {_show(key)}")))
+            helpers.append(
+                (
+                    str(key),
+                    _helper_name(name, f"{what}: `credHelpers` {_show(redact_key(str(key)))}"),
+                )
+            )
     store = _field(document, "credsStore")
     store_name = _helper_name(store, f"{what}: `credsStore`") if store is not None else None
     return DockerConfig(source, auths, tuple(helpers), store_name or None)
@@ -259,7 +265,7 @@ def kubelet_entries(auths: Any, source: str, what: str) -> tuple[AuthEntry, ...]
         raise DockerConfigError(f"{what}: `auths` is not a JSON object")
     entries: list[AuthEntry] = []
     for key, entry in auths.items():
-        where = f"{what}, entry {_show(str(key))}"
+        where = f"{what}, entry {_show(redact_key(str(key)))}"
         if entry is None:
             entry = {}
         if not isinstance(entry, Mapping):
@@ -362,7 +368,9 @@ def parse_pull_secret(
             Effect.IGNORED,
         )
     try:
-        document = _load_json(_secret_value(secret, key), f"`{key}`")
+        text = _secret_value(secret, key)
+        # `null` passes ValidateSecret (it unmarshals into a map) and decodes to nothing
+        document = None if text.strip() == "null" else _load_json(text, f"`{key}`")
     except PullSecretInvalid:
         raise
     except DockerConfigError as exc:
@@ -374,7 +382,7 @@ def parse_pull_secret(
             config = kubelet_dockercfg(document, source, f"`{key}`")
     except DockerConfigError as exc:
         raise PullSecretInvalid(exc.reason, Effect.BREAKS_KEYRING) from None
-    if _carries_tokens(document, secret_type == SECRET_TYPE_DOCKERCFG):
+    if document is not None and _carries_tokens(document, secret_type == SECRET_TYPE_DOCKERCFG):
         log.warning(
             "%s: identitytoken/registrytoken entries are ignored, as the kubelet ignores them "
             "in pull secrets; use username and password",

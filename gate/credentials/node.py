@@ -7,18 +7,21 @@ declared here, each read the way the kubelet reads it:
    kubelet finds in its root or working directory, `~/.docker` or `/.docker`. Parsed by the
    kubelet's Go types (`pkg/credentialprovider/config.go`, `ReadDockerConfigFile`): `auths`
    only, no `credHelpers`/`credsStore`, no `identitytoken`. A directory means its
-   `config.json`, else `.dockercfg`, else `.dockerconfigjson`, in the kubelet's order.
+   `config.json`, else `.dockercfg`, in the kubelet's order. One kubelet reads one file; given
+   several, the gate models nodes that hold them all (one keyring, most specific key first).
 2. Credential provider plugins (`--image-credential-provider-config` and `-bin-dir`, config
    `nodes: credential-providers`): run as the kubelet runs them (`gate.credentials.providers`).
-   A provider that needs the pod's service-account token cannot be run in CI: what only it
-   could pull cannot be verified here.
+   A provider that needs the pod's service-account token cannot be run in CI, and one that
+   fails or times out here may work with the node's identity: what only they could pull
+   cannot be verified here. Providers run with the CI job's environment (its cloud identity
+   is what lets the same binary work here) less the CI's registry logins.
 3. `nodes: registries` patterns: registries the nodes pull from by means the gate cannot replay
    (an instance role, a provider binary that is not in CI). Matched with the keyring's rules; a
    CI login may verify on their behalf.
 
-Node docker config entries and provider answers go into one keyring per image, as the
-kubelet's `providersDockerKeyring.Lookup` adds every provider's config to one
-`BasicDockerKeyring`: the most specific key first, whatever its source.
+Node docker configs and provider answers are two keyrings, looked up in that order
+(`kuberuntime_image.go` `PullImage`: `UnionDockerKeyring{the docker config keyring, the
+external credential provider keyring}`); each falls back to `index.docker.io` on its own.
 """
 
 from __future__ import annotations
@@ -45,7 +48,12 @@ from gate.credentials.providers import (
 
 log = logging.getLogger(__name__)
 
-NODE_CONFIG_NAMES = ("config.json", ".dockercfg", ".dockerconfigjson")
+CI_LOGIN_VARIABLES = frozenset(
+    {"GITHUB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_JOB_TOKEN", "CI_REGISTRY_USER", "DOCKER_CONFIG"}
+)
+"""The CI's registry logins: no node has them, so no provider run here sees them."""
+
+NODE_CONFIG_NAMES = ("config.json", ".dockercfg")
 """What the kubelet looks for in a directory, in its order (`ReadDockerConfigFile`)."""
 
 
@@ -68,6 +76,9 @@ class NodeOffer:
     a CI login may verify on their behalf."""
     unreplayable: tuple[str, ...] = ()
     """`provider:<name>` of matching providers that need the pod's service-account token."""
+    failed: tuple[tuple[str, str], ...] = ()
+    """(`provider:<name>`, why) of matching providers that gave nothing here: the node's
+    identity may do better, so a CI login may verify on their behalf."""
 
 
 def read_node_docker_config(path: str) -> DockerConfig:
@@ -145,7 +156,8 @@ class NodeCredentials:
             except ProviderConfigError as exc:
                 raise CredentialConfigError(str(exc)) from None
             env = os.environ if environ is None else environ
-            providers = CredentialProviders(specs, provider_bin_dir, env)
+            node_env = {k: v for k, v in env.items() if k not in CI_LOGIN_VARIABLES}
+            providers = CredentialProviders(specs, provider_bin_dir, node_env)
         node = cls(configs, providers, registries)
         log.debug("node credentials: %s", ", ".join(node.sources()) or "none declared")
         return node
@@ -166,27 +178,31 @@ class NodeCredentials:
         return offer
 
     def _lookup(self, image_name: str) -> NodeOffer:
-        keyring = Keyring()
+        configs = Keyring()
         for config in self._configs:
             for entry in config.auths:
-                keyring.add(entry.key, entry.credential)
+                configs.add(entry.key, entry.credential)
+        answers = Keyring()
         unreplayable: list[str] = []
+        failed: list[tuple[str, str]] = []
         if self._providers is not None:
             for spec in self._providers.matching(image_name):
                 if spec.needs_service_account_token:
                     unreplayable.append(provider_source(spec.name))
                     continue
                 for key, credential in self._providers.provide(spec, image_name):
-                    keyring.add(key, credential)
+                    answers.add(key, credential)
+                reason = self._providers.failure(spec, image_name)
+                if reason is not None:
+                    failed.append((provider_source(spec.name), reason))
+        found = configs.lookup(image_name)
+        found += [c for c in answers.lookup(image_name) if c not in found]
         return NodeOffer(
-            tuple(keyring.lookup(image_name)),
+            tuple(found),
             tuple(self._registries.lookup(image_name)),
             tuple(unreplayable),
+            tuple(failed),
         )
-
-    @property
-    def provider_runs(self) -> dict[str, int]:
-        return dict(self._providers.runs) if self._providers is not None else {}
 
     def __bool__(self) -> bool:
         return bool(self._configs or self._providers or self._registries)

@@ -6,9 +6,10 @@ plugin copies them), every matching key of them in one keyring; then the node's 
 Every matching credential is tried until one works; anonymous only when nothing matched.
 
 What the gate cannot replay is kept apart, never dropped and never guessed: a pull secret that
-exists without readable values and a `nodes: registries` pattern (both may be verified by a CI
-login), and a provider that needs the pod's service-account token (cannot be verified here).
-The CI machine's logins are never the pod's credentials; they are only offered as verifiers.
+exists without readable values, a `nodes: registries` pattern and a provider that gave nothing
+here (a CI login may verify for them), and a provider that needs the pod's service-account
+token (cannot be verified here). The CI machine's logins are never the pod's credentials; the
+resolver asks them only to verify (`Resolver.resolve`).
 
 A pull secret whose data the kubelet's decoder rejects makes `MakeDockerKeyring` fail, and with
 it every image pull of the pod (`pkg/credentialprovider/secrets/secrets.go`); one of another
@@ -21,7 +22,6 @@ import logging
 from dataclasses import dataclass, field
 
 from gate.credentials import ANONYMOUS, Credential
-from gate.credentials.ci import CILogins
 from gate.credentials.dockerconfig import (
     SECRET_KEYS,
     DockerConfig,
@@ -34,6 +34,7 @@ from gate.credentials.keyring import KeyIndex, Keyring
 from gate.credentials.node import NodeCredentials
 from gate.extract import PodSpec
 from gate.inventory import Inventory
+from gate.inventory.model import SecretEntry
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,8 @@ class PodCredentials:
     for: `secret:<ns>/<name>` without readable values, `nodes:<pattern>`."""
     unreplayable: tuple[str, ...] = ()
     """Sources that cannot be verified here at all: `provider:<name>` needing a pod's token."""
-    verifiers: tuple[Credential, ...] = ()
-    """The CI machine's logins for this registry: verify, never stand in for the pod."""
+    provider_failures: tuple[tuple[str, str], ...] = ()
+    """(`provider:<name>`, why) of node providers that gave nothing here (in `on_behalf_of`)."""
     keyring_error: str | None = None
     """Why the kubelet cannot build this pod's keyring at all (every pull fails)."""
 
@@ -91,22 +92,16 @@ class PodCredentials:
 class Keychain:
     """Builds and caches pod keyrings; node credentials and CI logins are shared by every pod."""
 
-    def __init__(
-        self,
-        inventory: Inventory,
-        node: NodeCredentials | None = None,
-        ci: CILogins | None = None,
-    ) -> None:
+    def __init__(self, inventory: Inventory, node: NodeCredentials | None = None) -> None:
         self.inventory = inventory
         self.node = node or NodeCredentials()
-        self.ci = ci or CILogins()
-        self._pods: dict[tuple[str, tuple[str, ...]], PodKeyring] = {}
+        self._pods: dict[tuple[str, tuple[str, ...], str | None], PodKeyring] = {}
         self._offers: dict[tuple[str, tuple[str, ...], str], PodCredentials] = {}
 
     def pod_keyring(self, pod: PodSpec) -> PodKeyring:
         source = self.inventory.pull_secrets_for(pod)
         namespace = pod.object.namespace
-        key = (namespace, source.names)
+        key = (namespace, source.names, source.service_account)
         cached = self._pods.get(key)
         if cached is not None:
             return cached
@@ -119,10 +114,9 @@ class Keychain:
             if secret is None:
                 if not self.inventory.secret_exists(namespace, name):
                     continue  # pull-secret-missing: the kubelet logs it and pulls without it
-                entry = self.inventory.secret(namespace, name)
-                kind = entry.type if entry is not None and entry.created_by is None else None
-                if kind is not None and kind not in SECRET_KEYS:
-                    problems.append(_ignored(name, kind))
+                problem = _known_unusable(name, self.inventory.secret(namespace, name))
+                if problem is not None:
+                    problems.append(problem)
                 else:
                     unreadable.append(name)
                 continue
@@ -175,23 +169,36 @@ class Keychain:
         on_behalf_of = (
             *(pull_secret_source(namespace, name) for name in pod_keyring.unreadable),
             *node.declared,
+            *(source for source, _ in node.failed),
         )
         return PodCredentials(
             tuple(found) or (ANONYMOUS,),
             unmatched,
             on_behalf_of,
             node.unreplayable,
-            tuple(self.ci.lookup(image_name)),
+            node.failed,
         )
 
 
-def _ignored(name: str, kind: str) -> PullSecretProblem:
-    return PullSecretProblem(
-        name,
-        f"secret type is {kind!r}; the kubelet reads image pull secrets only of type "
-        f"{' or '.join(SECRET_KEYS)}",
-        Effect.IGNORED,
-    )
+def _known_unusable(name: str, entry: SecretEntry | None) -> PullSecretProblem | None:
+    """What can be told of a pull secret whose values are unknown: its type and key names,
+    whoever makes it (an ExternalSecret without `template.type` makes an Opaque one)."""
+    kind = entry.type if entry is not None else None
+    if kind is None:
+        return None
+    if kind not in SECRET_KEYS:
+        return PullSecretProblem(
+            name,
+            f"secret type is {kind!r}; the kubelet reads image pull secrets only of type "
+            f"{' or '.join(SECRET_KEYS)}",
+            Effect.IGNORED,
+        )
+    assert entry is not None
+    if entry.keys is not None and SECRET_KEYS[kind] not in entry.keys:
+        return PullSecretProblem(
+            name, f"a {kind} secret without a `{SECRET_KEYS[kind]}` key", Effect.REJECTED
+        )
+    return None
 
 
 def _matches(config: DockerConfig, image_name: str) -> bool:

@@ -823,8 +823,12 @@ class CredentialProviders:
         self._cache: dict[tuple[str, str], _CacheEntry] = {}
         """(provider, cache key) → answer: keys are images, registries and `global` in one
         namespace, as in the kubelet's single store."""
-        self._failed: set[tuple[str, str]] = set()
-        """(provider, image) that failed in this run: not run again (the kubelet would)."""
+        self._failed: dict[tuple[str, str], str] = {}
+        """(provider, image) that failed in this run, and why: not run again (the kubelet
+        would retry on the next pull; one gate run is one look)."""
+        self._broken: dict[str, str] = {}
+        """Providers that could not be run or timed out: not run again in this run, so that a
+        hanging plugin costs one timeout, not one per image."""
         self._warned: set[tuple[str, str]] = set()
         self._runs: dict[str, int] = {spec.name: 0 for spec in self._specs}
 
@@ -860,12 +864,14 @@ class CredentialProviders:
         cached = self._cached(spec, image_name)
         if cached is not None:
             return list(cached)
-        if (spec.name, image_name) in self._failed:
+        if (spec.name, image_name) in self._failed or spec.name in self._broken:
             return []
         try:
             answer = self._run(spec, image_name)
         except _Failure as failure:
-            self._failed.add((spec.name, image_name))
+            self._failed[(spec.name, image_name)] = failure.detail
+            if failure.kind in ("run", "timeout"):
+                self._broken[spec.name] = failure.detail
             self._report(spec, image_name, failure)
             return []
         source = provider_source(spec.name)
@@ -887,6 +893,11 @@ class CredentialProviders:
                 key = GLOBAL_CACHE_KEY
             self._cache[(spec.name, key)] = _CacheEntry(self._clock() + duration, logins)
         return list(logins)
+
+    def failure(self, spec: ProviderSpec, image_name: str) -> str | None:
+        """Why `spec` gave no answer for `image_name` in this run (never its output), or None
+        when it answered (or was not asked)."""
+        return self._failed.get((spec.name, image_name)) or self._broken.get(spec.name)
 
     def _cached(
         self, spec: ProviderSpec, image_name: str
@@ -945,8 +956,8 @@ class CredentialProviders:
         self._warned.add((spec.name, failure.kind))
         log.log(
             logging.WARNING if first else logging.DEBUG,
-            "credential provider %s gave no credentials for %s: %s; the node would pull without "
-            "them (the plugin's output is not shown: it may hold secrets)",
+            "credential provider %s gave no credentials for %s: %s; what only it could pull "
+            "cannot be verified here (the plugin's output is not shown: it may hold secrets)",
             spec.name,
             image_name,
             failure.detail,

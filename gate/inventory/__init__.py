@@ -14,6 +14,7 @@ Only `gate.cluster` touches the network; everything here reads files and objects
 from gate.extract import validate_namespace
 from gate.inventory.model import (
     DEFAULT_SERVICE_ACCOUNT,
+    ENFORCE_MOUNTABLE_SECRETS,
     ExternalPattern,
     Inventory,
     PullSecretSource,
@@ -26,6 +27,7 @@ from gate.inventory.snapshot import ClusterStateError, add_cluster_state
 
 __all__ = [
     "DEFAULT_SERVICE_ACCOUNT",
+    "ENFORCE_MOUNTABLE_SECRETS",
     "ClusterStateError",
     "ExternalPattern",
     "Inventory",

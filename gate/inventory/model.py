@@ -39,6 +39,38 @@ def pull_secret_names(entries: Any) -> tuple[str, ...]:
     return tuple(str(e["name"]) for e in entries if isinstance(e, dict) and e.get("name"))
 
 
+def mountable_secret_names(entries: Any) -> tuple[str, ...]:
+    """The names in a ServiceAccount's `secrets` list (object references: only the name
+    counts, as `limitSecretReferences` compares names alone)."""
+    return pull_secret_names(entries)
+
+
+ENFORCE_MOUNTABLE_SECRETS = "kubernetes.io/enforce-mountable-secrets"
+"""ServiceAccount annotation: its pods may use only the secrets it lists (ServiceAccount
+admission plugin, plugin/pkg/admission/serviceaccount/admission.go)."""
+
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+
+
+def enforces_mountable_secrets(annotations: Any) -> bool:
+    """Whether a ServiceAccount's annotations turn the mountable-secrets check on.
+
+    The plugin reads the value with Go's `strconv.ParseBool` and treats a parse error as
+    false, so `"yes"` or `"on"` leave the check off.
+    """
+    if not isinstance(annotations, dict):
+        return False
+    value = annotations.get(ENFORCE_MOUNTABLE_SECRETS)
+    return isinstance(value, str) and value in _GO_TRUE
+
+
+SERVICE_ACCOUNT_TOKEN_TYPE = "kubernetes.io/service-account-token"
+TOKEN_CONTROLLER_KEYS = frozenset({"token", "ca.crt", "namespace"})
+"""What the token controller writes into a `kubernetes.io/service-account-token` Secret after
+it is created (`generateTokenIfNeeded`, pkg/controller/serviceaccount/tokens_controller.go;
+`ca.crt` only when the controller has a root CA)."""
+
+
 @dataclass(frozen=True)
 class SecretEntry:
     """A Secret known to exist (or to be created) in a namespace."""
@@ -55,11 +87,17 @@ class SecretEntry:
     """`<Kind>/<name>` of the object that makes it (SealedSecret, ExternalSecret, ...)."""
     file: str | None = None
     line: int | None = None
+    filled_by: str | None = None
+    """What writes keys into it after it is created (the token controller, a replicator), in
+    words: the keys it writes are unknown here, not absent."""
+    filled_keys: frozenset[str] | None = None
+    """The keys `filled_by` writes, when known by name; None: any key at all."""
 
 
 @dataclass(frozen=True)
 class ServiceAccountEntry:
-    """A ServiceAccount and the pull secrets the admission plugin would copy onto its pods."""
+    """A ServiceAccount: the pull secrets the admission plugin would copy onto its pods, and
+    the secrets it lets them use when it enforces mountable secrets."""
 
     namespace: str
     name: str
@@ -69,6 +107,21 @@ class ServiceAccountEntry:
     """Line of each `imagePullSecrets` name, for one from the rendered set (else empty)."""
     file: str | None = None
     line: int | None = None
+    mountable_secrets: tuple[str, ...] = ()
+    """The names in its `secrets` list."""
+    enforce_mountable_secrets: bool = False
+    """`kubernetes.io/enforce-mountable-secrets` is true: its pods may use only `secrets`
+    (volumes, env, envFrom) and `imagePullSecrets` (pull secrets)."""
+    enforce_line: int | None = None
+    """Line of that annotation, for one from the rendered set."""
+
+    @property
+    def where(self) -> str:
+        """`sa.yaml:7` (the annotation's line, else the name's) or the source it came from."""
+        line = self.enforce_line or self.line
+        if self.file is not None and line is not None:
+            return f"{self.file}:{line}"
+        return self.origin
 
 
 @dataclass(frozen=True)
@@ -203,9 +256,39 @@ class Inventory:
         return self.external_match(namespace, name) is not None
 
     def secret_keys(self, namespace: str, name: str) -> frozenset[str] | None:
-        """The Secret's data keys when known for certain, else None (do not check keys)."""
+        """The Secret's data keys when known for certain, else None (do not check keys).
+
+        None too for a Secret something fills after creation: its keys are not all known.
+        """
         entry = self._secrets.get((namespace, name))
-        return entry.keys if entry is not None else None
+        if entry is None or entry.filled_by is not None:
+            return None
+        return entry.keys
+
+    def has_key(self, namespace: str, name: str, key: str) -> bool | None:
+        """Whether the Secret has `key`: True, False, or None when that cannot be known (the
+        source does not list keys, or a controller may write this one after creation)."""
+        entry = self._secrets.get((namespace, name))
+        if entry is None:
+            return None
+        if entry.keys is not None and key in entry.keys:
+            return True
+        if entry.keys is None:
+            return None
+        if entry.filled_by is not None and (entry.filled_keys is None or key in entry.filled_keys):
+            return None
+        return False
+
+    def keys_unknown_because(self, namespace: str, name: str) -> str:
+        """Why `has_key` said None, in words, for the note that says a key was not checked."""
+        entry = self._secrets.get((namespace, name))
+        if entry is not None and entry.filled_by is not None:
+            return f"{entry.filled_by} after the Secret is created"
+        if entry is None:
+            pattern = self.external_match(namespace, name)
+            return f"it is declared external ({pattern.reason})" if pattern else "it is unknown"
+        maker = f"{entry.created_by} ({entry.origin})" if entry.created_by else entry.origin
+        return f"{maker} does not say which keys it has"
 
     def secret_object(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The full Secret (with `data`/`stringData`) when a source carried its values."""
@@ -231,10 +314,11 @@ class Inventory:
     def pull_secrets_for(self, pod: PodSpec) -> PullSecretSource:
         """The pull secrets the kubelet would use for `pod`, as the admission plugin sets them.
 
-        The pod's own `imagePullSecrets` if it has any; otherwise its service account's
-        (`default` when it names none), when that account is known.
+        The pod's own `imagePullSecrets` if it has any entry, even one without a name (which
+        names nothing, so `names` leaves it out); otherwise its service account's (`default`
+        when it names none), when that account is known.
         """
-        if pod.image_pull_secrets:
+        if pod.has_own_pull_secrets:
             return PullSecretSource(tuple(name for name, _ in pod.image_pull_secrets))
         account_name = pod.service_account or DEFAULT_SERVICE_ACCOUNT
         account = self._accounts.get((pod.object.namespace, account_name))

@@ -31,6 +31,15 @@ them):
 - A `Secret` annotated for Emberstack Reflector auto-reflection, or with
   `replicator.v1.mittwald.de/replicate-to`: copies in the listed namespaces (names or regexes;
   Reflector with no list: every namespace).
+- A `Job` running kube-webhook-certgen `create` (image `.../kube-webhook-certgen`, as
+  ingress-nginx and many charts use it): `--secret-name` in `--namespace` (both required by
+  the tool), keys `ca`, `--cert-name` (default `cert`) and `--key-name` (default `key`).
+
+Keys that something writes after creation are unknown, not absent: a
+`kubernetes.io/service-account-token` Secret gets `token`, `ca.crt` and `namespace` from the
+token controller; a Secret annotated `replicator.v1.mittwald.de/replicate-from` gets the
+source's keys added, one annotated `reflector.v1.k8s.emberstack.com/reflects` has its data
+replaced by the source's.
 
 Anything else that makes Secrets (a Helm hook Job, a cloud controller) belongs in the config's
 `secrets: external:` list.
@@ -44,13 +53,18 @@ from typing import Any
 
 from gate.extract import DEFAULT_NAMESPACE
 from gate.inventory.model import (
+    ENFORCE_MOUNTABLE_SECRETS,
+    SERVICE_ACCOUNT_TOKEN_TYPE,
+    TOKEN_CONTROLLER_KEYS,
     ExternalPattern,
     Inventory,
     SecretEntry,
     ServiceAccountEntry,
     data_keys,
+    enforces_mountable_secrets,
+    mountable_secret_names,
 )
-from gate.load import KubeObject, PathKey
+from gate.load import KubeObject, PathKey, get_path
 
 SOURCE_DESCRIPTION = "the rendered manifests"
 
@@ -62,6 +76,9 @@ _CERT_MANAGER_SHIM_ANNOTATIONS = (
 _REFLECTOR = "reflector.v1.k8s.emberstack.com/"
 _REPLICATE_TO = "replicator.v1.mittwald.de/replicate-to"
 _ONEPASSWORD_ITEM_NAME = "operator.1password.io/item-name"
+_REPLICATE_FROM = "replicator.v1.mittwald.de/replicate-from"
+_REFLECTS = _REFLECTOR + "reflects"
+_CERTGEN = "kube-webhook-certgen"
 _ESO_NOT_CREATING = {"Merge", "None"}
 
 
@@ -125,6 +142,7 @@ def _service_account(obj: KubeObject, namespace: str) -> ServiceAccountEntry:
             names.append(str(entry["name"]))
             lines.append(obj.line_of(("imagePullSecrets", index, "name")))
     line = obj.line_of(("metadata", "name"))
+    enforce = enforces_mountable_secrets(obj.metadata.get("annotations"))
     return ServiceAccountEntry(
         namespace=namespace,
         name=obj.name,
@@ -133,6 +151,11 @@ def _service_account(obj: KubeObject, namespace: str) -> ServiceAccountEntry:
         pull_secret_lines=tuple(lines),
         file=obj.file,
         line=line,
+        mountable_secrets=mountable_secret_names(obj.data.get("secrets")),
+        enforce_mountable_secrets=enforce,
+        enforce_line=obj.line_of(("metadata", "annotations", ENFORCE_MOUNTABLE_SECRETS))
+        if enforce
+        else None,
     )
 
 
@@ -144,20 +167,47 @@ def _add_secret_object(inventory: Inventory, obj: KubeObject, namespace: str) ->
     # ciphertext values: it exists, but its values are no use for pulling images.
     # A plain rendered Secret is exactly what will be applied: its values are what they are,
     # none included (the API server then refuses a pull secret without its key).
+    # One that a replicator or the token controller fills holds placeholders, not its values.
     encrypted = "sops" in obj.data
+    secret_type = str(obj.data.get("type") or "Opaque")
+    filled_by, filled_keys = _filled_later(obj, secret_type)
     inventory.add_secret(
         SecretEntry(
             namespace=namespace,
             name=obj.name,
             origin=f"rendered {obj.file}:{line}",
-            type=str(obj.data.get("type") or "Opaque"),
-            keys=frozenset(keys),
+            type=secret_type,
+            keys=None if _annotation(obj, _REFLECTS) else frozenset(keys),
             file=obj.file,
             line=line,
+            filled_by=filled_by,
+            filled_keys=filled_keys,
         ),
-        obj=None if encrypted else obj.data,
+        obj=None if encrypted or filled_by is not None else obj.data,
     )
     _add_replicas(inventory, obj, namespace, keys)
+
+
+def _annotation(obj: KubeObject, key: str) -> str | None:
+    annotations = obj.metadata.get("annotations")
+    value = annotations.get(key) if isinstance(annotations, dict) else None
+    return str(value) if value not in (None, "") else None
+
+
+def _filled_later(obj: KubeObject, secret_type: str) -> tuple[str | None, frozenset[str] | None]:
+    """What writes keys into this Secret after it is applied, and which keys (None: any)."""
+    if secret_type == SERVICE_ACCOUNT_TOKEN_TYPE:
+        return "the token controller writes token, ca.crt and namespace", TOKEN_CONTROLLER_KEYS
+    source = _annotation(obj, _REPLICATE_FROM)
+    if source:
+        return (
+            f"kubernetes-replicator copies the keys of {source} into it ({_REPLICATE_FROM})",
+            None,
+        )
+    source = _annotation(obj, _REFLECTS)
+    if source:
+        return f"Reflector replaces its data with that of {source} ({_REFLECTS})", None
+    return None, None
 
 
 def _add_replicas(inventory: Inventory, obj: KubeObject, namespace: str, keys: set[str]) -> None:
@@ -247,6 +297,8 @@ def _made_by(obj: KubeObject, namespace: str, inventory: Inventory) -> Iterator[
                 obj.line_of(("spec", "destination", "name")),
                 _str(destination.get("type")) or "Opaque",
             )
+    elif group == "batch" and kind == "Job":
+        yield from _certgen(obj, namespace)
     elif group == "isindir.github.com" and kind == "SopsSecret":
         yield from _sops_secret(obj, namespace, spec, inventory)
     elif group == "cert-manager.io" and kind == "Certificate":
@@ -461,3 +513,141 @@ def _infisical_secret(obj: KubeObject, namespace: str, spec: dict[str, Any]) -> 
 
 def _str(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
+
+
+def _certgen(obj: KubeObject, namespace: str) -> Iterator[_Made]:
+    """The Secret a kube-webhook-certgen `create` container of a Job writes.
+
+    From the tool's source (images/kube-webhook-certgen/rootfs/cmd/create.go and pkg/k8s/k8s.go
+    in kubernetes/ingress-nginx; cmd/create.go in jet/kube-webhook-certgen): `--host`,
+    `--secret-name` and `--namespace` are required flags (no default namespace: without one the
+    command fails and writes nothing), and `SaveCertsToSecret` writes `ca`, the `--cert-name`
+    key (default `cert`) and the `--key-name` key (default `key`). Values may use the kubelet's
+    `$(VAR)` expansion of the container's env (ingress-nginx passes `$(POD_NAMESPACE)`, a
+    `metadata.namespace` field reference); a reference that cannot be resolved here makes the
+    Secret's name or namespace unknown, so nothing is counted.
+    """
+    spec_path: PathKey = ("spec", "template", "spec")
+    for container_field in ("initContainers", "containers"):
+        entries = get_path(obj.data, (*spec_path, container_field))
+        for index, container in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(container, dict) and _is_certgen(container.get("image")):
+                made = _certgen_create(
+                    obj, namespace, container, (*spec_path, container_field, index)
+                )
+                if made is not None:
+                    yield made
+
+
+def _is_certgen(image: Any) -> bool:
+    if not isinstance(image, str):
+        return False
+    repository = image.partition("@")[0].rsplit("/", 1)[-1].partition(":")[0]
+    return repository == _CERTGEN
+
+
+def _certgen_create(
+    obj: KubeObject, namespace: str, container: dict[str, Any], cpath: PathKey
+) -> _Made | None:
+    tokens: list[tuple[str, PathKey]] = []
+    command = container.get("command")
+    if isinstance(command, list) and command:
+        if str(command[0]).rsplit("/", 1)[-1] != _CERTGEN:
+            return None  # a shell or wrapper: its arguments cannot be read here
+        tokens += [(str(t), (*cpath, "command", i)) for i, t in enumerate(command) if i > 0]
+    args = container.get("args")
+    if isinstance(args, list):
+        tokens += [(str(t), (*cpath, "args", i)) for i, t in enumerate(args)]
+    subcommand, flags = _cobra_args(tokens)
+    if subcommand != "create":
+        return None
+    env = _literal_env(container.get("env"), namespace)
+    values: dict[str, str] = {}
+    for flag in ("secret-name", "namespace", "cert-name", "key-name", "secret-type"):
+        if flag in flags:
+            expanded = _expand(flags[flag][0], env)
+            if expanded is None:
+                return None
+            values[flag] = expanded
+    if not values.get("secret-name") or not values.get("namespace"):
+        return None
+    keys = frozenset({"ca", values.get("cert-name") or "cert", values.get("key-name") or "key"})
+    return _Made(
+        values["namespace"],
+        values["secret-name"],
+        obj.line_of(flags["secret-name"][1]),
+        values.get("secret-type") or "Opaque",
+        keys,
+    )
+
+
+def _cobra_args(
+    tokens: list[tuple[str, PathKey]],
+) -> tuple[str | None, dict[str, tuple[str, PathKey]]]:
+    """The subcommand and the last value of each `--flag=value` / `--flag value` (every flag
+    of certgen's `create` takes a string, so a bare `--flag` takes the next argument)."""
+    subcommand: str | None = None
+    flags: dict[str, tuple[str, PathKey]] = {}
+    index = 0
+    while index < len(tokens):
+        token, path = tokens[index]
+        index += 1
+        if token == "--":
+            break
+        if token.startswith("--"):
+            name, equals, value = token[2:].partition("=")
+            if not equals:
+                if index >= len(tokens):
+                    break
+                value, path = tokens[index]
+                index += 1
+            flags[name] = (value, path)
+        elif not token.startswith("-") and subcommand is None:
+            subcommand = token
+    return subcommand, flags
+
+
+def _literal_env(env: Any, namespace: str) -> dict[str, str | None]:
+    """A container's env as `$(VAR)` expansion sees it: literal values, `metadata.namespace`
+    field references (the pod's namespace); None for values only the node knows."""
+    found: dict[str, str | None] = {}
+    for var in env if isinstance(env, list) else []:
+        if not isinstance(var, dict) or not var.get("name"):
+            continue
+        name = str(var["name"])
+        if "valueFrom" in var:
+            field_path = get_path(var, ("valueFrom", "fieldRef", "fieldPath"))
+            found[name] = namespace if field_path == "metadata.namespace" else None
+        else:
+            value = var.get("value")
+            found[name] = _expand("" if value is None else str(value), found)
+    return found
+
+
+def _expand(text: str, env: dict[str, str | None]) -> str | None:
+    """The kubelet's `$(VAR)` expansion (third_party/forked/golang/expansion): `$$` is a `$`,
+    an undefined `$(VAR)` stays as written. None when a value is not known here, or when the
+    text keeps an unexpanded reference (the tool would then use it literally, a name no
+    Secret can have)."""
+    out: list[str] = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == "$" and index + 1 < len(text):
+            following = text[index + 1]
+            if following == "$":
+                out.append("$")
+                index += 2
+                continue
+            if following == "(":
+                close = text.find(")", index + 2)
+                if close != -1:
+                    name = text[index + 2 : close]
+                    if name not in env or env[name] is None:
+                        return None
+                    out.append(str(env[name]))
+                    index = close + 1
+                    continue
+        out.append(char)
+        index += 1
+    return "".join(out)

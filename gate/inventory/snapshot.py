@@ -17,6 +17,8 @@ from gate.inventory.model import (
     SecretEntry,
     ServiceAccountEntry,
     data_keys,
+    enforces_mountable_secrets,
+    mountable_secret_names,
     pull_secret_names,
 )
 from gate.load import load_text
@@ -66,7 +68,16 @@ def _add_item(inventory: Inventory, item: dict[str, Any], origin: str, default_n
     name, namespace = str(meta["name"]), str(meta.get("namespace") or default_ns)
     if kind == "ServiceAccount":
         names = pull_secret_names(item.get("imagePullSecrets"))
-        inventory.add_service_account(ServiceAccountEntry(namespace, name, origin, names))
+        inventory.add_service_account(
+            ServiceAccountEntry(
+                namespace,
+                name,
+                origin,
+                names,
+                mountable_secrets=mountable_secret_names(item.get("secrets")),
+                enforce_mountable_secrets=enforces_mountable_secrets(meta.get("annotations")),
+            )
+        )
         return 1
     if kind == "Secret":
         keys = data_keys(item)

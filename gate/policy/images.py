@@ -18,7 +18,7 @@ def image_uses(pods: Iterable[PodSpec]) -> list[ImageUse]:
     """Every container image of every pod, parsed (or with the reason it cannot be)."""
     uses: list[ImageUse] = []
     for pod in pods:
-        for container in pod.containers:
+        for container in (*pod.containers, *pod.image_volumes):
             if container.image is None:
                 uses.append(ImageUse(pod, container, None, "the container has no image"))
                 continue
@@ -37,15 +37,17 @@ def _invalid_reason(exc: InvalidReference) -> str:
 
 
 def finding_for(rule_id: str, use: ImageUse, message: str, hint: str) -> Finding:
-    """A finding on the container's `image:` line."""
+    """A finding on the container's `image:` line (an image volume's `reference:` line)."""
+    source = use.container
     return Finding.about(
         rule_id,
         use.pod,
-        use.container.line,
+        source.line,
         message,
         hint,
-        container=use.container.name,
-        image=use.container.image,
+        container=None if source.is_volume else source.name,
+        volume=source.name if source.is_volume else None,
+        image=source.image,
     )
 
 
@@ -58,12 +60,13 @@ def static_findings(uses: Iterable[ImageUse]) -> list[Finding]:
             findings.append(_invalidfinding_for(use))
             continue
         if use.container.pull_policy == "Never":
+            field = "pullPolicy" if use.container.is_volume else "imagePullPolicy"
             findings.append(
                 finding_for(
                     "image-pull-policy-never",
                     use,
-                    f"container {use.container.name} has `imagePullPolicy: Never`, so it starts "
-                    "only on nodes that already hold the image",
+                    f"{use.container.label} has `{field}: Never`, so it starts only on nodes "
+                    "that already hold the image",
                     "Every other node shows ErrImageNeverPull. Use `IfNotPresent` (or `Always`), "
                     "unless the image is pre-loaded on every node.",
                 )
@@ -97,6 +100,15 @@ def static_findings(uses: Iterable[ImageUse]) -> list[Finding]:
 def _invalidfinding_for(use: ImageUse) -> Finding:
     image = use.container.image
     reason = use.invalid_reason or "invalid reference format"
+    if image is None and use.container.is_volume:
+        return finding_for(
+            "image-reference-invalid",
+            use,
+            f"{use.container.label} has no reference",
+            "The API server rejects the pod (`spec.volumes[].image.reference: Required value`). "
+            "Set `reference:` (a workload controller may fill it in; then check what it "
+            "renders).",
+        )
     if image is None:
         return finding_for(
             "image-reference-invalid",
@@ -140,8 +152,8 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
             if ref.tag is not None and ref.digest is not None:
                 findings.extend(_tag_digest_findings(use))
             continue
-        if resolution.outcome is Outcome.SKIPPED:
-            continue  # --offline: not resolved is not a failure
+        if resolution.outcome in (Outcome.SKIPPED, Outcome.NOT_PULLED):
+            continue  # --offline, or pull policy Never: not asked is not a failure
         registry = api_host(ref.domain) if ref.domain != "docker.io" else "Docker Hub"
         detail = resolution.detail
         if resolution.outcome is Outcome.NAME_UNKNOWN:
@@ -253,9 +265,13 @@ def _unauthorized(use: ImageUse, registry: str) -> Finding:
 def _unverified(use: ImageUse, registry: str) -> Finding:
     resolution, ref = use.resolution, use.reference
     assert resolution is not None and ref is not None
-    reasons = [_unreplayable_reason(source) for source in (*use.on_behalf_of, *use.unreplayable)]
-    if use.ci_logins:
-        tried = f"no CI login could pull it ({', '.join(use.ci_logins)} tried)"
+    failures = dict(use.provider_failures)
+    reasons = [
+        _unreplayable_reason(source, failures.get(source))
+        for source in (*use.on_behalf_of, *use.unreplayable)
+    ]
+    if resolution.ci_logins:
+        tried = f"no CI login could pull it ({', '.join(resolution.ci_logins)} tried)"
     else:
         tried = f"the CI job has no login for {registry} to verify with"
     if resolution.pulled_by_ci_login:
@@ -288,8 +304,13 @@ def _unverified(use: ImageUse, registry: str) -> Finding:
     )
 
 
-def _unreplayable_reason(source: str) -> str:
+def _unreplayable_reason(source: str, failure: str | None = None) -> str:
     kind, _, name = source.partition(":")
+    if failure is not None:
+        return (
+            f"credential provider {name} gave no credentials here ({failure}); the node's own "
+            "identity may do better"
+        )
     if kind == "secret":
         return f"pull secret {name} exists, but its values could not be read here"
     if kind == "nodes":

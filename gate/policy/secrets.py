@@ -1,24 +1,44 @@
 """Secret rules: every Secret and ServiceAccount a pod refers to exists in the pod's namespace.
 
-Each missing reference is one finding at its own line (the secret's name, or the
+Each missing reference is one finding at its own line (the secret's name, the key, or the
 `serviceAccountName` value). Where the name exists in another namespace the message says so:
 Secrets and ServiceAccounts are namespace-scoped, and putting one in the wrong namespace is the
 usual mistake. Messages say what is missing in plain words; hints say what the pod would have
 shown and what to do.
+
+A key that cannot be known (a Secret whose source does not list its keys, or whose keys a
+controller writes after creation) is not a finding: the check passes, and a note at info level
+(`-v`) says which key went unchecked and why. Nothing failed, and stdout stays the report.
+
+`secret-not-mountable` follows the ServiceAccount admission plugin's `limitSecretReferences`
+(plugin/pkg/admission/serviceaccount/admission.go): for an account whose
+`kubernetes.io/enforce-mountable-secrets` is true, `secret` volumes and the env/envFrom secrets
+of containers and init containers must be in the account's `secrets`, and the pod's own
+imagePullSecrets in its `imagePullSecrets`; optional references count too. Projected, CSI and
+other volume types are not checked, nor ephemeral containers (they are checked only when added
+through the `ephemeralcontainers` subresource, never at creation).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from dataclasses import replace
 
 from gate.extract import PodSpec, SecretRef
 from gate.inventory import DEFAULT_SERVICE_ACCOUNT, Inventory
+from gate.inventory.model import ENFORCE_MOUNTABLE_SECRETS, ServiceAccountEntry
 from gate.model import Finding
+from gate.rules import Severity
+
+log = logging.getLogger(__name__)
 
 
 def secret_findings(pods: Iterable[PodSpec], inventory: Inventory) -> list[Finding]:
-    """`pull-secret-missing`, `secret-ref-missing` and `service-account-missing` findings."""
+    """`pull-secret-missing`, `secret-ref-missing`, `service-account-missing` and
+    `secret-not-mountable` findings."""
     findings: dict[tuple[object, ...], Finding] = {}
+    noted: set[tuple[str, str, str]] = set()
 
     def add(finding: Finding, subject: str) -> None:
         key = (finding.rule, finding.file, finding.line, finding.namespace, subject, finding.name)
@@ -29,21 +49,51 @@ def secret_findings(pods: Iterable[PodSpec], inventory: Inventory) -> list[Findi
         for name, line in pod.image_pull_secrets:
             if not inventory.secret_exists(namespace, name):
                 add(_pull_secret_missing(pod, name, line, inventory), name)
+        for line in pod.empty_pull_secrets:
+            add(_pull_secret_unnamed(pod, line, inventory), "")
         for ref in pod.secret_refs:
             if ref.optional:
+                # The kubelet runs without an optional secret, and skips its missing keys
+                # (`MakePayload` in pkg/volume/secret/secret.go for volume items).
                 continue
             if not inventory.secret_exists(namespace, ref.name):
                 add(_secret_ref_missing(pod, ref, inventory), ref.name)
                 continue
-            keys = inventory.secret_keys(namespace, ref.name)
-            if ref.key is not None and keys is not None and ref.key not in keys:
-                add(_secret_key_missing(pod, ref, keys, inventory), f"{ref.name}/{ref.key}")
+            wanted = [(ref.key, ref.line)] if ref.key is not None else []
+            for key, line in wanted + list(ref.items):
+                known = inventory.has_key(namespace, ref.name, key)
+                if known is False:
+                    finding = _secret_key_missing(pod, ref, key, line, inventory)
+                    add(finding, f"{ref.name}/{key}")
+                elif known is None and (namespace, ref.name, key) not in noted:
+                    noted.add((namespace, ref.name, key))
+                    _note_unchecked_key(pod, ref, key, line, inventory)
         account = pod.service_account
         if account and not inventory.service_account_exists(namespace, account):
             add(_service_account_missing(pod, account, inventory), account)
         for finding, subject in _inherited_pull_secrets_missing(pod, inventory):
             add(finding, subject)
+        for finding, subject in _not_mountable(pod, inventory):
+            add(finding, subject)
     return list(findings.values())
+
+
+def _note_unchecked_key(
+    pod: PodSpec, ref: SecretRef, key: str, line: int, inventory: Inventory
+) -> None:
+    obj, namespace = pod.object, pod.object.namespace
+    log.info(
+        "%s:%d: %s %s/%s: key %s of secret %s/%s not checked: its keys cannot be known, as %s",
+        obj.file,
+        line,
+        obj.kind,
+        namespace,
+        obj.name,
+        key,
+        namespace,
+        ref.name,
+        inventory.keys_unknown_because(namespace, ref.name),
+    )
 
 
 def _elsewhere(names: list[str], namespace: str, what: str) -> str:
@@ -85,24 +135,40 @@ def _pull_secret_missing(pod: PodSpec, name: str, line: int, inventory: Inventor
     )
 
 
+def _volume_label(ref: SecretRef) -> str:
+    """`volume tls`, `projected volume token`, `csi volume certs`."""
+    if ref.via == "plugin":
+        kind = f"{(ref.source or 'plugin').partition('.')[0]} volume"
+    else:
+        kind = "projected volume" if ref.via == "projected" else "volume"
+    return f"{kind} {ref.volume}" if ref.volume else kind
+
+
 def _reference(ref: SecretRef) -> str:
     if ref.via == "env":
         key = f" (key {ref.key})" if ref.key else ""
         return f"container {ref.container} reads an env var from secret {ref.name}{key}"
     if ref.via == "envFrom":
         return f"container {ref.container} loads its environment from secret {ref.name}"
-    kind = "projected volume" if ref.via == "projected" else "volume"
-    volume = f" {ref.volume}" if ref.volume else ""
-    return f"{kind}{volume} mounts secret {ref.name}"
+    if ref.via == "plugin":
+        return f"{_volume_label(ref)} needs secret {ref.name} ({ref.source}) to mount"
+    return f"{_volume_label(ref)} mounts secret {ref.name}"
 
 
-def _symptom(ref: SecretRef) -> str:
+def _symptom(ref: SecretRef, namespace: str) -> str:
     if ref.via in ("env", "envFrom"):
         return (
             f"The container would not start: CreateContainerConfigError, "
             f'`secret "{ref.name}" not found`.'
         )
     volume = ref.volume or "…"
+    if ref.via == "plugin":
+        return (
+            f"The kubelet's {(ref.source or '').partition('.')[0]} volume plugin reads it from "
+            f"the pod's namespace ({namespace}) to mount the volume; without it the pod hangs in "
+            f'ContainerCreating with FailedMount events for volume "{volume}" naming secret '
+            f"{namespace}/{ref.name}."
+        )
     return (
         "The pod would hang in ContainerCreating: `MountVolume.SetUp failed for volume "
         f'"{volume}" : secret "{ref.name}" not found`.'
@@ -112,37 +178,100 @@ def _symptom(ref: SecretRef) -> str:
 def _secret_ref_missing(pod: PodSpec, ref: SecretRef, inventory: Inventory) -> Finding:
     namespace = pod.object.namespace
     elsewhere = _elsewhere(inventory.secret_namespaces(ref.name), namespace, "secrets")
+    fix = (
+        f" Create the secret in namespace {namespace}, or correct the name."
+        if ref.via == "plugin"
+        else f" Create the secret in namespace {namespace}, correct the name, or mark the "
+        "reference `optional: true` if the pod can run without it."
+    )
     return Finding.about(
         "secret-ref-missing",
         pod,
         ref.line,
         f"{_reference(ref)}, which does not exist in namespace {namespace}{elsewhere}",
-        _symptom(ref)
-        + f" Create the secret in namespace {namespace}, correct the name, or mark the "
-        "reference `optional: true` if the pod can run without it."
-        + _looked_in(inventory, namespace),
+        _symptom(ref, namespace) + fix + _looked_in(inventory, namespace),
         container=ref.container,
     )
 
 
 def _secret_key_missing(
-    pod: PodSpec, ref: SecretRef, keys: frozenset[str], inventory: Inventory
+    pod: PodSpec, ref: SecretRef, key: str, line: int, inventory: Inventory
 ) -> Finding:
     namespace = pod.object.namespace
     entry = inventory.secret(namespace, ref.name)
-    seen = f" ({entry.origin})" if entry is not None else ""
+    seen = ""
+    if entry is not None:
+        made = f", made by {entry.created_by}" if entry.created_by else ""
+        seen = f" ({entry.origin}{made})"
+    keys = entry.keys if entry is not None and entry.keys is not None else frozenset()
     has = ", ".join(sorted(keys)) if keys else "no keys at all"
+    if entry is not None and entry.filled_by is not None:
+        has += f", and {entry.filled_by} after it is created"
+    if ref.via == "env":
+        what = f"container {ref.container} reads key {key}"
+        symptom = (
+            "The container would not start: CreateContainerConfigError, `couldn't find key "
+            f"{key} in Secret {namespace}/{ref.name}`."
+        )
+        optional = "the reference"
+    else:
+        what = f"{_volume_label(ref)} mounts key {key}"
+        symptom = (
+            "The pod would hang in ContainerCreating: `MountVolume.SetUp failed for volume "
+            f'"{ref.volume or "…"}" : references non-existent secret key: {key}`.'
+        )
+        optional = "the volume's secret" if ref.via == "volume" else "the projected source"
     return Finding.about(
         "secret-ref-missing",
         pod,
-        ref.line,
-        f"container {ref.container} reads key {ref.key} of secret {ref.name}, which has no such "
-        f"key in namespace {namespace}{seen}; it has: {has}",
-        "The container would not start: CreateContainerConfigError, `couldn't find key "
-        f"{ref.key} in Secret {namespace}/{ref.name}`. Correct the key, add it to the secret, "
-        "or mark the reference `optional: true`.",
+        line,
+        f"{what} of secret {ref.name}, which has no such key in namespace {namespace}{seen}; "
+        f"it has: {has}",
+        f"{symptom} Correct the key, add it to the secret, or mark {optional} `optional: true`.",
         container=ref.container,
     )
+
+
+def _pull_secret_unnamed(pod: PodSpec, line: int, inventory: Inventory) -> Finding:
+    """A warning at an `imagePullSecrets` entry without a name.
+
+    It pulls nothing (the kubelet skips it), yet the list is no longer empty, so the admission
+    plugin (`len(pod.Spec.ImagePullSecrets) == 0` in `Admit`) copies none of the service
+    account's pull secrets. A warning, as the API server's own (`invalid empty name`) is: the
+    pull may still work without them, which the image rules judge.
+    """
+    namespace = pod.object.namespace
+    account_name = pod.service_account or DEFAULT_SERVICE_ACCOUNT
+    account = inventory.service_account(namespace, account_name)
+    message = "imagePullSecrets has an entry without a name: it names no secret"
+    consequence = ""
+    if not pod.image_pull_secrets:
+        if account is not None and account.image_pull_secrets:
+            names = ", ".join(account.image_pull_secrets)
+            message += (
+                f", and since the list is not empty the pod does not get the pull secrets of "
+                f"service account {account_name} ({names})"
+            )
+            consequence = (
+                " Images that need those secrets would fail to pull: ErrImagePull, then "
+                "ImagePullBackOff."
+            )
+        else:
+            message += (
+                ", and since the list is not empty the pod would not get its service "
+                "account's pull secrets"
+            )
+    finding = Finding.about(
+        "pull-secret-missing",
+        pod,
+        line,
+        message,
+        "The API server accepts it with a warning (`spec.imagePullSecrets[…].name: invalid "
+        'empty name ""`) and the kubelet skips it; the ServiceAccount admission plugin copies '
+        "the account's imagePullSecrets only onto a pod that lists none." + consequence + " "
+        "Remove the entry (an empty Helm value often renders one), or name the secret.",
+    )
+    return replace(finding, severity=Severity.WARNING)
 
 
 def _service_account_missing(pod: PodSpec, account: str, inventory: Inventory) -> Finding:
@@ -180,7 +309,7 @@ def _inherited_pull_secrets_missing(
     missing one fails the pull just the same. A finding sits on the account's own line when the
     account is in the rendered set (once for all its pods), else on the pod's account line.
     """
-    if pod.image_pull_secrets:
+    if pod.has_own_pull_secrets:
         return []
     namespace = pod.object.namespace
     account_name = pod.service_account or DEFAULT_SERVICE_ACCOUNT
@@ -219,3 +348,95 @@ def _inherited_pull_secrets_missing(
             finding = Finding.about("pull-secret-missing", pod, line, message, hint)
         results.append((finding, name))
     return results
+
+
+def _not_mountable(pod: PodSpec, inventory: Inventory) -> list[tuple[Finding, str]]:
+    """`secret-not-mountable`: what `limitSecretReferences` would reject, each at its line."""
+    namespace = pod.object.namespace
+    account_name = pod.service_account or DEFAULT_SERVICE_ACCOUNT
+    account = inventory.service_account(namespace, account_name)
+    if account is None or not account.enforce_mountable_secrets:
+        return []
+    results: list[tuple[Finding, str]] = []
+    fields = {c.name: c.field for c in pod.containers}
+    mountable = set(account.mountable_secrets)
+    for ref in pod.secret_refs:
+        checked = ref.via == "volume" or (
+            ref.via in ("env", "envFrom")
+            and fields.get(ref.container or "") in ("containers", "initContainers")
+        )
+        if checked and ref.name not in mountable:
+            init = fields.get(ref.container or "") == "initContainers"
+            results.append((_not_mountable_ref(pod, ref, account, init), ref.name))
+    pullable = set(account.image_pull_secrets)
+    for name, line in pod.image_pull_secrets:
+        if name not in pullable:
+            results.append((_not_mountable_pull(pod, name, line, account), name))
+    for line in pod.empty_pull_secrets:
+        results.append((_not_mountable_pull(pod, "", line, account), ""))
+    return results
+
+
+def _enforced_by(account: ServiceAccountEntry) -> str:
+    return f"{account.where} sets {ENFORCE_MOUNTABLE_SECRETS}"
+
+
+def _rejected(pod: PodSpec, refusal: str) -> str:
+    controller = (
+        ""
+        if pod.object.kind == "Pod"
+        else f" The {pod.object.kind} would create no pod (its controller reports FailedCreate)."
+    )
+    return f"The API server would reject the pod at admission: `{refusal}`.{controller}"
+
+
+def _not_mountable_ref(
+    pod: PodSpec, ref: SecretRef, account: ServiceAccountEntry, init: bool
+) -> Finding:
+    if ref.via == "volume":
+        refusal = f'volume with secret.secretName="{ref.name}" is not allowed'
+    else:
+        who = f"{'init container' if init else 'container'} {ref.container}"
+        how = "envFrom" if ref.via == "envFrom" else "envVar …"
+        refusal = f'{who} with {how} referencing secret.secretName="{ref.name}" is not allowed'
+    refusal += f" because service account {account.name} does not reference that secret"
+    return Finding.about(
+        "secret-not-mountable",
+        pod,
+        ref.line,
+        f"{_reference(ref)}, which service account {account.name} does not list in its secrets "
+        f"({_enforced_by(account)})",
+        _rejected(pod, refusal)
+        + f" Add `- name: {ref.name}` to the `secrets` of service account {account.name} "
+        f"({account.where}), run the pod as an account that lists it, or drop the "
+        f"{ENFORCE_MOUNTABLE_SECRETS} annotation. `optional: true` does not exempt a reference.",
+        container=ref.container,
+    )
+
+
+def _not_mountable_pull(
+    pod: PodSpec, name: str, line: int, account: ServiceAccountEntry
+) -> Finding:
+    what = (
+        f"imagePullSecrets names secret {name}"
+        if name
+        else ("imagePullSecrets has an entry without a name")
+    )
+    refusal = (
+        f'imagePullSecrets[…].name="{name}" is not allowed because service account '
+        f"{account.name} does not reference that imagePullSecret"
+    )
+    fix = (
+        f" Add `- name: {name}` to the `imagePullSecrets` of service account {account.name} "
+        f"({account.where}), or drop it from the pod to use the account's own."
+        if name
+        else " Remove the empty entry: the pod then gets the account's imagePullSecrets."
+    )
+    return Finding.about(
+        "secret-not-mountable",
+        pod,
+        line,
+        f"{what}, which service account {account.name} does not list in its imagePullSecrets "
+        f"({_enforced_by(account)})",
+        _rejected(pod, refusal) + fix,
+    )

@@ -19,6 +19,7 @@ from gate.credentials import ANONYMOUS, Credential
 from gate.model import Outcome, Resolution
 from gate.reference import Reference, is_docker_hub
 from gate.registry.client import (
+    INDEX_TYPES,
     MANIFEST_TYPES,
     MAX_CONFIG_BYTES,
     Manifest,
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
 """(done, total, reference just finished)."""
 
+_MAX_UNDECLARED = 16
+"""Index entries without a platform whose manifests are fetched (one GET and a config each)."""
+
 _IMAGE_CONFIG_TYPES = frozenset(
     {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"}
 )
@@ -58,20 +62,25 @@ class Request:
     """Resolve `reference`, trying `credentials` in order until one is not refused.
 
     `on_behalf_of` and `unreplayable` name what the kubelet would also offer that the gate
-    cannot replay; `verifiers` are the CI machine's logins, asked only when the pod's own
-    offer did not pull (see `Resolver.resolve`).
+    cannot replay (see `Resolver.resolve`).
     """
 
     reference: Reference
     credentials: tuple[Credential, ...] = (ANONYMOUS,)
     on_behalf_of: tuple[str, ...] = ()
     unreplayable: tuple[str, ...] = ()
-    verifiers: tuple[Credential, ...] = ()
 
 
 class Resolver:
-    def __init__(self, client: RegistryClient) -> None:
+    def __init__(
+        self,
+        client: RegistryClient,
+        ci_logins: Callable[[str], Sequence[Credential]] | None = None,
+    ) -> None:
+        """`ci_logins` looks up the CI machine's logins for `domain/path` (they only verify)."""
         self.client = client
+        self._ci_logins = ci_logins
+        self._ci_lock = asyncio.Lock()
         self._content: dict[str, asyncio.Task[Content]] = {}
         self._configs: dict[str, tuple[str, ...]] = {}
         self._flights: dict[tuple[str, Credential, str], asyncio.Task[Resolution]] = {}
@@ -89,7 +98,6 @@ class Resolver:
                 request.credentials,
                 on_behalf_of=request.on_behalf_of,
                 unreplayable=request.unreplayable,
-                verifiers=request.verifiers,
             )
             done += 1
             if progress is not None:
@@ -105,38 +113,46 @@ class Resolver:
         *,
         on_behalf_of: Sequence[str] = (),
         unreplayable: Sequence[str] = (),
-        verifiers: Sequence[Credential] = (),
     ) -> Resolution:
         """The pod's verdict: its own offer first; CI logins only verify, never stand in.
 
-        - The offer pulls: resolved, with the credential that worked.
+        - The offer pulls: resolved, with the credential that worked. A registry that let the
+          pod look and answered "manifest unknown" settles it too (unless the look was only
+          the anonymous fallback beside a credential the gate cannot replay).
         - It does not, and something the kubelet would offer cannot be replayed: a CI login
-          that pulls verifies on behalf of a pull secret without readable values or a
-          `nodes:` pattern (resolved, `verified_with` naming the login); a provider that needs
-          the pod's token cannot be verified at all (unverified). Nobody pulls: unverified,
-          unless a login learnt that the tag or repository does not exist. (A "manifest
-          unknown" to the pod's own offer already settles it: the registry let it look.)
+          that pulls verifies on behalf of a pull secret without readable values, a `nodes:`
+          pattern or a provider that gave nothing here (resolved, `verified_with` naming the
+          login); a provider that needs the pod's token cannot be verified at all. Nobody
+          pulls: unverified, unless a login learnt that the tag does not exist.
         - Nothing unreplayable: the offer's failure stands; a CI login that pulls is only
-          named (`pulled_by_ci_login`), since the image exists but the pod cannot have it.
+          named (`pulled_by_ci_login`): the image exists, but the pod cannot have it.
+
+        CI logins are looked up (their credential helpers run) only on these failure paths.
         """
         answer = await self._resolve_offer(reference, credentials)
-        settled = (Outcome.UNREACHABLE, Outcome.INVALID_RESPONSE, Outcome.MANIFEST_UNKNOWN)
-        if answer.ok or answer.outcome in settled:
-            return answer  # a registry that let the pod look and found no such tag is the truth
         unknown = (*on_behalf_of, *unreplayable)
-        if not verifiers and not unknown:
+        fallback_only = tuple(credentials) in ((), (ANONYMOUS,)) and bool(on_behalf_of)
+        settled = [Outcome.UNREACHABLE, Outcome.INVALID_RESPONSE]
+        if not fallback_only:
+            settled.append(Outcome.MANIFEST_UNKNOWN)
+        if answer.ok or answer.outcome in settled:
             return answer
         if answer.outcome is not Outcome.UNAUTHORIZED and not unknown:
             return answer
+        verifiers = await self._ci_logins_for(reference.name)
+        if not verifiers and not unknown:
+            return answer
+        tried = tuple(dict.fromkeys(c.source for c in verifiers))
         checks = [await self._resolve_once(reference, login) for login in verifiers]
         pulled = next((c for c in checks if c.ok), None)
         if pulled is not None and on_behalf_of:
             return replace(pulled, credential=on_behalf_of[0], verified_with=pulled.credential)
         if pulled is not None and not unknown:
-            return replace(answer, pulled_by_ci_login=pulled.credential)
-        if pulled is None and on_behalf_of:
-            missing = (Outcome.MANIFEST_UNKNOWN, Outcome.NAME_UNKNOWN)
-            definite = next((c for c in checks if c.outcome in missing), None)
+            return replace(answer, pulled_by_ci_login=pulled.credential, ci_logins=tried)
+        if pulled is None and unknown:
+            # Only "manifest unknown" is the registry's word whoever asks; "name unknown" is
+            # also how registries hide a repository from those who may not see it.
+            definite = next((c for c in checks if c.outcome is Outcome.MANIFEST_UNKNOWN), None)
             if definite is not None:
                 return replace(definite, verified_with=verifiers[checks.index(definite)].source)
         return Resolution(
@@ -144,7 +160,17 @@ class Resolver:
             Outcome.UNVERIFIED,
             detail=answer.detail,
             pulled_by_ci_login=pulled.credential if pulled is not None else None,
+            ci_logins=tried,
         )
+
+    async def _ci_logins_for(self, image_name: str) -> list[Credential]:
+        """The CI machine's logins for `image_name`, looked up off the event loop (a
+        credential helper may take seconds), one lookup at a time (its cache is not shared
+        between threads)."""
+        if self._ci_logins is None:
+            return []
+        async with self._ci_lock:
+            return list(await asyncio.to_thread(self._ci_logins, image_name))
 
     async def _resolve_offer(
         self, reference: Reference, credentials: Sequence[Credential]
@@ -320,8 +346,9 @@ class Resolver:
             entries = document.get("manifests")
             if not isinstance(entries, list):
                 raise InvalidResponse(f"index {manifest.digest} has no manifest list")
-            found = [platforms.from_descriptor(e) for e in entries if isinstance(e, dict)]
-            offered = tuple(sorted({str(p) for p in found if p is not None}))
+            offered = await self._index_platforms(
+                reference, credential, manifest.digest, entries, mirror
+            )
         elif manifest.media_type in MANIFEST_TYPES:
             offered = await self._config_platform(reference, credential, document, mirror)
         else:
@@ -333,6 +360,85 @@ class Resolver:
             )
         return Content(manifest.media_type, offered)
 
+    async def _index_platforms(
+        self,
+        reference: Reference,
+        credential: Credential,
+        index_digest: str,
+        entries: list[object],
+        mirror: str | None,
+    ) -> platforms.Offered:
+        """Every entry of an index, in order: its declared platform, or its config's.
+
+        containerd keeps an entry without a `platform` and reads the platform from that
+        manifest's config (`core/images/image.go` `Manifest` calls `ConfigPlatform`; the
+        transfer service's `images.FilterPlatforms` keeps such entries), so the gate fetches
+        that child manifest and its config, by digest and cached by digest (on Docker Hub
+        each such GET counts as a pull). Declared attestations and `unknown/unknown` entries
+        are never chosen and are left out; an entry without a platform that is an
+        attestation or no image manifest stays, as one that runs nowhere (a runtime may
+        still take it); a nested index without a platform is not followed.
+        """
+        found: list[platforms.Entry | None] = []
+        children: list[tuple[int, str]] = []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            declared = entry.get("platform")
+            if declared is not None:
+                if isinstance(declared, dict) and not platforms.is_attestation(entry):
+                    item = platforms.entry_from_document(declared, declared=True)
+                    if item.platform is not None:
+                        found.append(item)
+                continue
+            child, media_type = entry.get("digest"), entry.get("mediaType")
+            if media_type in INDEX_TYPES:
+                continue
+            if (
+                platforms.is_attestation(entry)
+                or media_type not in MANIFEST_TYPES
+                or not isinstance(child, str)
+                or len(children) >= _MAX_UNDECLARED
+            ):
+                # A runtime that picks it finds nothing it can run there.
+                found.append(platforms.Entry(None, None, declared=False))
+                continue
+            children.append((len(found), child))
+            found.append(None)
+        contents = await asyncio.gather(
+            *(self._undeclared(reference, credential, index_digest, d, mirror) for _, d in children)
+        )
+        for (position, _), content in zip(children, contents, strict=True):
+            kept = (
+                platforms.entries_of(content.platforms)
+                if content.media_type in MANIFEST_TYPES
+                else ()
+            )
+            found[position] = (
+                replace(kept[0], declared=False)
+                if kept
+                else platforms.Entry(None, None, declared=False)
+            )
+        return platforms.Offered.of(e for e in found if e is not None)
+
+    async def _undeclared(
+        self,
+        reference: Reference,
+        credential: Credential,
+        index_digest: str,
+        child: str,
+        mirror: str | None,
+    ) -> Content:
+        """The content of an index entry that names no platform (its manifest, by digest)."""
+        try:
+            return await self._by_digest(reference, credential, child, mirror)
+        except (ManifestUnknown, NameUnknown) as exc:
+            # Not "tag not found": the index exists, one of its manifests does not.
+            raise InvalidResponse(
+                f"index {index_digest} lists {child} without a platform, and the registry "
+                f"has no such manifest ({exc})"
+            ) from None
+
     async def _config_platform(
         self,
         reference: Reference,
@@ -340,16 +446,20 @@ class Resolver:
         document: dict[str, object],
         mirror: str | None,
     ) -> tuple[str, ...]:
-        """A single manifest's platform lives in its config blob: one small GET per digest."""
+        """A single manifest's platform lives in its config blob: one small GET per digest.
+
+        Its `os`, `architecture`, `variant` and `os.version` (Windows), as containerd's
+        `ConfigPlatform` reads them; the result is a `platforms.Offered`.
+        """
         config = document.get("config")
         if not isinstance(config, dict):
             raise InvalidResponse("image manifest without a config descriptor")
         digest, media_type = config.get("digest"), config.get("mediaType")
         if not isinstance(digest, str) or media_type not in _IMAGE_CONFIG_TYPES:
-            return ()  # an artifact, not a runnable image: no platform to speak of
+            return platforms.Offered()  # an artifact, not a runnable image: no platform
         size = config.get("size")
         if isinstance(size, int) and size > MAX_CONFIG_BYTES:
-            return ()
+            return platforms.Offered()
         if digest not in self._configs:
             body = await self.client.get_blob(
                 reference, credential, digest, MAX_CONFIG_BYTES, mirror
@@ -357,9 +467,6 @@ class Resolver:
             data = json_object(body)
             if data is None:
                 raise InvalidResponse(f"config {digest} is not a JSON object")
-            os_name, arch = str(data.get("os", "")), str(data.get("architecture", ""))
-            variant = str(data.get("variant", "") or "")
-            self._configs[digest] = (
-                (str(platforms.normalize(os_name, arch, variant)),) if os_name and arch else ()
-            )
+            entry = platforms.entry_from_document(data, declared=False)
+            self._configs[digest] = platforms.Offered.of([entry] if entry.platform else [])
         return self._configs[digest]

@@ -34,7 +34,12 @@ STEP_SUMMARY_LIMIT = 1024 * 1024
 """GitHub rejects a step's summary above 1 MiB (and shows none of it)."""
 
 _KINDS = {Severity.ERROR: "error", Severity.WARNING: "warning"}
-_STATUS = {"skipped": "not resolved (offline)"}
+_STATUS = {
+    "skipped": "not resolved (offline)",
+    "not-pulled": "not pulled (pull policy Never)",
+    "unverified": "could not verify",
+    "keyring-invalid": "pull secret unreadable by the kubelet",
+}
 
 
 def render(result: CheckResult, context: RenderContext) -> str:
@@ -131,6 +136,8 @@ def _object_label(finding: Finding) -> str:
     label = f"{finding.kind} {finding.namespace}/{finding.name}"
     if finding.container is not None:
         label += f", container {finding.container}"
+    elif finding.volume is not None:
+        label += f", image volume {finding.volume}"
     return label
 
 

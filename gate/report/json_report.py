@@ -63,10 +63,12 @@ def _location(use: ImageUse) -> dict[str, Any]:
         "kind": pod.kind,
         "namespace": pod.namespace,
         "name": pod.name,
-        "container": use.container.name,
+        "container": None if use.container.is_volume else use.container.name,
         "credential": use.resolution.credential if use.resolution else None,
         "verified_with": use.resolution.verified_with if use.resolution else None,
     }
+    if use.container.is_volume:
+        entry["volume"] = use.container.name
     if pod.source:
         entry["source"] = pod.source
     return entry
@@ -86,6 +88,8 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "name": finding.name,
         "container": finding.container,
     }
+    if finding.volume is not None:
+        entry["volume"] = finding.volume
     if finding.source:
         entry["source"] = finding.source
     if finding.suppressed is not None:

@@ -120,8 +120,8 @@ def _cases(result: CheckResult, root_dir: str | None, show_suppressed: bool) -> 
         if finding.severity is Severity.OFF:
             continue
         target = None
-        if finding.container is not None:
-            target = by_image.get((finding.file, finding.line, finding.container))
+        if finding.target is not None:
+            target = by_image.get((finding.file, finding.line, finding.target))
         if target is None:
             target = by_line.get((finding.file, finding.line))
         if target is None:
@@ -141,7 +141,9 @@ def _cases(result: CheckResult, root_dir: str | None, show_suppressed: bool) -> 
 def _image_case(use: ImageUse, file: str, classname: str) -> _Case:
     container = use.container
     label = container.name
-    if container.field != "containers":  # initContainer / ephemeralContainer
+    if container.is_volume:
+        label = container.label
+    elif container.field != "containers":  # initContainer / ephemeralContainer
         label = f"{container.field.removesuffix('s')} {container.name}"
     image = container.image if container.image is not None else "no image"
     return _Case(file, classname, f"{label} ({image})", use=use)
@@ -228,6 +230,8 @@ def _problem(parent: ET.Element, tag: str, finding: Finding, root_dir: str | Non
         where += f" {finding.kind} {finding.namespace}/{finding.name}"
     if finding.container is not None:
         where += f", container {finding.container}"
+    elif finding.volume is not None:
+        where += f", image volume {finding.volume}"
     if finding.image is not None:
         where += f", image {finding.image}"
     problem = ET.SubElement(parent, tag, message=_clean(finding.message), type=_clean(finding.rule))

@@ -153,6 +153,7 @@ def _result(
             ("namespace", finding.namespace),
             ("name", finding.name),
             ("container", finding.container),
+            ("volume", finding.volume),
             ("image", finding.image),
             ("source", finding.source),
         )
@@ -176,8 +177,8 @@ def _location(finding: Finding, root: str | None) -> dict[str, Any]:
     location: dict[str, Any] = {"physicalLocation": physical}
     if finding.kind is not None and finding.name is not None:
         qualified = f"{finding.kind}/{finding.namespace or ''}/{finding.name}"
-        if finding.container is not None:
-            qualified += f"/{finding.container}"
+        if finding.target is not None:
+            qualified += f"/{finding.target}"
         location["logicalLocations"] = [
             {"name": finding.name, "fullyQualifiedName": qualified, "kind": "resource"}
         ]
@@ -218,7 +219,7 @@ def finding_identity(finding: Finding, root: str | None = None) -> str:
         finding.kind or "",
         finding.namespace or "",
         finding.name or "",
-        finding.container or "",
+        finding.target or "",
         subject,
     )
     return "\0".join(parts)

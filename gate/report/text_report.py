@@ -42,7 +42,7 @@ def render(result: CheckResult, context: RenderContext) -> str:
     by_object: dict[str, dict[_ObjectKey, list[Finding]]] = defaultdict(dict)
     by_file: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
-        image_key = (finding.file, finding.line, finding.container)
+        image_key = (finding.file, finding.line, finding.target)
         if image_key in image_lines:
             at_image[image_key].append(finding)
         elif finding.kind is not None:
@@ -75,7 +75,7 @@ def render(result: CheckResult, context: RenderContext) -> str:
                 lines.extend(_use_lines(use, at_image.get(image_key, []), style))
             for finding in sorted(by_object.get(file, {}).get(key, []), key=lambda f: f.line):
                 where = f"    line {finding.line:<5}" + (
-                    f" {finding.container}:" if finding.container else ""
+                    f" {finding.target}:" if finding.target else ""
                 )
                 lines.append(where.rstrip())
                 lines.extend(_finding_lines(finding, style, indent="      "))
@@ -86,7 +86,9 @@ def render(result: CheckResult, context: RenderContext) -> str:
 
 def _use_lines(use: ImageUse, findings: list[Finding], style: _Styler) -> list[str]:
     container = use.container
-    where = f"    line {container.line:<5} {container.name}"
+    where = (
+        f"    line {container.line:<5} {container.label if container.is_volume else container.name}"
+    )
     image = container.image or "(no image)"
     resolution = use.resolution
     if not findings:
@@ -97,6 +99,8 @@ def _use_lines(use: ImageUse, findings: list[Finding], style: _Styler) -> list[s
             if resolution.verified_with:
                 via = f"{via}, verified with {resolution.verified_with}"
             return [f"{where}: {state} {image} -> {digest} ({via})"]
+        if resolution is not None and resolution.outcome is Outcome.NOT_PULLED:
+            return [f"{where}: {style.color('skipped', 'not pulled (pull policy Never)')} {image}"]
         if resolution is not None and resolution.outcome is Outcome.SKIPPED:
             return [f"{where}: {style.color('skipped', 'not resolved (offline)')} {image}"]
         return [f"{where}: {image}"]

@@ -668,3 +668,144 @@ def push_with_oras(
         platform=parsed,
         layer_digests=tuple(layer["digest"] for layer in doc["layers"]),
     )
+
+
+# -- indexes written entry by entry (platform fields left out, raw spellings, os.version) ----
+
+SAME: Literal["same"] = "same"
+
+
+@dataclass(frozen=True)
+class IndexChild:
+    """One entry of :func:`push_custom_index`.
+
+    ``config`` is the child image's own platform, ``os/arch[/variant]`` as written into its
+    config blob (``None``: the child is an artifact whose config is not an image config);
+    ``os_version`` goes into the config as ``os.version``. ``platform`` is what the index
+    entry says: :data:`SAME` copies the config's fields, ``None`` leaves the ``platform``
+    field out, a mapping is written verbatim (raw spellings such as ``"variant": "7"``).
+    """
+
+    config: str | None = "linux/amd64"
+    platform: Mapping[str, str] | Literal["same"] | None = SAME
+    os_version: str | None = None
+
+
+def _platform_fields(text: str, os_version: str | None) -> dict[str, str]:
+    fields = Platform.parse(text).as_dict()
+    if os_version:
+        fields["os.version"] = os_version
+    return fields
+
+
+def _push_child(
+    server: RegistryServer, client: httpx.Client, repo: str, child: IndexChild, media: MediaFlavour
+) -> tuple[PushedManifest, dict[str, str] | None]:
+    """Push one child (by digest); returns it and its config's platform fields (if an image)."""
+    if child.config is None:
+        blob, _ = _random_layer()
+        layer = upload_blob(client, repo, blob)
+        config = _dumps({"model": secrets.token_hex(4)})
+        config_digest = upload_blob(client, repo, config)
+        doc = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": "application/vnd.example.model.v1",
+            "config": {
+                "mediaType": "application/vnd.example.model.config.v1+json",
+                "digest": config_digest,
+                "size": len(config),
+            },
+            "layers": [
+                {"mediaType": "application/octet-stream", "digest": layer, "size": len(blob)}
+            ],
+        }
+        unknown = Platform("unknown", "unknown")
+        pushed = _push_manifest_doc(
+            server, client, repo, None, doc, OCI_MANIFEST, unknown, config_digest, [layer]
+        )
+        return pushed, None
+    fields = _platform_fields(child.config, child.os_version)
+    layer_type, config_type, manifest_type = (
+        (OCI_LAYER, OCI_CONFIG, OCI_MANIFEST)
+        if media == "oci"
+        else (DOCKER_LAYER, DOCKER_CONFIG, DOCKER_MANIFEST)
+    )
+    blob, diff_id = _random_layer()
+    layer = upload_blob(client, repo, blob)
+    config = _dumps(
+        {
+            **fields,
+            "config": {},
+            "created": _CREATED,
+            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        }
+    )
+    config_digest = upload_blob(client, repo, config)
+    doc = {
+        "schemaVersion": 2,
+        "mediaType": manifest_type,
+        "config": {"mediaType": config_type, "digest": config_digest, "size": len(config)},
+        "layers": [{"mediaType": layer_type, "digest": layer, "size": len(blob)}],
+    }
+    pushed = _push_manifest_doc(
+        server,
+        client,
+        repo,
+        None,
+        doc,
+        manifest_type,
+        Platform.parse(child.config),
+        config_digest,
+        [layer],
+    )
+    return pushed, fields
+
+
+def push_custom_index(
+    server: RegistryServer,
+    repo: str,
+    tag: str,
+    children: Sequence[IndexChild],
+    *,
+    media: MediaFlavour = "oci",
+) -> PushedIndex:
+    """Push each child by digest, then an index listing them in order, entry by entry.
+
+    Unlike :func:`push_index`, an entry may lack its ``platform`` field, spell it otherwise
+    than its config does, carry ``os.version``, or point at an artifact. ``children`` of the
+    result are keyed ``"<position>:<config>"``.
+    """
+    entries: list[dict[str, Any]] = []
+    pushed_children: dict[str, PushedManifest] = {}
+    with registry_client(server) as client:
+        for position, child in enumerate(children):
+            pushed, fields = _push_child(server, client, repo, child, media)
+            pushed_children[f"{position}:{child.config}"] = pushed
+            entry: dict[str, Any] = pushed.descriptor()
+            if child.platform == SAME and fields is not None:
+                entry["platform"] = fields
+            elif isinstance(child.platform, Mapping):
+                entry["platform"] = dict(child.platform)
+            entries.append(entry)
+        index_type = OCI_INDEX if media == "oci" else DOCKER_MANIFEST_LIST
+        raw = _dumps({"schemaVersion": 2, "mediaType": index_type, "manifests": entries})
+        digest = put_manifest(client, repo, tag, raw, index_type)
+    return PushedIndex(
+        host=server.host,
+        repo=repo,
+        tag=tag,
+        digest=digest,
+        media_type=index_type,
+        size=len(raw),
+        raw=raw,
+        children=pushed_children,
+    )
+
+
+def push_artifact(server: RegistryServer, repo: str, tag: str) -> PushedManifest:
+    """Push a single OCI manifest whose config is not an image config (an artifact)."""
+    with registry_client(server) as client:
+        pushed, _ = _push_child(server, client, repo, IndexChild(config=None), "oci")
+        put_manifest(client, repo, tag, pushed.raw, OCI_MANIFEST)
+    return pushed
