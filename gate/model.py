@@ -56,6 +56,9 @@ class Resolution:
     """When the pod cannot pull: a CI login that can, so the image exists (for the hint)."""
     ci_logins: tuple[str, ...] = ()
     """The CI logins asked to verify, when they were (names, never values)."""
+    artifact_config: str | None = None
+    """A single manifest's config media type when it is not an image config: an OCI
+    artifact, mountable as an image volume, not runnable as a container."""
 
     @property
     def ok(self) -> bool:

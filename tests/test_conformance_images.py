@@ -272,3 +272,23 @@ def test_pin_pins_image_volumes_and_leaves_never_alone(
     assert f"reference: {host}/pin/model:3@{model}" in text
     assert f"image: {app}\n" in text  # Never: what the node holds, not a registry's digest
     assert set(json.loads(lock.read_text())["images"]) == {f"{host}/pin/model:3"}
+
+
+def test_an_oci_artifact_cannot_run_as_a_container(
+    tmp_path: Path, htpasswd_registry: RegistryServer, pushed: dict[str, str]
+) -> None:
+    """containerd 2.1+ (`internal/cri/server/images/image_pull.go` pulls through the transfer
+    service, `container_create.go` then has no process to run) and CRI-O
+    (`server/container_create.go` `resolveAndVerifyContainerImage` finds no image) fail the
+    container with CreateContainerError; containerd's local pull fails in `getLayers`."""
+    host = htpasswd_registry.host
+    artifact = f"{host}/ml/onnx:v1"
+    code, report = check(
+        tmp_path, pull_secret(host), deployment(artifact, f"{host}/ml/weights:2024.1")
+    )
+    assert code == 1
+    [finding] = report["findings"]
+    assert finding["rule"] == "image-not-runnable"
+    assert finding["container"] == "server"
+    assert ARTIFACT_CONFIG in finding["message"]
+    assert finding["line"] == line_of(tmp_path, f"image: {artifact}")

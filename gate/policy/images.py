@@ -151,6 +151,8 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
         if resolution.ok:
             if ref.tag is not None and ref.digest is not None:
                 findings.extend(_tag_digest_findings(use))
+            if resolution.artifact_config is not None and not use.container.is_volume:
+                findings.append(_not_runnable(use, resolution.artifact_config))
             continue
         if resolution.outcome in (Outcome.SKIPPED, Outcome.NOT_PULLED):
             continue  # --offline, or pull policy Never: not asked is not a failure
@@ -316,6 +318,21 @@ def _unreplayable_reason(source: str, failure: str | None = None) -> str:
     if kind == "nodes":
         return f"the nodes pull from {name} by means the gate cannot replay (`nodes: registries`)"
     return f"credential provider {name} needs the pod's service-account token, which CI cannot mint"
+
+
+def _not_runnable(use: ImageUse, config_type: str) -> Finding:
+    """containerd's CRI and CRI-O check no config media type at pull: an artifact pulls (or,
+    on containerd's local pull path, fails to unpack) and the container cannot be created."""
+    return finding_for(
+        "image-not-runnable",
+        use,
+        f"image {use.container.image} of container {use.container.name} is an OCI artifact "
+        f"(its config is {config_type}), not a runnable image",
+        "The pod would show CreateContainerError on containerd 2.1+ and CRI-O (nothing to "
+        "run), or ErrImagePull on containerd's local pull path (`mismatched image rootfs and "
+        "manifest layers`). Use a runnable image; to ship files such as models, mount the "
+        "artifact as an image volume (`volumes[].image`).",
+    )
 
 
 def _tag_digest_findings(use: ImageUse) -> list[Finding]:

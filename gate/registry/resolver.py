@@ -55,6 +55,8 @@ class Content:
 
     media_type: str
     platforms: tuple[str, ...]
+    artifact_config: str | None = None
+    """A single manifest's config media type when it is not an image config (an artifact)."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,7 @@ class Resolver:
             platforms=content.platforms,
             credential=credential.source,
             tag_digest=await self._tag_digest(reference, credential, mirror),
+            artifact_config=content.artifact_config,
         )
 
     async def _tag_digest(
@@ -342,6 +345,7 @@ class Resolver:
         """Media type and platforms of a manifest (remembered by digest by the caller)."""
         document = manifest.document
         offered: tuple[str, ...] = ()
+        artifact: str | None = None
         if manifest.is_index:
             entries = document.get("manifests")
             if not isinstance(entries, list):
@@ -351,6 +355,10 @@ class Resolver:
             )
         elif manifest.media_type in MANIFEST_TYPES:
             offered = await self._config_platform(reference, credential, document, mirror)
+            config = document.get("config")
+            config_type = config.get("mediaType") if isinstance(config, dict) else None
+            if config_type not in _IMAGE_CONFIG_TYPES:
+                artifact = str(config_type or "no config media type")
         else:
             # Not one of the four types asked for (a schema 1 manifest, an HTML page, any
             # JSON): nothing a current runtime would pull, so nothing to call resolved.
@@ -358,7 +366,7 @@ class Resolver:
                 f"the registry served {manifest.media_type or 'an untyped body'} for "
                 f"{reference.familiar}, not an image manifest or index"
             )
-        return Content(manifest.media_type, offered)
+        return Content(manifest.media_type, offered, artifact)
 
     async def _index_platforms(
         self,
