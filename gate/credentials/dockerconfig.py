@@ -169,8 +169,11 @@ def _load_json(data: str | bytes | Mapping[str, Any], what: str) -> Mapping[str,
     return document
 
 
-def _entry(key: str, entry: Any, source: str, what: str) -> AuthEntry:
-    """One registry entry of a CI login file, tokens included (docker and podman use them)."""
+def _login(
+    key: str, entry: Any, what: str, fields: tuple[str, ...]
+) -> tuple[Mapping[str, Any], str, str, str]:
+    """(entry, username, password, where) of one registry entry: `auth` wins over
+    `username`/`password`; every name in `fields` must be a string (or null) too."""
     where = f"{what}, entry {_show(redact_key(key))}"
     if entry is None:
         entry = {}
@@ -178,14 +181,23 @@ def _entry(key: str, entry: Any, source: str, what: str) -> AuthEntry:
         raise DockerConfigError(f"{where} is not a JSON object")
     username = _string_field(entry, "username", where)
     password = _string_field(entry, "password", where)
+    for name in fields:
+        _string_field(entry, name, where)
     auth = _string_field(entry, "auth", where)
-    identity = _string_field(entry, "identitytoken", where)
-    registry = _string_field(entry, "registrytoken", where)
     if auth:
         try:
             username, password = decode_auth(auth)
         except DockerConfigError as exc:
             raise DockerConfigError(f"{where}: {exc.reason}") from None
+    return entry, username, password, where
+
+
+def _entry(key: str, entry: Any, source: str, what: str) -> AuthEntry:
+    """One registry entry of a CI login file, tokens included (docker and podman use them)."""
+    fields = ("identitytoken", "registrytoken")
+    entry, username, password, where = _login(key, entry, what, fields)
+    identity = _string_field(entry, "identitytoken", where)
+    registry = _string_field(entry, "registrytoken", where)
     credential = Credential(
         source,
         username=username or None,
@@ -265,20 +277,7 @@ def kubelet_entries(auths: Any, source: str, what: str) -> tuple[AuthEntry, ...]
         raise DockerConfigError(f"{what}: `auths` is not a JSON object")
     entries: list[AuthEntry] = []
     for key, entry in auths.items():
-        where = f"{what}, entry {_show(redact_key(str(key)))}"
-        if entry is None:
-            entry = {}
-        if not isinstance(entry, Mapping):
-            raise DockerConfigError(f"{where} is not a JSON object")
-        username = _string_field(entry, "username", where)
-        password = _string_field(entry, "password", where)
-        _string_field(entry, "email", where)
-        auth = _string_field(entry, "auth", where)
-        if auth:
-            try:
-                username, password = decode_auth(auth)
-            except DockerConfigError as exc:
-                raise DockerConfigError(f"{where}: {exc.reason}") from None
+        _, username, password, _ = _login(str(key), entry, what, ("email",))
         credential = Credential(source, username=username or None, password=password or None)
         entries.append(AuthEntry(str(key), credential))
     return tuple(entries)
