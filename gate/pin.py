@@ -742,6 +742,8 @@ def lock_mismatches(uses: Iterable[ImageUse], lock: Lock) -> list[tuple[ImageUse
     index = _LockIndex(lock)
     mismatches: list[tuple[ImageUse, str]] = []
     for use in uses:
+        if use.container.pull_policy == "Never":
+            continue  # the node runs what it holds: `pin --lock` leaves it out too
         entry = index.find(use)
         actual = running_digest(use)
         if entry is not None and actual is not None and actual != entry.digest:
@@ -750,9 +752,16 @@ def lock_mismatches(uses: Iterable[ImageUse], lock: Lock) -> list[tuple[ImageUse
 
 
 def lock_unlisted(uses: Iterable[ImageUse], lock: Lock) -> list[ImageUse]:
-    """Valid images the lock knows nothing about (added since it was written)."""
+    """Valid images the lock knows nothing about (added since it was written); images with
+    pull policy `Never` are never locked (`plan_pins`), so never missing from a lock."""
     index = _LockIndex(lock)
-    return [use for use in uses if use.reference is not None and index.find(use) is None]
+    return [
+        use
+        for use in uses
+        if use.reference is not None
+        and use.container.pull_policy != "Never"
+        and index.find(use) is None
+    ]
 
 
 def running_digest(use: ImageUse) -> str | None:

@@ -292,3 +292,16 @@ def test_an_oci_artifact_cannot_run_as_a_container(
     assert finding["container"] == "server"
     assert ARTIFACT_CONFIG in finding["message"]
     assert finding["line"] == line_of(tmp_path, f"image: {artifact}")
+
+
+def test_check_lock_never_asks_for_a_never_image(tmp_path: Path) -> None:
+    """`pin --lock` leaves pull-policy-Never images out of the lock, so `check --lock` must not
+    call them unlisted: the kubelet runs what the node holds under that name."""
+    lock = tmp_path / "lock.json"
+    lock.write_text('{"version": 1, "images": {}}')
+    app = "registry.example.com/app:1"
+    doc = deployment(app, "registry.example.com/weights:1", pull_policy="Never", secret=False)
+    doc = doc.replace(f"image: {app}\n", f"image: {app}\n          imagePullPolicy: Never\n")
+    code, report = check(tmp_path, doc, args=("--offline", "--lock", str(lock)))
+    assert code == 0, report["findings"]
+    assert {f["rule"] for f in report["findings"]} == {"image-pull-policy-never"}
