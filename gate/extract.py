@@ -336,19 +336,15 @@ def _pod_spec(obj: KubeObject, path: PathKey, default_namespace: str) -> PodSpec
             cpath = (*path, container_field, index)
             if "image" not in entry and not builtin:
                 continue  # a partial container in a custom resource (an overlay, a patch)
-            image = entry.get("image")
-            has_image = image is not None and image != ""
             containers.append(
-                Container(
-                    name=str(entry.get("name", f"{container_field}[{index}]")),
-                    field=container_field,
-                    image=str(image) if has_image else None,
-                    image_problem=None
-                    if not has_image or isinstance(image, str)
-                    else f"image is not a string (YAML read a {type(image).__name__})",
-                    line=obj.line_of((*cpath, "image") if has_image else cpath),
-                    path=(*cpath, "image"),
-                    pull_policy=_str_or_none(entry.get("imagePullPolicy")),
+                _image_value(
+                    obj,
+                    str(entry.get("name", f"{container_field}[{index}]")),
+                    container_field,
+                    entry.get("image"),
+                    (*cpath, "image"),
+                    cpath,
+                    _str_or_none(entry.get("imagePullPolicy")),
                 )
             )
             secret_refs.extend(_container_secret_refs(obj, entry, cpath, containers[-1].name))
@@ -389,25 +385,46 @@ def _image_volumes(obj: KubeObject, spec: dict[str, Any], path: PathKey) -> tupl
         if not isinstance(volume, dict) or not isinstance(volume.get("image"), dict):
             continue
         source = volume["image"]
-        vpath = (*path, "volumes", index)
-        reference = source.get("reference")
-        has_image = reference is not None and reference != ""
+        vpath = (*path, "volumes", index, "image")
         found.append(
-            Container(
-                name=str(volume.get("name", f"volumes[{index}]")),
-                field=IMAGE_VOLUME_FIELD,
-                image=str(reference) if has_image else None,
-                image_problem=None
-                if not has_image or isinstance(reference, str)
-                else f"reference is not a string (YAML read a {type(reference).__name__})",
-                line=obj.line_of(
-                    (*vpath, "image", "reference") if has_image else (*vpath, "image")
-                ),
-                path=(*vpath, "image", "reference"),
-                pull_policy=_str_or_none(source.get("pullPolicy")),
+            _image_value(
+                obj,
+                str(volume.get("name", f"volumes[{index}]")),
+                IMAGE_VOLUME_FIELD,
+                source.get("reference"),
+                (*vpath, "reference"),
+                vpath,
+                _str_or_none(source.get("pullPolicy")),
             )
         )
     return tuple(found)
+
+
+def _image_value(
+    obj: KubeObject,
+    name: str,
+    field: str,
+    value: Any,
+    value_path: PathKey,
+    owner_path: PathKey,
+    pull_policy: str | None,
+) -> Container:
+    """One image as written at `value_path` (a container's `image`, an image volume's
+    `reference`): absent or empty is no image, located at its owner; anything but a string is
+    a problem the API server rejects."""
+    has_image = value is not None and value != ""
+    what = value_path[-1]
+    return Container(
+        name=name,
+        field=field,
+        image=str(value) if has_image else None,
+        image_problem=None
+        if not has_image or isinstance(value, str)
+        else f"{what} is not a string (YAML read a {type(value).__name__})",
+        line=obj.line_of(value_path if has_image else owner_path),
+        path=value_path,
+        pull_policy=pull_policy,
+    )
 
 
 def _annotations(
