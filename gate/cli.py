@@ -408,10 +408,12 @@ class _Settings:
             node_platforms = tuple(platforms.parse(n) for n in params.get("platform_names", ()))
         except ValueError as exc:
             raise _UsageError(f"--platform: {exc}") from None
-        runtime = config.runtime or platforms.DEFAULT_RUNTIME.name
+        runtime = (
+            platforms.parse_runtime(config.runtime) if config.runtime else platforms.DEFAULT_RUNTIME
+        )
         if params.get("runtime_name"):
             try:
-                runtime = platforms.parse_runtime(params["runtime_name"]).name
+                runtime = platforms.parse_runtime(params["runtime_name"])
             except ValueError as exc:
                 raise _UsageError(f"--runtime: {exc}") from None
         offline = params.get("offline", False)

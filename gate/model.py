@@ -7,6 +7,7 @@ from enum import Enum
 from typing import Any
 
 from gate.extract import Container, PodSpec
+from gate.platform import Entry
 from gate.reference import Reference
 from gate.rules import RULES, Severity
 
@@ -39,6 +40,9 @@ class Resolution:
     digest: str | None = None
     media_type: str | None = None
     platforms: tuple[str, ...] = ()
+    """The report's platform strings (`gate.platform.strings` of `entries`)."""
+    entries: tuple[Entry, ...] = ()
+    """What a runtime chooses from, in index order (a single manifest: its config's)."""
     credential: str | None = None
     """Source of the credential that worked (`anonymous`, `secret:ns/name`, ...)."""
     detail: str = ""

@@ -28,13 +28,14 @@ from gate.inventory import (
 from gate.load import KubeObject, load_paths
 from gate.model import CheckResult, ImageUse, Outcome, Resolution
 from gate.pin import Lock
-from gate.platform import DEFAULT_RUNTIME, Platform
+from gate.platform import DEFAULT_RUNTIME, Platform, Runtime
 from gate.policy.lock import lock_findings
 from gate.policy.platforms import DEFAULT_PLATFORMS, platform_findings
 from gate.policy.pull_secrets import pull_secret_invalid_findings
 from gate.policy.secrets import secret_findings
 from gate.policy.suppress import suppress
 from gate.policy.verdict import EXIT_USAGE
+from gate.policy.volumes import volume_support_findings
 from gate.registry.client import RegistryClient
 from gate.registry.resolver import Progress, Request, Resolver
 from gate.registry.transport import TransportOptions
@@ -78,7 +79,7 @@ class CheckOptions:
     transport: TransportOptions = field(default_factory=TransportOptions)
     platforms: tuple[Platform, ...] = DEFAULT_PLATFORMS
     """Where a pod without node constraints may run."""
-    runtime: str = DEFAULT_RUNTIME.name
+    runtime: Runtime = DEFAULT_RUNTIME
     """`--runtime`: the nodes' container runtime, whose rule decides which platforms match."""
     severity: Mapping[str, Severity] = field(default_factory=dict)
     ignores: Sequence[IgnoreRule] = ()
@@ -120,6 +121,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
         *policy.static_findings(uses),
         *policy.resolution_findings(uses),
         *platform_findings(uses, options.platforms, options.runtime),
+        *volume_support_findings(uses, options.runtime),
         *(lock_findings(uses, options.lock) if options.lock is not None else []),
         *secret_findings(pods, inventory),
         *pull_secret_invalid_findings(pods, keychain),

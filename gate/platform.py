@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 ATTESTATION_TYPE = "attestation-manifest"
@@ -142,14 +143,19 @@ class Entry:
     """One manifest an image offers a runtime to choose.
 
     `platform` is normalised as containerd normalises it, `raw` as written (CRI-O compares
-    the written strings); both None when the manifest runs nowhere (an artifact config).
-    `declared` is False where the platform was read from the manifest's config: an index
-    entry without a `platform` field, or a single manifest.
+    the written strings); both None when the manifest runs nowhere (an attestation, no image
+    manifest) or its platform could not be learnt (`unknown` says why). `declared` is False
+    where the platform was read from the manifest's config: an index entry without a
+    `platform` field, or a single manifest.
     """
 
     platform: Platform | None
     raw: Platform | None = None
     declared: bool = True
+    artifact: str | None = None
+    """The config media type when the manifest is an OCI artifact, not an image."""
+    unknown: str = ""
+    """Why the platform is unknown ("" when it is known, or known to be none)."""
 
 
 def entry_from_document(document: dict[str, Any], *, declared: bool) -> Entry:
@@ -171,35 +177,15 @@ def entry_from_document(document: dict[str, Any], *, declared: bool) -> Entry:
     )
 
 
-class Offered(tuple[str, ...]):
-    """The report's platform strings (normalised, sorted, unique), carrying every entry too.
-
-    The strings are what `images[].platforms` has always held; `entries` keep, in index order,
-    what the runtimes choose from (the raw spelling, `os.version`, whether the platform was
-    declared or read from the config). A plain tuple of strings (from a lock file, or built by
-    hand) still works: see `entries_of`.
-    """
-
-    entries: tuple[Entry, ...]
-
-    def __new__(cls, strings: Iterable[str] = (), entries: Iterable[Entry] = ()) -> Offered:
-        self = super().__new__(cls, strings)
-        self.entries = tuple(entries)
-        return self
-
-    @classmethod
-    def of(cls, entries: Iterable[Entry]) -> Offered:
-        kept = tuple(entries)
-        strings = sorted({str(e.platform) for e in kept if e.platform and e.platform.os})
-        return cls(strings, kept)
+def strings(entries: Iterable[Entry]) -> tuple[str, ...]:
+    """The report's platform strings: normalised, sorted, unique (`images[].platforms`)."""
+    return tuple(sorted({str(e.platform) for e in entries if e.platform and e.platform.os}))
 
 
-def entries_of(platforms: Sequence[str]) -> tuple[Entry, ...]:
-    """The entries behind a `platforms` tuple (parsed from the strings when it has none)."""
-    if isinstance(platforms, Offered):
-        return platforms.entries
+def entries_from_strings(texts: Iterable[str]) -> tuple[Entry, ...]:
+    """Declared entries for platform strings (a resolution built without its entries)."""
     entries = []
-    for text in platforms:
+    for text in texts:
         try:
             platform = parse(text)
         except ValueError:
@@ -254,12 +240,6 @@ def compatible(node: Platform) -> list[Platform]:
 def _arm64(os: str, major: int, minor: int) -> Platform:
     variant = f"v{major}" if minor == 0 else f"v{major}.{minor}"
     return normalize(os, "arm64", variant)
-
-
-def serves(offered: list[Platform] | tuple[Platform, ...], node: Platform) -> bool:
-    """Whether an image offering `offered` has an entry a `node` would pull (`platforms.Only`)."""
-    wanted = {(p.os, p.architecture, p.variant) for p in compatible(node)}
-    return any((e.os, e.architecture, e.variant) in wanted for e in offered)
 
 
 def detected(node: Platform) -> Platform:
@@ -341,6 +321,10 @@ class Runtime:
     """containerd/platforms `compatLTSCReleases`."""
     windows_newer: bool = False
     """containerd/platforms v1.0.0-rc.2 and later: the LTSC release strictly below the host."""
+    image_volumes: bool = True
+    """Whether the CRI mounts image volumes (`Mount.image`) at all."""
+    artifact_volumes: bool = False
+    """Whether an OCI artifact mounts as an image volume with its files in it."""
     config_variant: bool = True
     """Whether an index entry without a platform is matched on its config's variant and
     os.version too (containerd 2.0+ `ConfigPlatform`); containerd 1.7's `images.Manifest`
@@ -364,12 +348,14 @@ CONTAINERD_2_0 = Runtime(
     label="containerd 2.0",
     engine=CONTAINERD,
     rule="the node's platform or a compatible one",
+    image_volumes=False,
 )
 CONTAINERD_1_7 = Runtime(
     name="containerd-1.7",
     label="containerd 1.7",
     engine=CONTAINERD,
     rule="the node's platform or a compatible one",
+    image_volumes=False,
     config_variant=False,
 )
 CRI_O = Runtime(
@@ -377,6 +363,7 @@ CRI_O = Runtime(
     label="CRI-O",
     engine=CRIO,
     rule="the node's own architecture, variants as written",
+    artifact_volumes=True,
 )
 
 DEFAULT_RUNTIME = CONTAINERD_2_1
@@ -446,40 +433,49 @@ def crio_wanted(node: Platform) -> list[Platform]:
     return [Platform(node.os, arch, v) for v in variants]
 
 
-def _crio_match(node: Platform, raw: Platform | None) -> bool:
-    """containers/image `MatchesPlatform`: os, architecture and variant equal, as written."""
-    if raw is None:
-        return False
-    return any(
-        (raw.os, raw.architecture, raw.variant) == (w.os, w.architecture, w.variant)
-        for w in crio_wanted(node)
-    )
-
-
 INDEX = "index"
 DOCKER_LIST = "docker-list"
 MANIFEST = "manifest"
 
 
+class Choice(str, Enum):
+    """What a runtime on a node gets from an image."""
+
+    RUNS = "runs"
+    MISSING = "missing"
+    """No manifest it takes runs there: ErrImagePull, or `exec format error`."""
+    ARTIFACT = "artifact"
+    """It takes an OCI artifact: a container has nothing to run; a volume may mount it."""
+    UNKNOWN = "unknown"
+    """It takes a manifest whose platform the gate could not learn."""
+
+
 def runs(entries: Sequence[Entry], kind: str, node: Platform, runtime: Runtime) -> bool:
-    """Whether `runtime` on `node` pulls, from an image of `kind` offering `entries`, a
-    manifest that runs there.
+    """Whether a container on `node` runs what `runtime` takes from the image (see `choose`)."""
+    return choose(entries, kind, node, runtime) is Choice.RUNS
+
+
+def choose(entries: Sequence[Entry], kind: str, node: Platform, runtime: Runtime) -> Choice:
+    """What `runtime` on `node` gets from an image of `kind` offering `entries`.
 
     An index: the runtime takes the best declared entry it accepts, and only when there is
     none the FIRST entry without a platform (containerd `core/images/image.go` `Manifest` and
-    `images.LimitManifests`: entries without a platform sort last, one is taken; containers/
-    image `OCI1IndexPublic.chooseInstance`: such an entry is the last resort, in index order;
-    a Docker manifest list's entry always has a platform struct, so one left out matches
-    nothing). containerd 2.1+ fetches only the declared entries of the exact platform
-    (`images.FilterPlatforms` with `platforms.Ordered`), then reads the image with the
-    client's `platforms.Only`: a compatible entry that was not fetched fails the pull.
+    `images.LimitManifests`: entries without a platform sort last, one is taken, and its
+    `ConfigPlatform` must match; containers/image `OCI1IndexPublic.chooseInstance`: such an
+    entry is the last resort, in index order, unchecked; a Docker manifest list's entry
+    always has a platform struct, so one left out matches nothing). containerd 2.1+ fetches
+    only the declared entries of the exact platform (`images.FilterPlatforms` with
+    `platforms.Ordered`), then reads the image with the client's `platforms.Only`: a
+    compatible entry that was not fetched fails the pull.
 
-    What the runtime pulls without having matched it (a single manifest, an entry without a
-    platform) is not checked before it runs: containerd's `Manifest` only compares a top-level
-    manifest's config for children, CRI-O only logs "Image operating system mismatch"
-    (containers/image `copy/single.go` `prepareImageConfigForDest`). It runs where its
-    config's platform is compatible with the node, containerd's `Only` vector for every
-    runtime (an amd64 kernel runs 386, arm64 runs arm/v8 to v5).
+    What the runtime pulls without having matched it (a single manifest, CRI-O's entry
+    without a platform) is not checked before it runs: containerd's `Manifest` only compares
+    a top-level manifest's config for children, CRI-O only logs "Image operating system
+    mismatch" (containers/image `copy/single.go` `prepareImageConfigForDest`). It runs where
+    its config's platform is compatible with the node, containerd's `Only` vector for every
+    runtime (an amd64 kernel runs 386, arm64 runs arm/v8 to v5). An artifact, however it was
+    taken, is ARTIFACT: what becomes of it is the caller's (a container cannot run it; an
+    image volume mounts it where the runtime supports that, whatever its platform).
     """
     spec = detected(node)
 
@@ -488,27 +484,71 @@ def runs(entries: Sequence[Entry], kind: str, node: Platform, runtime: Runtime) 
             spec, entry.platform, runtime, exact=False
         )
 
+    def unchecked(entry: Entry) -> Choice:
+        """The verdict on a manifest the runtime pulls without matching its platform."""
+        if entry.artifact is not None:
+            return Choice.ARTIFACT
+        if entry.unknown:
+            return Choice.UNKNOWN
+        return Choice.RUNS if compatible_with(entry) else Choice.MISSING
+
+    def taken(entry: Entry) -> Choice:
+        """The verdict on a declared entry the runtime chose."""
+        return Choice.RUNS if entry.artifact is None else Choice.ARTIFACT
+
     if kind == MANIFEST:
-        return any(compatible_with(e) for e in entries)
+        if not entries:
+            return Choice.UNKNOWN
+        first = entries[0]
+        if first.platform is None and first.artifact is None and not first.unknown:
+            return Choice.UNKNOWN  # an image config that names no architecture
+        return unchecked(first)
     declared = [e for e in entries if e.declared]
     if runtime.engine == CRIO:
-        if any(_crio_match(spec, e.raw) for e in declared):
-            return True
+        for wanted in crio_wanted(spec):
+            for entry in declared:
+                if _crio_equal(entry.raw, wanted):
+                    return taken(entry)
         if kind == DOCKER_LIST:
-            return False
+            return Choice.MISSING
     else:
         exact = runtime.exact_index
-        if any(
-            e.platform is not None and _containerd_match(spec, e.platform, runtime, exact=exact)
-            for e in declared
-        ):
-            return True
+        for entry in _containerd_order(declared, spec, runtime, exact=exact):
+            return taken(entry)
         if exact and any(compatible_with(e) for e in declared):
-            return False  # chosen by `Only`, never fetched by the exact filter
+            return Choice.MISSING  # chosen by `Only`, never fetched by the exact filter
     undeclared = [e for e in entries if not e.declared]
     if not undeclared:
-        return False
+        return Choice.MISSING
     first = undeclared[0]
+    if runtime.engine == CRIO:
+        return unchecked(first)  # the last resort, taken without a look at its config
+    if first.unknown:
+        return Choice.UNKNOWN
+    if first.artifact is not None:
+        return Choice.MISSING  # `ConfigPlatform` of an artifact's config names no platform
     if not runtime.config_variant and first.raw is not None:
         first = Entry(normalize(first.raw.os, first.raw.architecture), first.raw, False)
-    return compatible_with(first)
+    return Choice.RUNS if compatible_with(first) else Choice.MISSING
+
+
+def _containerd_order(
+    declared: Sequence[Entry], node: Platform, runtime: Runtime, *, exact: bool
+) -> list[Entry]:
+    """The declared entries containerd accepts on `node`, best first (`platform.Less`)."""
+    vector = [Platform(node.os, node.architecture, node.variant)] if exact else compatible(node)
+    rank = {(p.architecture, p.variant): n for n, p in enumerate(vector)}
+    accepted = [
+        (rank.get((e.platform.architecture, e.platform.variant), 0), n, e)
+        for n, e in enumerate(declared)
+        if e.platform is not None and _containerd_match(node, e.platform, runtime, exact=exact)
+    ]
+    return [e for _, _, e in sorted(accepted, key=lambda item: item[:2])]
+
+
+def _crio_equal(raw: Platform | None, wanted: Platform) -> bool:
+    return raw is not None and (raw.os, raw.architecture, raw.variant) == (
+        wanted.os,
+        wanted.architecture,
+        wanted.variant,
+    )

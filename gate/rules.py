@@ -94,6 +94,16 @@ _RULES = [
         "Build and push the image for that platform, or constrain the pod with a nodeSelector.",
     ),
     Rule(
+        "image-platform-unverified",
+        Severity.ERROR,
+        "The platform of the manifest a node would take could not be read, so whether the "
+        "image runs there is unknown.",
+        "Unknown: the pod runs if the manifest's platform suits the node; otherwise "
+        "ErrImagePull or an `exec format error` crash loop.",
+        "Give the image a config that names its platform (or each index entry a `platform`) "
+        "and keep the config under 4 MiB. Exit code 3: could not verify, not a violation.",
+    ),
+    Rule(
         "image-registry-unreachable",
         Severity.ERROR,
         "The registry could not be reached, so the image could not be verified.",
@@ -125,6 +135,16 @@ _RULES = [
         "rootfs and manifest layers`).",
         "Use a runnable image for the container; to ship files such as models, mount the "
         "artifact as an image volume (`volumes[].image`) on a runtime that supports artifacts.",
+    ),
+    Rule(
+        "image-volume-unsupported",
+        Severity.ERROR,
+        "The nodes' container runtime cannot mount this image volume as the pod expects.",
+        "containerd 1.7 and 2.0 have no image volumes: CreateContainerError (`failed to mkdir "
+        '""`). containerd 2.1+ mounts an OCI artifact as an empty directory: the pod starts '
+        "without the files.",
+        "Run the pod on containerd 2.1+ (images) or CRI-O 1.33+ (images and artifacts), and say "
+        "so with --runtime; or push the files as a runnable image.",
     ),
     Rule(
         "image-reference-invalid",

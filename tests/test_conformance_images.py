@@ -13,7 +13,11 @@ Conformance rows, each with the upstream source that decides it:
 - `pullPolicy: Never` (image volume or container): no registry contact, no keyring;
   ErrImageNeverPull where the node lacks it (`pkg/kubelet/images/image_manager.go`
   `EnsureImageExists`, `shouldPullImage`);
-- an OCI artifact as an image volume: a valid source, with no platform (KEP-4639).
+- an OCI artifact as an image volume: a valid source, with no platform (KEP-4639); mounted
+  with its files by CRI-O 1.33+ (`server/container_create_linux.go` `mountArtifact`), as an
+  empty snapshot by containerd 2.1+ (`internal/cri/server/container_image_mount.go`
+  `mutateImageMount`: no layer is an image layer, so the chain ID is empty); containerd 1.7
+  and 2.0 mount no image volume (`WithMounts`: `failed to mkdir ""`).
 
 Registry rows run against the real distribution registry (htpasswd mode, so every pull needs
 the pod's credentials); digests are checked with skopeo.
@@ -181,24 +185,43 @@ def test_image_volume_without_the_pods_secret_is_unauthorized(
     }
 
 
-def test_an_oci_artifact_is_a_valid_image_volume(
-    tmp_path: Path, htpasswd_registry: RegistryServer, pushed: dict[str, str]
+@pytest.mark.parametrize(
+    ("runtime", "volume_rule"),
+    [
+        ("cri-o", None),  # CRI-O 1.33+ `mountArtifact`: each titled layer bound as a file
+        ("containerd-2.1", "image-volume-unsupported"),  # an empty snapshot: no files
+        ("containerd-2.0", "image-volume-unsupported"),  # no image volumes at all
+    ],
+)
+def test_an_oci_artifact_as_an_image_volume(
+    tmp_path: Path,
+    htpasswd_registry: RegistryServer,
+    pushed: dict[str, str],
+    runtime: str,
+    volume_rule: str | None,
 ) -> None:
+    """A valid image-volume source (KEP-4639) with no platform to miss; whether its files are
+    there is the runtime's (gate/policy/volumes.py cites containerd's and CRI-O's code)."""
     host = htpasswd_registry.host
     volume = f"{host}/ml/onnx:v1"
     code, report = check(
         tmp_path,
         pull_secret(host),
         deployment(f"{host}/ml/server:1.0", volume),
-        args=("--platform", "linux/arm64"),
+        args=("--platform", "linux/arm64", "--runtime", runtime),
     )
     images = {i["reference"]: i for i in report["images"]}
     assert images[volume]["digest"] == pushed["artifact"]
     assert images[volume]["platforms"] == []  # an artifact has no platform to miss
-    # the arm64 node lacks the amd64-only server image, and only that is reported
-    assert [(f["rule"], f["container"]) for f in report["findings"]] == [
-        ("image-platform-missing", "server")
-    ]
+    # the arm64 node lacks the amd64-only server image; the artifact misses no platform
+    expected = [("image-platform-missing", "server", None)]
+    if volume_rule is not None:
+        expected.append((volume_rule, None, "model"))
+    got = [(f["rule"], f["container"], f.get("volume")) for f in report["findings"]]
+    assert sorted(got, key=str) == sorted(expected, key=str)
+    for finding in report["findings"]:
+        if finding.get("volume"):
+            assert finding["line"] == line_of(tmp_path, f"reference: {volume}")
     assert code == 1
 
 
@@ -218,6 +241,29 @@ def test_static_rules_apply_to_image_volumes(tmp_path: Path, volume: str, rule: 
     assert finding["rule"] == rule
     assert finding["line"] == line_of(tmp_path, f"reference: {volume}")
     assert code == 1
+
+
+@pytest.mark.parametrize(
+    ("runtime", "found"),
+    [
+        ("containerd-1.7", True),
+        ("containerd-2.0", True),
+        ("containerd-2.1", False),
+        ("cri-o", False),
+    ],
+)
+def test_runtimes_without_image_volumes(tmp_path: Path, runtime: str, found: bool) -> None:
+    """containerd 1.7 and 2.0 have no `Mount.image`: the kubelet's mount reaches `WithMounts`
+    with an empty host path and CreateContainer fails; known without asking any registry."""
+    doc = deployment("registry.example.com/app:1", "registry.example.com/model:1", secret=False)
+    code, report = check(tmp_path, doc, args=("--offline", "--runtime", runtime))
+    rules = [(f["rule"], f.get("volume")) for f in report["findings"]]
+    assert rules == ([("image-volume-unsupported", "model")] if found else [])
+    assert code == (1 if found else 0)
+    if found:
+        [finding] = report["findings"]
+        assert finding["line"] == line_of(tmp_path, "reference: registry.example.com/model:1")
+        assert "--runtime" in finding["hint"]
 
 
 def test_image_volume_without_a_reference_is_rejected(tmp_path: Path) -> None:

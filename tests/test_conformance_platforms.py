@@ -72,8 +72,10 @@ from gate.load import load_text
 from gate.platform import Entry, Platform
 from gate.policy.platforms import pod_platforms
 from tests.support.images import (
+    ARTIFACT_TYPE,
     IndexChild,
     push_artifact,
+    push_big_config_image,
     push_custom_index,
     push_index,
 )
@@ -470,6 +472,57 @@ def test_what_the_runtime_takes(
     assert got == verdicts
 
 
+DECLARED_ARTIFACT = Entry(
+    platforms.parse("linux/amd64"), Platform("linux", "amd64"), True, artifact="x/model"
+)
+UNDECLARED_ARTIFACT = Entry(None, None, False, artifact="x/model")
+TOO_BIG = Entry(None, None, False, unknown="config over the limit")
+NO_ARCH = Entry(None, None, False)
+RUNS, MISSING, GETS_ARTIFACT, UNKNOWN = (
+    platforms.Choice.RUNS,
+    platforms.Choice.MISSING,
+    platforms.Choice.ARTIFACT,
+    platforms.Choice.UNKNOWN,
+)
+
+
+@pytest.mark.parametrize(
+    ("entries", "kind", "verdicts"),
+    [
+        # (containerd 2.1+, containerd 2.0, containerd 1.7, CRI-O) on linux/amd64
+        pytest.param(
+            [DECLARED_ARTIFACT], INDEX, (GETS_ARTIFACT,) * 4, id="artifact-declared-is-taken"
+        ),
+        pytest.param(
+            [UNDECLARED_ARTIFACT],
+            INDEX,
+            (MISSING, MISSING, MISSING, GETS_ARTIFACT),
+            id="NOPLATFORM-artifact-containerd-ConfigPlatform-CRIO-last-resort",
+        ),
+        pytest.param(
+            [_declared("linux/amd64"), UNDECLARED_ARTIFACT],
+            INDEX,
+            (RUNS,) * 4,
+            id="NOPLATFORM-declared-first",
+        ),
+        pytest.param([TOO_BIG], INDEX, (UNKNOWN,) * 4, id="NOPLATFORM-unknown-config"),
+        pytest.param(
+            [_from_config("linux/amd64"), TOO_BIG], INDEX, (RUNS,) * 4, id="NOPLATFORM-only-first"
+        ),
+        pytest.param([TOO_BIG], SINGLE, (UNKNOWN,) * 4, id="single-unknown-config"),
+        pytest.param([NO_ARCH], SINGLE, (UNKNOWN,) * 4, id="single-config-without-arch"),
+        pytest.param([UNDECLARED_ARTIFACT], SINGLE, (GETS_ARTIFACT,) * 4, id="single-artifact"),
+        pytest.param([NO_ARCH], INDEX, (MISSING,) * 4, id="NOPLATFORM-runs-nowhere"),
+    ],
+)
+def test_what_the_runtime_gets(
+    entries: list[Entry], kind: str, verdicts: tuple[platforms.Choice, ...]
+) -> None:
+    node = platforms.parse("linux/amd64")
+    got = tuple(platforms.choose(entries, kind, node, rt) for rt in (C21, C20, C17, CRIO))
+    assert got == verdicts
+
+
 @pytest.mark.parametrize(
     ("host", "image", "newest", "older"),
     [
@@ -573,6 +626,12 @@ SEED: dict[str, list[IndexChild] | list[str] | None] = {
     "conf/windows2022": [IndexChild("windows/amd64", os_version="10.0.20348.2402")],
     "conf/nofield-windows": [IndexChild("windows/amd64", None, os_version="10.0.20348.2402")],
     "conf/artifact": None,
+    "conf/artifact-nofield": [IndexChild(None, None)],
+    "conf/artifact-declared": [IndexChild(None, {"os": "linux", "architecture": "amd64"})],
+    "conf/many-nofield": [
+        IndexChild("linux/amd64", None),
+        *(IndexChild("linux/arm64", None) for _ in range(16)),
+    ],
 }
 
 
@@ -587,6 +646,9 @@ def seeded(registry: RegistryServer) -> Seeded:
         else:
             custom = [c for c in children if isinstance(c, IndexChild)]
             digests[repo] = push_custom_index(registry, repo, "1.0", custom).digest
+    digests["conf/bigconfig"] = push_big_config_image(
+        registry, "conf/bigconfig", "1.0", config_size=4 * 1024 * 1024 + 512
+    ).digest
     # containerd reads a Docker list entry without a platform from its config, CRI-O never
     digests["conf/nofield-list"] = push_custom_index(
         registry, "conf/nofield-list", "1.0", [IndexChild("linux/amd64", None)], media="docker"
@@ -826,6 +888,176 @@ def test_report_platforms_keep_their_format(tmp_path: Path, seeded: Seeded) -> N
     assert {repo: got[repo]["platforms"] for repo in expected} == expected
     for repo in expected:  # the independent oracle agrees on every digest
         assert got[repo]["digest"] == skopeo_inspect_digest(seeded.server, repo, "1.0")
+
+
+def _volume_manifest(host: str, repo: str, spec: dict[str, Any]) -> str:
+    """A pod whose container runs a multi-platform image and whose image volume is `repo`."""
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "apps"},
+        "spec": {
+            **spec,
+            "containers": [{"name": "app", "image": f"{host}/conf/mixed:1.0"}],
+            "volumes": [{"name": "data", "image": {"reference": f"{host}/{repo}:1.0"}}],
+        },
+    }
+    return "\n".join(json.dumps(pod, indent=2).splitlines()) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("repo", "spec", "runtime", "volume", "rules", "code"),
+    [
+        # ARTIFACT-CONTAINERD: `ConfigPlatform` of an artifact's config names no platform, so
+        # containerd matches nothing in the index (core/images/image.go `Manifest`).
+        pytest.param(
+            "conf/artifact-nofield",
+            NONE,
+            None,
+            False,
+            {"image-platform-missing"},
+            1,
+            id="NOPLATFORM-artifact-only-containerd",
+        ),
+        # ARTIFACT-CRIO: containers/image takes the entry as the last resort, unchecked
+        # (`OCI1IndexPublic.chooseInstance`); there is nothing to run.
+        pytest.param(
+            "conf/artifact-nofield",
+            NONE,
+            "cri-o",
+            False,
+            {"image-not-runnable"},
+            1,
+            id="NOPLATFORM-artifact-only-crio",
+        ),
+        # ARTIFACT-DECLARED: an entry whose descriptor names an `artifactType` (OCI image-spec
+        # v1.1 `descriptor.md`) is matched by platform like any other, then cannot run.
+        pytest.param(
+            "conf/artifact-declared",
+            NONE,
+            None,
+            False,
+            {"image-not-runnable"},
+            1,
+            id="artifact-declared-containerd",
+        ),
+        pytest.param(
+            "conf/artifact-declared",
+            NONE,
+            "cri-o",
+            False,
+            {"image-not-runnable"},
+            1,
+            id="artifact-declared-crio",
+        ),
+        # NOPLATFORM: only the first entry without a platform is ever taken, so the entries
+        # past the gate's fetch limit do not decide.
+        pytest.param("conf/many-nofield", NONE, None, False, set(), 0, id="NOPLATFORM-many"),
+        pytest.param(
+            "conf/many-nofield",
+            ARM64_POD,
+            None,
+            False,
+            {"image-platform-missing"},
+            1,
+            id="NOPLATFORM-many-first-only",
+        ),
+        # a config too big to read: the platform is unknown, not absent, nor a pass (exit 3)
+        pytest.param(
+            "conf/bigconfig", NONE, None, False, {"image-platform-unverified"}, 3, id="bigconfig"
+        ),
+        # VOLUMES: containerd 2.1+ mounts an artifact's (empty) snapshot, CRI-O 1.33+ its
+        # files (gate/policy/volumes.py names the sources)
+        pytest.param(
+            "conf/artifact",
+            NONE,
+            None,
+            True,
+            {"image-volume-unsupported"},
+            1,
+            id="VOLUME-artifact-containerd-empty",
+        ),
+        pytest.param("conf/artifact", NONE, "cri-o", True, set(), 0, id="VOLUME-artifact-crio"),
+        pytest.param(
+            "conf/artifact-declared",
+            NONE,
+            None,
+            True,
+            {"image-volume-unsupported"},
+            1,
+            id="VOLUME-index-artifact-containerd-empty",
+        ),
+        pytest.param(
+            "conf/artifact-declared",
+            ARM64_POD,
+            "cri-o",
+            True,
+            {"image-platform-missing"},
+            1,
+            id="VOLUME-index-artifact-platform-crio",
+        ),
+        pytest.param(
+            "conf/artifact-nofield", NONE, "cri-o", True, set(), 0, id="VOLUME-nofield-crio"
+        ),
+        pytest.param(
+            "conf/mixed",
+            NONE,
+            "containerd-2.0",
+            True,
+            {"image-volume-unsupported"},
+            1,
+            id="VOLUME-none-on-containerd-2.0",
+        ),
+        pytest.param(
+            "conf/mixed",
+            NONE,
+            "containerd-1.7",
+            True,
+            {"image-volume-unsupported"},
+            1,
+            id="VOLUME-none-on-containerd-1.7",
+        ),
+    ],
+)
+def test_artifacts_and_unknown_platforms_against_the_registry(
+    tmp_path: Path,
+    seeded: Seeded,
+    repo: str,
+    spec: dict[str, Any],
+    runtime: str | None,
+    volume: bool,
+    rules: set[str],
+    code: int,
+) -> None:
+    host = seeded.server.host
+    path = tmp_path / "pod.yaml"
+    build = _volume_manifest if volume else _manifest
+    path.write_text(build(host, repo, spec))
+    runtime_args = ("--runtime", runtime) if runtime else ()
+    got, report = _check(*runtime_args, str(path))
+    images = {i["reference"]: i for i in report["images"]}
+    image = images[f"{host}/{repo}:1.0"]
+    assert (
+        image["digest"] == seeded.digests[repo] == skopeo_inspect_digest(seeded.server, repo, "1.0")
+    )
+    assert {f["rule"] for f in report["findings"]} == rules, report["findings"]
+    assert got == code
+    needle = f'"reference": "{host}/{repo}:1.0"' if volume else f'"image": "{host}/{repo}:1.0"'
+    reference_line = next(n for n, t in enumerate(path.read_text().splitlines(), 1) if needle in t)
+    for finding in report["findings"]:
+        assert finding["line"] == reference_line
+        assert (finding.get("volume"), finding["container"]) == (
+            ("data", None) if volume else (None, "app")
+        )
+        if finding["rule"] in ("image-not-runnable", "image-volume-unsupported"):
+            label = platforms.parse_runtime(runtime or "containerd-2.1").label
+            assert label in finding["message"]
+            if "artifact" in repo:
+                assert ARTIFACT_TYPE in finding["message"] or "artifact" in finding["message"]
+    if repo == "conf/bigconfig":
+        [finding] = report["findings"]
+        assert "over the 4 MiB the gate reads" in finding["message"]
+        assert image["platforms"] == []
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,8 @@
 """Policy stage: turn what was extracted, inventoried and resolved into findings and a verdict.
 
-One module per family of rules (`images`, `platforms`, `secrets`, `pull_secrets`, `lock`,
-`manifests`), `suppress` for accepted findings, and `verdict` for what every family shares:
-severities, sorting and the exit code.
+One module per family of rules (`images`, `platforms`, `volumes`, `secrets`, `pull_secrets`,
+`lock`, `manifests`), `suppress` for accepted findings, and `verdict` for what every family
+shares: severities, sorting and the exit code.
 """
 
 from gate.policy.images import image_uses, resolution_findings, static_findings

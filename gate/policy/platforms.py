@@ -25,8 +25,9 @@ from typing import Any
 from gate import platform as platforms
 from gate.extract import PodSpec
 from gate.model import Finding, ImageUse
-from gate.platform import DEFAULT_RUNTIME, Entry, Platform, Runtime
+from gate.platform import DEFAULT_RUNTIME, Choice, Entry, Platform, Runtime
 from gate.policy.images import finding_for
+from gate.policy.volumes import artifact_volume_finding
 
 DEFAULT_PLATFORMS = (Platform("linux", "amd64"),)
 
@@ -261,27 +262,84 @@ def _with(default: Platform, wanted: dict[str, str]) -> Platform | None:
 def platform_findings(
     uses: Iterable[ImageUse],
     defaults: Sequence[Platform] = DEFAULT_PLATFORMS,
-    runtime: Runtime | str = DEFAULT_RUNTIME,
+    runtime: Runtime = DEFAULT_RUNTIME,
 ) -> list[Finding]:
-    """`image-platform-missing` for every image lacking a platform its pod may run on."""
-    chosen = runtime if isinstance(runtime, Runtime) else platforms.parse_runtime(runtime)
+    """Every image checked against every node its pod may be scheduled to.
+
+    `image-platform-missing` where the runtime takes nothing that runs there,
+    `image-not-runnable` where a container gets an artifact from an index (a single-manifest
+    artifact is the images policy's), `image-volume-unsupported` where an image volume gets
+    an artifact its runtime mounts empty, `image-platform-unverified` where it takes a
+    manifest whose platform the gate could not learn.
+    """
     findings: list[Finding] = []
     needed_by_pod: dict[int, list[Platform]] = {}
     for use in uses:
         resolution = use.resolution
         if resolution is None or not resolution.ok:
             continue
-        entries = platforms.entries_of(resolution.platforms)
-        if not any(e.platform is not None for e in entries):
-            continue  # an artifact whose platform nobody knows
+        entries = resolution.entries or platforms.entries_from_strings(resolution.platforms)
         kind = _INDEX_TYPES.get(resolution.media_type or "", platforms.MANIFEST)
+        volume = use.container.is_volume
+        single_artifact = kind == platforms.MANIFEST and resolution.artifact_config is not None
+        if single_artifact and not volume:
+            continue  # `image-not-runnable` whatever the node (the images policy's)
         needed = needed_by_pod.get(id(use.pod))
         if needed is None:
             needed = needed_by_pod[id(use.pod)] = pod_platforms(use.pod, defaults)
-        missing = [p for p in needed if not platforms.runs(entries, kind, p, chosen)]
+        verdicts = {node: platforms.choose(entries, kind, node, runtime) for node in needed}
+        missing = [n for n, v in verdicts.items() if v is Choice.MISSING]
+        artifact = [n for n, v in verdicts.items() if v is Choice.ARTIFACT]
+        unknown = [n for n, v in verdicts.items() if v is Choice.UNKNOWN]
         if missing:
-            findings.append(_finding(use, missing, entries, kind, chosen))
+            findings.append(_finding(use, missing, entries, kind, runtime))
+        if artifact and volume:
+            types = sorted({e.artifact for e in entries if e.artifact})
+            shown = [] if single_artifact else artifact
+            unmountable = artifact_volume_finding(use, runtime, shown, types)
+            if unmountable is not None:
+                findings.append(unmountable)
+        elif artifact:
+            findings.append(_index_artifact(use, artifact, entries, runtime))
+        if unknown and not missing and not artifact:
+            findings.append(_unverified(use, unknown, entries, runtime))
     return findings
+
+
+def _index_artifact(
+    use: ImageUse, nodes: list[Platform], entries: Sequence[Entry], runtime: Runtime
+) -> Finding:
+    types = sorted({e.artifact for e in entries if e.artifact})
+    nodes_text = ", ".join(n.spec for n in nodes)
+    return finding_for(
+        "image-not-runnable",
+        use,
+        f"image {use.container.image} of container {use.container.name} gives {nodes_text} "
+        f"an OCI artifact ({', '.join(types)}), not a runnable image ({runtime.label}: "
+        f"{runtime.rule})",
+        "The pod would show CreateContainerError there: an artifact has nothing to run. Push "
+        "a runnable image for those platforms, or mount the artifact as an image volume "
+        "(`volumes[].image`).",
+    )
+
+
+def _unverified(
+    use: ImageUse, nodes: list[Platform], entries: Sequence[Entry], runtime: Runtime
+) -> Finding:
+    reasons = sorted({e.unknown for e in entries if e.unknown}) or [
+        "its config names no architecture"
+    ]
+    nodes_text = ", ".join(n.spec for n in nodes)
+    return finding_for(
+        "image-platform-unverified",
+        use,
+        f"image {use.container.image}: whether {runtime.label} on {nodes_text} runs it is "
+        f"unknown: the platform of the manifest it would take could not be read "
+        f"({'; '.join(reasons)})",
+        "The gate did not verify the platform, so it does not pass the image (exit code 3). "
+        "Rebuild the image with a smaller config that names its platform, or give each index "
+        "entry a `platform`; or accept it with an ignore annotation.",
+    )
 
 
 def _finding(

@@ -13,7 +13,9 @@ EXIT_VIOLATIONS = 1
 EXIT_USAGE = 2
 EXIT_UNVERIFIED = 3
 
-UNVERIFIED_RULES = frozenset({"image-registry-unreachable", "image-pull-unverified"})
+UNVERIFIED_RULES = frozenset(
+    {"image-registry-unreachable", "image-pull-unverified", "image-platform-unverified"}
+)
 """Findings that mean "could not check", not "checked and wrong": exit 3, not 1."""
 
 

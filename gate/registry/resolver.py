@@ -42,7 +42,8 @@ Progress = Callable[[int, int, str], None]
 """(done, total, reference just finished)."""
 
 _MAX_UNDECLARED = 16
-"""Index entries without a platform whose manifests are fetched (one GET and a config each)."""
+"""Index entries without a platform whose manifests are fetched (one GET and a config each);
+runtimes only ever take the first, the rest are read for the report."""
 
 _IMAGE_CONFIG_TYPES = frozenset(
     {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"}
@@ -54,7 +55,7 @@ class Content:
     """What a digest holds, as far as the gate cares."""
 
     media_type: str
-    platforms: tuple[str, ...]
+    entries: tuple[platforms.Entry, ...]
     artifact_config: str | None = None
     """A single manifest's config media type when it is not an image config (an artifact)."""
 
@@ -84,7 +85,7 @@ class Resolver:
         self._ci_logins = ci_logins
         self._ci_lock = asyncio.Lock()
         self._content: dict[str, asyncio.Task[Content]] = {}
-        self._configs: dict[str, tuple[str, ...]] = {}
+        self._configs: dict[str, platforms.Entry] = {}
         self._flights: dict[tuple[str, Credential, str], asyncio.Task[Resolution]] = {}
 
     async def resolve_all(
@@ -236,7 +237,8 @@ class Resolver:
             Outcome.RESOLVED,
             digest=digest,
             media_type=content.media_type,
-            platforms=content.platforms,
+            platforms=platforms.strings(content.entries),
+            entries=content.entries,
             credential=credential.source,
             tag_digest=await self._tag_digest(reference, credential, mirror),
             artifact_config=content.artifact_config,
@@ -344,21 +346,21 @@ class Resolver:
     ) -> Content:
         """Media type and platforms of a manifest (remembered by digest by the caller)."""
         document = manifest.document
-        offered: tuple[str, ...] = ()
+        entries: tuple[platforms.Entry, ...] = ()
         artifact: str | None = None
         if manifest.is_index:
-            entries = document.get("manifests")
-            if not isinstance(entries, list):
+            listed = document.get("manifests")
+            if not isinstance(listed, list):
                 raise InvalidResponse(f"index {manifest.digest} has no manifest list")
-            offered = await self._index_platforms(
-                reference, credential, manifest.digest, entries, mirror
+            entries = await self._index_entries(
+                reference, credential, manifest.digest, listed, mirror
             )
         elif manifest.media_type in MANIFEST_TYPES:
-            offered = await self._config_platform(reference, credential, document, mirror)
             config = document.get("config")
             config_type = config.get("mediaType") if isinstance(config, dict) else None
             if config_type not in _IMAGE_CONFIG_TYPES:
                 artifact = str(config_type or "no config media type")
+            entries = (await self._config_entry(reference, credential, document, mirror),)
         else:
             # Not one of the four types asked for (a schema 1 manifest, an HTML page, any
             # JSON): nothing a current runtime would pull, so nothing to call resolved.
@@ -366,36 +368,41 @@ class Resolver:
                 f"the registry served {manifest.media_type or 'an untyped body'} for "
                 f"{reference.familiar}, not an image manifest or index"
             )
-        return Content(manifest.media_type, offered, artifact)
+        return Content(manifest.media_type, entries, artifact)
 
-    async def _index_platforms(
+    async def _index_entries(
         self,
         reference: Reference,
         credential: Credential,
         index_digest: str,
-        entries: list[object],
+        listed: list[object],
         mirror: str | None,
-    ) -> platforms.Offered:
+    ) -> tuple[platforms.Entry, ...]:
         """Every entry of an index, in order: its declared platform, or its config's.
 
         containerd keeps an entry without a `platform` and reads the platform from that
         manifest's config (`core/images/image.go` `Manifest` calls `ConfigPlatform`; the
         transfer service's `images.FilterPlatforms` keeps such entries), so the gate fetches
         that child manifest and its config, by digest and cached by digest (on Docker Hub
-        each such GET counts as a pull). Declared attestations and `unknown/unknown` entries
-        are never chosen and are left out; an entry without a platform that is an
+        each such GET counts as a pull); past `_MAX_UNDECLARED` such entries the platform is
+        unknown (a runtime only takes the first). Declared attestations and `unknown/unknown`
+        entries are never chosen and are left out; an entry without a platform that is an
         attestation or no image manifest stays, as one that runs nowhere (a runtime may
-        still take it); a nested index without a platform is not followed.
+        still take it); a nested index without a platform is not followed. A declared entry
+        whose descriptor names an `artifactType` (OCI 1.1) is an artifact.
         """
         found: list[platforms.Entry | None] = []
         children: list[tuple[int, str]] = []
-        for entry in entries:
+        for entry in listed:
             if not isinstance(entry, dict):
                 continue
             declared = entry.get("platform")
             if declared is not None:
                 if isinstance(declared, dict) and not platforms.is_attestation(entry):
                     item = platforms.entry_from_document(declared, declared=True)
+                    artifact_type = entry.get("artifactType")
+                    if isinstance(artifact_type, str) and artifact_type:
+                        item = replace(item, artifact=artifact_type)
                     if item.platform is not None:
                         found.append(item)
                 continue
@@ -406,10 +413,19 @@ class Resolver:
                 platforms.is_attestation(entry)
                 or media_type not in MANIFEST_TYPES
                 or not isinstance(child, str)
-                or len(children) >= _MAX_UNDECLARED
             ):
                 # A runtime that picks it finds nothing it can run there.
                 found.append(platforms.Entry(None, None, declared=False))
+                continue
+            if len(children) >= _MAX_UNDECLARED:
+                found.append(
+                    platforms.Entry(
+                        None,
+                        None,
+                        declared=False,
+                        unknown=f"more than {_MAX_UNDECLARED} entries without a platform",
+                    )
+                )
                 continue
             children.append((len(found), child))
             found.append(None)
@@ -417,17 +433,13 @@ class Resolver:
             *(self._undeclared(reference, credential, index_digest, d, mirror) for _, d in children)
         )
         for (position, _), content in zip(children, contents, strict=True):
-            kept = (
-                platforms.entries_of(content.platforms)
-                if content.media_type in MANIFEST_TYPES
-                else ()
-            )
+            kept = content.entries if content.media_type in MANIFEST_TYPES else ()
             found[position] = (
                 replace(kept[0], declared=False)
                 if kept
                 else platforms.Entry(None, None, declared=False)
             )
-        return platforms.Offered.of(e for e in found if e is not None)
+        return tuple(e for e in found if e is not None)
 
     async def _undeclared(
         self,
@@ -447,27 +459,38 @@ class Resolver:
                 f"has no such manifest ({exc})"
             ) from None
 
-    async def _config_platform(
+    async def _config_entry(
         self,
         reference: Reference,
         credential: Credential,
         document: dict[str, object],
         mirror: str | None,
-    ) -> tuple[str, ...]:
+    ) -> platforms.Entry:
         """A single manifest's platform lives in its config blob: one small GET per digest.
 
         Its `os`, `architecture`, `variant` and `os.version` (Windows), as containerd's
-        `ConfigPlatform` reads them; the result is a `platforms.Offered`.
+        `ConfigPlatform` reads them. An artifact's config is not read (it has no platform);
+        a config over `MAX_CONFIG_BYTES` is not fetched, and its platform is unknown.
         """
         config = document.get("config")
         if not isinstance(config, dict):
             raise InvalidResponse("image manifest without a config descriptor")
         digest, media_type = config.get("digest"), config.get("mediaType")
-        if not isinstance(digest, str) or media_type not in _IMAGE_CONFIG_TYPES:
-            return platforms.Offered()  # an artifact, not a runnable image: no platform
+        if media_type not in _IMAGE_CONFIG_TYPES:
+            return platforms.Entry(
+                None, None, declared=False, artifact=str(media_type or "no config media type")
+            )
+        if not isinstance(digest, str):
+            raise InvalidResponse("image manifest whose config has no digest")
         size = config.get("size")
         if isinstance(size, int) and size > MAX_CONFIG_BYTES:
-            return platforms.Offered()
+            return platforms.Entry(
+                None,
+                None,
+                declared=False,
+                unknown=f"its config {digest} is {size} bytes, over the "
+                f"{MAX_CONFIG_BYTES // (1024 * 1024)} MiB the gate reads",
+            )
         if digest not in self._configs:
             body = await self.client.get_blob(
                 reference, credential, digest, MAX_CONFIG_BYTES, mirror
@@ -475,6 +498,5 @@ class Resolver:
             data = json_object(body)
             if data is None:
                 raise InvalidResponse(f"config {digest} is not a JSON object")
-            entry = platforms.entry_from_document(data, declared=False)
-            self._configs[digest] = platforms.Offered.of([entry] if entry.platform else [])
+            self._configs[digest] = platforms.entry_from_document(data, declared=False)
         return self._configs[digest]

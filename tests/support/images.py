@@ -49,6 +49,7 @@ ALL_MANIFEST_TYPES = (OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANI
 MediaFlavour = Literal["oci", "docker"]
 
 _CREATED = "2024-01-01T00:00:00Z"
+ARTIFACT_TYPE = "application/vnd.example.model.v1"
 
 
 def sha256_digest(data: bytes) -> str:
@@ -710,7 +711,7 @@ def _push_child(
         doc = {
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
-            "artifactType": "application/vnd.example.model.v1",
+            "artifactType": ARTIFACT_TYPE,
             "config": {
                 "mediaType": "application/vnd.example.model.config.v1+json",
                 "digest": config_digest,
@@ -783,6 +784,8 @@ def push_custom_index(
             pushed, fields = _push_child(server, client, repo, child, media)
             pushed_children[f"{position}:{child.config}"] = pushed
             entry: dict[str, Any] = pushed.descriptor()
+            if fields is None:  # OCI 1.1: a descriptor of an artifact names its type
+                entry["artifactType"] = ARTIFACT_TYPE
             if child.platform == SAME and fields is not None:
                 entry["platform"] = fields
             elif isinstance(child.platform, Mapping):
@@ -809,3 +812,28 @@ def push_artifact(server: RegistryServer, repo: str, tag: str) -> PushedManifest
         pushed, _ = _push_child(server, client, repo, IndexChild(config=None), "oci")
         put_manifest(client, repo, tag, pushed.raw, OCI_MANIFEST)
     return pushed
+
+
+def push_big_config_image(
+    server: RegistryServer, repo: str, tag: str, *, config_size: int, platform: str = "linux/amd64"
+) -> PushedManifest:
+    """Push a single-platform image whose config is padded (a long label) to ``config_size``."""
+    parsed = Platform.parse(platform)
+    with registry_client(server) as client:
+        blob, diff_id = _random_layer()
+        layer = upload_blob(client, repo, blob)
+        base = json.loads(_config_blob(parsed, [diff_id]))
+        base["config"] = {"Labels": {"padding": ""}}
+        padding = config_size - len(_dumps(base))
+        base["config"]["Labels"]["padding"] = "x" * max(padding, 0)
+        config = _dumps(base)
+        config_digest = upload_blob(client, repo, config)
+        doc = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": len(config)},
+            "layers": [{"mediaType": OCI_LAYER, "digest": layer, "size": len(blob)}],
+        }
+        return _push_manifest_doc(
+            server, client, repo, tag, doc, OCI_MANIFEST, parsed, config_digest, [layer]
+        )
