@@ -44,6 +44,7 @@ import yaml
 from gate.extract import PodSpec
 from gate.inventory import Inventory, SecretEntry, ServiceAccountEntry
 from gate.inventory.model import (
+    annotation_keys,
     data_keys,
     enforces_mountable_secrets,
     mountable_secret_names,
@@ -792,6 +793,7 @@ class ClusterClient:
                     names,
                     mountable_secrets=mountable_secret_names(item.get("secrets")),
                     enforce_mountable_secrets=enforces_mountable_secrets(meta.get("annotations")),
+                    annotation_keys=annotation_keys(meta.get("annotations")),
                 )
             )
         return accounts

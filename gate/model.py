@@ -89,6 +89,8 @@ class ImageUse:
     """Sources that cannot be verified in CI at all (`provider:<name>` needing a pod token)."""
     provider_failures: tuple[tuple[str, str], ...] = ()
     """(`provider:<name>`, why) for node providers that gave nothing here (in `on_behalf_of`)."""
+    skipped_providers: tuple[tuple[str, str], ...] = ()
+    """(`provider:<name>`, why) for token providers the kubelet does not run for this pod."""
 
 
 @dataclass(frozen=True)

@@ -231,6 +231,7 @@ async def _resolve(
             on_behalf_of=offered.on_behalf_of,
             unreplayable=offered.unreplayable,
             provider_failures=offered.provider_failures,
+            skipped_providers=offered.skipped_providers,
         )
         if offered.keyring_error is not None:
             keys.append(None)

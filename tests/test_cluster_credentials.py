@@ -507,6 +507,7 @@ def provider_setup(
     cache_key: str = "Registry",
     fail: bool = False,
     token: bool = False,
+    required_keys: tuple[str, ...] = (),
 ) -> tuple[tuple[str, ...], Path]:
     bin_dir = tmp_path / "plugins"
     bin_dir.mkdir(exist_ok=True)
@@ -527,6 +528,11 @@ def provider_setup(
     token_attributes = (
         "    tokenAttributes:\n      serviceAccountTokenAudience: registry.example\n"
         "      requireServiceAccount: true\n      cacheType: ServiceAccount\n"
+        + (
+            f"      requiredServiceAccountAnnotationKeys: {list(required_keys)}\n"
+            if required_keys
+            else ""
+        )
         if token
         else ""
     )
@@ -621,6 +627,63 @@ def test_provider_that_needs_a_service_account_token_exits_3(env: Env, tmp_path:
     assert "provider test-provider needs the pod's service-account token" in finding["message"]
     assert "env:CI_REGISTRY_PASSWORD can pull it" in finding["message"]
     assert not log.exists()
+
+
+ROLE_KEY = "registry.example/role"
+
+
+def service_account(name: str, annotations: dict[str, str] | None = None) -> str:
+    meta = f"  name: {name}\n  namespace: apps\n"
+    if annotations:
+        meta += "  annotations:\n" + "".join(f"    {k}: {v}\n" for k, v in annotations.items())
+    return f"apiVersion: v1\nkind: ServiceAccount\nmetadata:\n{meta}"
+
+
+@pytest.mark.parametrize(
+    ("annotations", "code", "rule"),
+    [
+        ({ROLE_KEY: "puller"}, 3, "image-pull-unverified"),  # run by the kubelet: unknown
+        ({"other.example/key": "x"}, 1, "image-pull-unauthorized"),  # skipped: definite
+        (None, 1, "image-pull-unauthorized"),
+    ],
+)
+def test_token_provider_skipped_without_its_required_annotation(
+    env: Env, tmp_path: Path, annotations: dict[str, str] | None, code: int, rule: str
+) -> None:
+    """kubernetes `pkg/credentialprovider/plugin/plugin.go`: `serviceAccountProvider.
+    getServiceAccountData` fails with `required annotation %s not found`, and
+    `pluginProvider.provide` logs it and returns no credentials: the kubelet does not run the
+    plugin for that pod, which pulls with what else it has (here nothing, so unauthorized),
+    not "could not verify"."""
+    args, log = provider_setup(env, tmp_path, token=True, required_keys=(ROLE_KEY,))
+    docs = (service_account("puller", annotations), pod(env.image, sa="puller"))
+    got, report = run(env, tmp_path, *docs, args=args)
+    assert got == code
+    [finding] = report["findings"]
+    assert finding["rule"] == rule
+    if rule == "image-pull-unauthorized":
+        assert f"lacks the required annotation {ROLE_KEY}" in finding["hint"]
+    assert not log.exists()
+
+
+def test_token_provider_skipped_for_a_missing_account(env: Env, tmp_path: Path) -> None:
+    """`pluginProvider.provide`: `Failed to get service account` is logged and the plugin is
+    not run; admission would reject the pod anyway (`service-account-missing`)."""
+    args, _ = provider_setup(env, tmp_path, token=True)
+    code, report = run(env, tmp_path, pod(env.image, sa="ghost"), args=args)
+    assert code == 1
+    found = rules(report)
+    assert set(found) == {"service-account-missing", "image-pull-unauthorized"}
+    assert "service account apps/ghost does not exist" in found["image-pull-unauthorized"]["hint"]
+
+
+def test_token_provider_with_an_unknown_account_stays_unverified(env: Env, tmp_path: Path) -> None:
+    """The `default` account exists in every namespace, but its annotations are unknown here
+    (not in the rendered set): the kubelet may well run the provider, so exit 3."""
+    args, _ = provider_setup(env, tmp_path, token=True, required_keys=(ROLE_KEY,))
+    code, report = run(env, tmp_path, pod(env.image), args=args)
+    assert code == 3
+    assert set(rules(report)) == {"image-pull-unverified"}
 
 
 # -- GITHUB_TOKEN and ghcr.io ------------------------------------------------------------------

@@ -76,6 +76,8 @@ class NodeOffer:
     a CI login may verify on their behalf."""
     unreplayable: tuple[str, ...] = ()
     """`provider:<name>` of matching providers that need the pod's service-account token."""
+    required_annotations: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(`provider:<name>`, keys) for those of them that require service-account annotations."""
     failed: tuple[tuple[str, str], ...] = ()
     """(`provider:<name>`, why) of matching providers that gave nothing here: the node's
     identity may do better, so a CI login may verify on their behalf."""
@@ -184,11 +186,14 @@ class NodeCredentials:
                 configs.add(entry.key, entry.credential)
         answers = Keyring()
         unreplayable: list[str] = []
+        required: list[tuple[str, tuple[str, ...]]] = []
         failed: list[tuple[str, str]] = []
         if self._providers is not None:
             for spec in self._providers.matching(image_name):
                 if spec.needs_service_account_token:
                     unreplayable.append(provider_source(spec.name))
+                    if spec.required_annotation_keys:
+                        required.append((provider_source(spec.name), spec.required_annotation_keys))
                     continue
                 for key, credential in self._providers.provide(spec, image_name):
                     answers.add(key, credential)
@@ -201,6 +206,7 @@ class NodeCredentials:
             tuple(found),
             tuple(self._registries.lookup(image_name)),
             tuple(unreplayable),
+            tuple(required),
             tuple(failed),
         )
 

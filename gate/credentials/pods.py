@@ -31,10 +31,9 @@ from gate.credentials.dockerconfig import (
     pull_secret_source,
 )
 from gate.credentials.keyring import KeyIndex, Keyring
-from gate.credentials.node import NodeCredentials
+from gate.credentials.node import NodeCredentials, NodeOffer
 from gate.extract import PodSpec
-from gate.inventory import Inventory
-from gate.inventory.model import SecretEntry
+from gate.inventory import DEFAULT_SERVICE_ACCOUNT, Inventory, SecretEntry
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +84,8 @@ class PodCredentials:
     """Sources that cannot be verified here at all: `provider:<name>` needing a pod's token."""
     provider_failures: tuple[tuple[str, str], ...] = ()
     """(`provider:<name>`, why) of node providers that gave nothing here (in `on_behalf_of`)."""
+    skipped_providers: tuple[tuple[str, str], ...] = ()
+    """(`provider:<name>`, why) of token providers the kubelet does not run for this pod."""
     keyring_error: str | None = None
     """Why the kubelet cannot build this pod's keyring at all (every pull fails)."""
 
@@ -96,7 +97,7 @@ class Keychain:
         self.inventory = inventory
         self.node = node or NodeCredentials()
         self._pods: dict[tuple[str, tuple[str, ...], str | None], PodKeyring] = {}
-        self._offers: dict[tuple[str, tuple[str, ...], str], PodCredentials] = {}
+        self._offers: dict[tuple[str, tuple[str, ...], str, str], PodCredentials] = {}
 
     def pod_keyring(self, pod: PodSpec) -> PodKeyring:
         source = self.inventory.pull_secrets_for(pod)
@@ -142,10 +143,15 @@ class Keychain:
     def credentials(self, pod: PodSpec, image_name: str) -> PodCredentials:
         """What the kubelet would try for `image_name` (`domain/path`), and what backs it.
 
-        Worked out once per (namespace, pull secrets, image): pods that share their secrets
-        share the answer, however many containers name the image.
+        Worked out once per (namespace, pull secrets, service account, image): pods that share
+        them share the answer, however many containers name the image.
         """
-        key = (pod.object.namespace, self.inventory.pull_secrets_for(pod).names, image_name)
+        key = (
+            pod.object.namespace,
+            self.inventory.pull_secrets_for(pod).names,
+            pod.service_account or DEFAULT_SERVICE_ACCOUNT,
+            image_name,
+        )
         offered = self._offers.get(key)
         if offered is None:
             offered = self._offers[key] = self._credentials(pod, image_name)
@@ -171,13 +177,51 @@ class Keychain:
             *node.declared,
             *(source for source, _ in node.failed),
         )
+        skipped = self._skipped_token_providers(pod, node)
+        unreplayable = tuple(s for s in node.unreplayable if s not in dict(skipped))
         return PodCredentials(
             tuple(found) or (ANONYMOUS,),
             unmatched,
             on_behalf_of,
-            node.unreplayable,
+            unreplayable,
             node.failed,
+            skipped,
         )
+
+    def _skipped_token_providers(
+        self, pod: PodSpec, node: NodeOffer
+    ) -> tuple[tuple[str, str], ...]:
+        """Token providers the kubelet does not run for `pod`, and why.
+
+        The kubelet reads the pod's service account before it runs such a plugin; when it
+        cannot (the account does not exist) or the account lacks one of the
+        `requiredServiceAccountAnnotationKeys`, it logs and skips the plugin, which then
+        offers nothing (kubernetes `pkg/credentialprovider/plugin/plugin.go`
+        `pluginProvider.provide`, `serviceAccountProvider.getServiceAccountData`:
+        `required annotation %s not found`). An account the gate does not know keeps them.
+        """
+        if not node.unreplayable:
+            return ()
+        namespace = pod.object.namespace
+        name = pod.service_account or DEFAULT_SERVICE_ACCOUNT
+        if not self.inventory.service_account_exists(namespace, name):
+            why = f"service account {namespace}/{name} does not exist"
+            return tuple((source, why) for source in node.unreplayable)
+        account = self.inventory.service_account(namespace, name)
+        if account is None or account.annotation_keys is None:
+            return ()
+        skipped = []
+        for source, keys in node.required_annotations:
+            absent = [k for k in keys if k not in account.annotation_keys]
+            if absent:
+                skipped.append(
+                    (
+                        source,
+                        f"service account {namespace}/{name} lacks the required annotation "
+                        f"{', '.join(absent)}",
+                    )
+                )
+        return tuple(skipped)
 
 
 def _known_unusable(name: str, entry: SecretEntry | None) -> PullSecretProblem | None:

@@ -138,6 +138,9 @@ class ProviderSpec:
     needs_service_account_token: bool = False
     """`tokenAttributes` is set: the kubelet sends the pod's service-account token, which CI
     cannot mint, so the plugin is never run here."""
+    required_annotation_keys: tuple[str, ...] = ()
+    """`tokenAttributes.requiredServiceAccountAnnotationKeys`: the kubelet skips the plugin
+    for a pod whose service account lacks one."""
 
 
 # -- Go durations -------------------------------------------------------------------------------
@@ -674,6 +677,9 @@ def load_provider_config(config_path: str, bin_dir: str) -> list[ProviderSpec]:
             args=tuple(provider.args),
             env=tuple(provider.env),
             needs_service_account_token=provider.token is not None,
+            required_annotation_keys=tuple(provider.token.required_keys)
+            if provider.token is not None
+            else (),
         )
         for provider in providers
     ]

@@ -64,6 +64,13 @@ def enforces_mountable_secrets(annotations: Any) -> bool:
     return isinstance(value, str) and value in _GO_TRUE
 
 
+def annotation_keys(annotations: Any) -> tuple[str, ...]:
+    """The keys of an object's `metadata.annotations` (none when it has none)."""
+    if not isinstance(annotations, dict):
+        return ()
+    return tuple(sorted(str(key) for key in annotations))
+
+
 SERVICE_ACCOUNT_TOKEN_TYPE = "kubernetes.io/service-account-token"
 TOKEN_CONTROLLER_KEYS = frozenset({"token", "ca.crt", "namespace"})
 """What the token controller writes into a `kubernetes.io/service-account-token` Secret after
@@ -114,6 +121,8 @@ class ServiceAccountEntry:
     (volumes, env, envFrom) and `imagePullSecrets` (pull secrets)."""
     enforce_line: int | None = None
     """Line of that annotation, for one from the rendered set."""
+    annotation_keys: tuple[str, ...] | None = None
+    """Its annotations' keys (a token credential provider may require some); None: unknown."""
 
     @property
     def where(self) -> str:

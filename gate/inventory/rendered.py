@@ -60,6 +60,7 @@ from gate.inventory.model import (
     Inventory,
     SecretEntry,
     ServiceAccountEntry,
+    annotation_keys,
     data_keys,
     enforces_mountable_secrets,
     mountable_secret_names,
@@ -156,6 +157,7 @@ def _service_account(obj: KubeObject, namespace: str) -> ServiceAccountEntry:
         enforce_line=obj.line_of(("metadata", "annotations", ENFORCE_MOUNTABLE_SECRETS))
         if enforce
         else None,
+        annotation_keys=annotation_keys(obj.metadata.get("annotations")),
     )
 
 

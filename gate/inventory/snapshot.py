@@ -16,6 +16,7 @@ from gate.inventory.model import (
     Inventory,
     SecretEntry,
     ServiceAccountEntry,
+    annotation_keys,
     data_keys,
     enforces_mountable_secrets,
     mountable_secret_names,
@@ -76,6 +77,7 @@ def _add_item(inventory: Inventory, item: dict[str, Any], origin: str, default_n
                 names,
                 mountable_secrets=mountable_secret_names(item.get("secrets")),
                 enforce_mountable_secrets=enforces_mountable_secrets(meta.get("annotations")),
+                annotation_keys=annotation_keys(meta.get("annotations")),
             )
         )
         return 1

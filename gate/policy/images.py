@@ -237,9 +237,17 @@ def _unauthorized(use: ImageUse, registry: str) -> Finding:
     resolution, ref = use.resolution, use.reference
     assert resolution is not None and ref is not None
     unmatched = ""
+    if use.skipped_providers:
+        skipped = "; ".join(
+            f"{source.partition(':')[2]}: {why}" for source, why in use.skipped_providers
+        )
+        unmatched += (
+            f" The kubelet would not run the credential provider {skipped}, so it offers "
+            "nothing (add the annotation to the service account)."
+        )
     if use.unmatched_secrets:
         names = ", ".join(use.unmatched_secrets)
-        unmatched = (
+        unmatched += (
             f" The pod's pull secrets {names} have no entry for {api_host(ref.domain)}, so "
             "they were not offered."
         )

@@ -26,8 +26,12 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from gate.extract import PodSpec, SecretRef
-from gate.inventory import DEFAULT_SERVICE_ACCOUNT, Inventory
-from gate.inventory.model import ENFORCE_MOUNTABLE_SECRETS, ServiceAccountEntry
+from gate.inventory import (
+    DEFAULT_SERVICE_ACCOUNT,
+    ENFORCE_MOUNTABLE_SECRETS,
+    Inventory,
+    ServiceAccountEntry,
+)
 from gate.model import Finding
 from gate.rules import Severity
 
