@@ -173,6 +173,10 @@ class PodSpec:
     server accepts one with a warning and the kubelet skips it, but it still makes the list
     non-empty, so the ServiceAccount admission plugin copies none of the account's."""
 
+    api_problems: tuple[tuple[str, int], ...] = ()
+    """(what, line) of each field the API server cannot decode (a number where a name goes,
+    a string where an object goes): it refuses the whole object, so nothing of it runs."""
+
     @property
     def has_own_pull_secrets(self) -> bool:
         """Whether `imagePullSecrets` has any entry, named or not: then the admission plugin
@@ -326,6 +330,7 @@ def _pod_spec(obj: KubeObject, path: PathKey, default_namespace: str) -> PodSpec
     ref = _object_ref(obj, default_namespace)
     containers: list[Container] = []
     secret_refs: list[SecretRef] = []
+    problems: _Problems = []
     for container_field in CONTAINER_FIELDS:
         entries = spec.get(container_field)
         if not isinstance(entries, list):
@@ -347,10 +352,14 @@ def _pod_spec(obj: KubeObject, path: PathKey, default_namespace: str) -> PodSpec
                     _str_or_none(entry.get("imagePullPolicy")),
                 )
             )
-            secret_refs.extend(_container_secret_refs(obj, entry, cpath, containers[-1].name))
-    secret_refs.extend(_volume_secret_refs(obj, spec, path))
+            secret_refs.extend(
+                _container_secret_refs(obj, entry, cpath, containers[-1].name, problems)
+            )
+            for list_field in ("command", "args"):
+                _api_strings(obj, entry, list_field, cpath, problems)
+    secret_refs.extend(_volume_secret_refs(obj, spec, path, problems))
     image_volumes = _image_volumes(obj, spec, path)
-    pull_secrets, empty_pull_secrets = _pull_secrets(obj, spec, path)
+    pull_secrets, empty_pull_secrets = _pull_secrets(obj, spec, path, problems)
     annotations, annotation_lines = _annotations(obj, (*path[:-1], "metadata") if path else None)
     affinity = spec.get("affinity")
     account_field = "serviceAccountName" if spec.get("serviceAccountName") else "serviceAccount"
@@ -369,6 +378,7 @@ def _pod_spec(obj: KubeObject, path: PathKey, default_namespace: str) -> PodSpec
         secret_refs=tuple(secret_refs),
         annotation_lines=annotation_lines,
         image_volumes=image_volumes,
+        api_problems=tuple(problems),
     )
 
 
@@ -445,31 +455,38 @@ def _annotations(
 
 
 def _container_secret_refs(
-    obj: KubeObject, entry: dict[str, Any], cpath: PathKey, container: str
+    obj: KubeObject, entry: dict[str, Any], cpath: PathKey, container: str, problems: _Problems
 ) -> list[SecretRef]:
     """`env[].valueFrom.secretKeyRef` and `envFrom[].secretRef` of one container."""
     refs: list[SecretRef] = []
     env = entry.get("env")
     for index, var in enumerate(env if isinstance(env, list) else []):
+        rpath = (*cpath, "env", index, "valueFrom", "secretKeyRef")
         ref = get_path(var, ("valueFrom", "secretKeyRef"))
-        if isinstance(ref, dict) and ref.get("name"):
+        if not isinstance(ref, dict):
+            continue
+        name = _api_string(obj, ref, "name", rpath, problems)
+        key = _api_string(obj, ref, "key", rpath, problems)
+        if name:
             refs.append(
                 SecretRef(
-                    name=str(ref["name"]),
-                    line=obj.line_of((*cpath, "env", index, "valueFrom", "secretKeyRef", "name")),
+                    name=name,
+                    line=obj.line_of((*rpath, "name")),
                     via="env",
                     container=container,
-                    key=_str_or_none(ref.get("key")),
+                    key=key or None,
                     optional=ref.get("optional") is True,
                 )
             )
     env_from = entry.get("envFrom")
     for index, source in enumerate(env_from if isinstance(env_from, list) else []):
         ref = get_path(source, ("secretRef",))
-        if isinstance(ref, dict) and ref.get("name"):
+        rpath = (*cpath, "envFrom", index, "secretRef")
+        name = _api_string(obj, ref, "name", rpath, problems) if isinstance(ref, dict) else None
+        if isinstance(ref, dict) and name:
             refs.append(
                 SecretRef(
-                    name=str(ref["name"]),
+                    name=name,
                     line=obj.line_of((*cpath, "envFrom", index, "secretRef", "name")),
                     via="envFrom",
                     container=container,
@@ -479,7 +496,9 @@ def _container_secret_refs(
     return refs
 
 
-def _volume_secret_refs(obj: KubeObject, spec: dict[str, Any], path: PathKey) -> list[SecretRef]:
+def _volume_secret_refs(
+    obj: KubeObject, spec: dict[str, Any], path: PathKey, problems: _Problems
+) -> list[SecretRef]:
     """The secrets the pod's volumes need: `secret`, `projected` secret sources (with their
     `items[].key`) and the volume types whose plugin reads one (`PLUGIN_SECRET_FIELDS`)."""
     refs: list[SecretRef] = []
@@ -490,54 +509,106 @@ def _volume_secret_refs(obj: KubeObject, spec: dict[str, Any], path: PathKey) ->
         vpath = (*path, "volumes", index)
         volume_name = _str_or_none(volume.get("name"))
         secret = volume.get("secret")
-        if isinstance(secret, dict) and secret.get("secretName"):
+        secret_name = (
+            _api_string(obj, secret, "secretName", (*vpath, "secret"), problems)
+            if isinstance(secret, dict)
+            else None
+        )
+        if isinstance(secret, dict) and secret_name:
             refs.append(
                 SecretRef(
-                    name=str(secret["secretName"]),
+                    name=secret_name,
                     line=obj.line_of((*vpath, "secret", "secretName")),
                     via="volume",
                     container=None,
                     optional=secret.get("optional") is True,
                     volume=volume_name,
-                    items=_key_items(obj, secret, (*vpath, "secret")),
+                    items=_key_items(obj, secret, (*vpath, "secret"), problems),
                 )
             )
         sources = get_path(volume, ("projected", "sources"))
         for sindex, source in enumerate(sources if isinstance(sources, list) else []):
             ref = get_path(source, ("secret",))
-            if isinstance(ref, dict) and ref.get("name"):
-                spath = (*vpath, "projected", "sources", sindex, "secret")
+            spath = (*vpath, "projected", "sources", sindex, "secret")
+            name = _api_string(obj, ref, "name", spath, problems) if isinstance(ref, dict) else None
+            if isinstance(ref, dict) and name:
                 refs.append(
                     SecretRef(
-                        name=str(ref["name"]),
+                        name=name,
                         line=obj.line_of((*spath, "name")),
                         via="projected",
                         container=None,
                         optional=ref.get("optional") is True,
                         volume=volume_name,
-                        items=_key_items(obj, ref, spath),
+                        items=_key_items(obj, ref, spath, problems),
                     )
                 )
-        plugin = _plugin_secret_ref(obj, volume, vpath, volume_name)
+        plugin = _plugin_secret_ref(obj, volume, vpath, volume_name, problems)
         if plugin is not None:
             refs.append(plugin)
     return refs
 
 
 def _key_items(
-    obj: KubeObject, source: dict[str, Any], spath: PathKey
+    obj: KubeObject, source: dict[str, Any], spath: PathKey, problems: _Problems
 ) -> tuple[tuple[str, int], ...]:
     """(key, line) of each `items[].key` of a secret volume or projected secret source."""
     items = source.get("items")
-    return tuple(
-        (str(item["key"]), obj.line_of((*spath, "items", index, "key")))
-        for index, item in enumerate(items if isinstance(items, list) else [])
-        if isinstance(item, dict) and item.get("key") not in (None, "")
+    found: list[tuple[str, int]] = []
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        if not isinstance(item, dict):
+            continue
+        ipath = (*spath, "items", index)
+        key = _api_string(obj, item, "key", ipath, problems)
+        if key:
+            found.append((key, obj.line_of((*ipath, "key"))))
+    return tuple(found)
+
+
+_Problems = list[tuple[str, int]]
+
+
+def _api_strings(
+    obj: KubeObject, parent: dict[str, Any], name: str, ppath: PathKey, problems: _Problems
+) -> None:
+    """A `[]string` field (a container's `command`, `args`): each item must be a string."""
+    values = parent.get(name)
+    for index, value in enumerate(values if isinstance(values, list) else []):
+        if not isinstance(value, str):
+            _api_string(obj, {index: value}, index, (*ppath, name), problems)
+
+
+def _api_string(
+    obj: KubeObject, parent: dict[Any, Any], name: str | int, ppath: PathKey, problems: _Problems
+) -> str | None:
+    """A string field as the API server decodes it: a number, list or object there is a
+    decoding error (`cannot unmarshal number into Go struct field ... of type string`) that
+    refuses the whole object, recorded in `problems`; None for absent or null."""
+    value = parent.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    kind = {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "an object",
+    }
+    problems.append(
+        (
+            f"{_dotted((*ppath, name))} must be a string, not {kind.get(type(value), 'an object')}",
+            obj.line_of((*ppath, name)),
+        )
     )
+    return None
 
 
 def _plugin_secret_ref(
-    obj: KubeObject, volume: dict[str, Any], vpath: PathKey, volume_name: str | None
+    obj: KubeObject,
+    volume: dict[str, Any],
+    vpath: PathKey,
+    volume_name: str | None,
+    problems: _Problems,
 ) -> SecretRef | None:
     """The secret a volume's plugin reads to mount it, if its type names one.
 
@@ -556,11 +627,16 @@ def _plugin_secret_ref(
         value = source.get(secret_field)
         name_path: PathKey = (*vpath, volume_type, secret_field)
         if isinstance(value, dict):
-            value, name_path = value.get("name"), (*name_path, "name")
-        if value in (None, "") or isinstance(value, (dict, list)):
+            value = _api_string(obj, value, "name", name_path, problems)
+            name_path = (*name_path, "name")
+        elif value is not None and not isinstance(value, str):
+            # every plugin's secret field is a reference object or a name; anything else
+            # does not decode
+            value = _api_string(obj, source, secret_field, (*vpath, volume_type), problems)
+        if not value:
             return None
         return SecretRef(
-            name=str(value),
+            name=value,
             line=obj.line_of(name_path),
             via="plugin",
             container=None,
@@ -571,25 +647,39 @@ def _plugin_secret_ref(
 
 
 def _pull_secrets(
-    obj: KubeObject, spec: dict[str, Any], path: PathKey
+    obj: KubeObject, spec: dict[str, Any], path: PathKey, problems: _Problems
 ) -> tuple[tuple[tuple[str, int], ...], tuple[int, ...]]:
     """(name, line) of each named `imagePullSecrets` entry, and the line of each unnamed one.
 
     An entry without a name (`- name: ""`, `- {}`, a null item) decodes to an empty
     `LocalObjectReference`: the API server keeps it with a warning
     (`warningsForPodSpecAndMeta`, pkg/api/pod/warnings.go) and the kubelet skips it
-    (`getPullSecretsForPod`, pkg/kubelet/kubelet_pods.go).
+    (`getPullSecretsForPod`, pkg/kubelet/kubelet_pods.go). An entry that is not an object
+    (`- regcred`) or a name that is not a string does not decode: the API server refuses
+    the object (`problems`).
     """
     named: list[tuple[str, int]] = []
     empty: list[int] = []
     entries = spec.get("imagePullSecrets")
     for index, entry in enumerate(entries if isinstance(entries, list) else []):
         epath = (*path, "imagePullSecrets", index)
-        if entry is None or (isinstance(entry, dict) and entry.get("name") in (None, "")):
+        if entry is not None and not isinstance(entry, dict):
+            problems.append(
+                (
+                    f"{_dotted(epath)} must be an object (`- name: {entry}`), not "
+                    f"{'a string' if isinstance(entry, str) else 'a ' + type(entry).__name__}",
+                    obj.line_of(epath),
+                )
+            )
+            continue
+        name = _api_string(obj, entry, "name", epath, problems) if entry is not None else None
+        if entry is not None and "name" in entry and entry["name"] is not None and name is None:
+            continue  # not a string: refused above
+        if not name:
             has_name = isinstance(entry, dict) and "name" in entry
             empty.append(obj.line_of((*epath, "name") if has_name else epath))
-        elif isinstance(entry, dict):
-            named.append((str(entry["name"]), obj.line_of((*epath, "name"))))
+        else:
+            named.append((name, obj.line_of((*epath, "name"))))
     return tuple(named), tuple(empty)
 
 

@@ -118,6 +118,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
         uses = asyncio.run(_resolve(uses, keychain, ci_logins, options.transport, progress))
     findings = [
         *policy.document_findings(loaded.invalid),
+        *policy.api_findings(pods),
         *policy.static_findings(uses),
         *policy.resolution_findings(uses),
         *platform_findings(uses, options.platforms, options.runtime),

@@ -1079,6 +1079,129 @@ ROWS = [
     ),
 ]
 
+# API-DECODE: the API server decodes the object into k8s.io/api/core/v1 types first
+# (`LocalObjectReference.Name`, `SecretKeySelector.Key`, `KeyToPath.Key`, ... are Go strings;
+# `ImagePullSecrets` is []LocalObjectReference): a wrong JSON type refuses the whole object,
+# so the gate reports it and invents no secret name from it.
+ROWS += [
+    Row(
+        "API-DECODE-pull-secret-as-string:core/v1/types.go#LocalObjectReference",
+        pod(
+            app(
+                """
+                imagePullSecrets:
+                  - regcred  # <e>
+                """
+            )
+        ),
+        (Want("manifest-invalid", "e", ("imagePullSecrets[0] must be an object",)),),
+    ),
+    Row(
+        "API-DECODE-pull-secret-name-number:core/v1/types.go#LocalObjectReference",
+        pod(
+            app(
+                """
+                imagePullSecrets:
+                  - name: 123  # <e>
+                """
+            )
+        ),
+        (
+            Want(
+                "manifest-invalid",
+                "e",
+                ("imagePullSecrets[0].name must be a string, not a number",),
+            ),
+        ),
+    ),
+    Row(
+        "API-DECODE-secretKeyRef-key-number:core/v1/types.go#SecretKeySelector",
+        join(
+            secret("db", "{password: cA==}"),
+            pod(
+                """
+                containers:
+                  - name: app
+                    image: registry.example.com/shop/web:1.0
+                    env:
+                      - name: PASSWORD
+                        valueFrom:
+                          secretKeyRef:
+                            name: db
+                            key: 42  # <e>
+                """
+            ),
+        ),
+        (Want("manifest-invalid", "e", ("secretKeyRef.key must be a string",)),),
+    ),
+    Row(
+        "API-DECODE-secretName-list:core/v1/types.go#SecretVolumeSource",
+        pod(
+            volumes(
+                """
+                - name: certs
+                  secret:
+                    secretName: [a, b]  # <e>
+                """
+            )
+        ),
+        (Want("manifest-invalid", "e", ("secret.secretName must be a string, not a list",)),),
+    ),
+    Row(
+        "API-DECODE-items-key-number:core/v1/types.go#KeyToPath",
+        join(
+            secret("tls", "{'1': YQ==}"),
+            pod(
+                volumes(
+                    """
+                    - name: certs
+                      secret:
+                        secretName: tls
+                        items:
+                          - key: 1  # <e>
+                            path: one
+                    """
+                )
+            ),
+        ),
+        (Want("manifest-invalid", "e", ("items[0].key must be a string",)),),
+    ),
+    Row(
+        "API-DECODE-nodePublishSecretRef-name-number:core/v1/types.go#CSIVolumeSource",
+        pod(
+            volumes(
+                """
+                - name: vault
+                  csi:
+                    driver: secrets-store.csi.k8s.io
+                    nodePublishSecretRef:
+                      name: 7  # <e>
+                """
+            )
+        ),
+        (Want("manifest-invalid", "e", ("nodePublishSecretRef.name must be a string",)),),
+    ),
+    Row(
+        "API-DECODE-certgen-number-arg:core/v1/types.go#Container.Args",
+        join(
+            certgen_job(
+                """
+                - create
+                - --host=webhook.shop.svc
+                - --secret-name=webhook-cert
+                - --namespace
+                - 12  # <x>
+                """
+            ),
+            webhook_pod(),
+        ),
+        (
+            Want("manifest-invalid", "x", ("args[4] must be a string, not a number",)),
+            Want("secret-ref-missing", "name", ("webhook-cert",)),
+        ),
+    ),
+]
+
 
 def marks(text: str) -> dict[str, int]:
     found: dict[str, int] = {}

@@ -552,12 +552,14 @@ def _certgen_create(
     obj: KubeObject, namespace: str, container: dict[str, Any], cpath: PathKey
 ) -> _Made | None:
     tokens: list[tuple[str, PathKey]] = []
-    command = container.get("command")
+    command, args = container.get("command"), container.get("args")
+    for value in (command, args):
+        if isinstance(value, list) and not all(isinstance(t, str) for t in value):
+            return None  # `[]string`: the API server refuses the Job, which then makes nothing
     if isinstance(command, list) and command:
         if str(command[0]).rsplit("/", 1)[-1] != _CERTGEN:
             return None  # a shell or wrapper: its arguments cannot be read here
         tokens += [(str(t), (*cpath, "command", i)) for i, t in enumerate(command) if i > 0]
-    args = container.get("args")
     if isinstance(args, list):
         tokens += [(str(t), (*cpath, "args", i)) for i, t in enumerate(args)]
     subcommand, flags = _cobra_args(tokens)

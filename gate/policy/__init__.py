@@ -6,7 +6,7 @@ shares: severities, sorting and the exit code.
 """
 
 from gate.policy.images import image_uses, resolution_findings, static_findings
-from gate.policy.manifests import document_findings
+from gate.policy.manifests import api_findings, document_findings
 from gate.policy.secrets import secret_findings
 from gate.policy.verdict import (
     EXIT_OK,
@@ -25,6 +25,7 @@ __all__ = [
     "EXIT_USAGE",
     "EXIT_VIOLATIONS",
     "UNVERIFIED_RULES",
+    "api_findings",
     "apply_severities",
     "document_findings",
     "exit_code",
