@@ -639,6 +639,17 @@ def service_account(name: str, annotations: dict[str, str] | None = None) -> str
     return f"apiVersion: v1\nkind: ServiceAccount\nmetadata:\n{meta}"
 
 
+def account_state(tmp_path: Path, annotations: dict[str, str] | None) -> tuple[str, ...]:
+    """`--cluster-state` with the ServiceAccount `apps/puller` as the API server holds it."""
+    meta: dict[str, Any] = {"name": "puller", "namespace": "apps"}
+    if annotations is not None:
+        meta["annotations"] = annotations
+    state = tmp_path / "state.json"
+    item = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta}
+    state.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [item]}))
+    return ("--cluster-state", str(state))
+
+
 @pytest.mark.parametrize(
     ("annotations", "code", "rule"),
     [
@@ -654,10 +665,10 @@ def test_token_provider_skipped_without_its_required_annotation(
     getServiceAccountData` fails with `required annotation %s not found`, and
     `pluginProvider.provide` logs it and returns no credentials: the kubelet does not run the
     plugin for that pod, which pulls with what else it has (here nothing, so unauthorized),
-    not "could not verify"."""
+    not "could not verify". The account as the cluster holds it decides."""
     args, log = provider_setup(env, tmp_path, token=True, required_keys=(ROLE_KEY,))
-    docs = (service_account("puller", annotations), pod(env.image, sa="puller"))
-    got, report = run(env, tmp_path, *docs, args=args)
+    state = account_state(tmp_path, annotations)
+    got, report = run(env, tmp_path, pod(env.image, sa="puller"), args=(*args, *state))
     assert got == code
     [finding] = report["findings"]
     assert finding["rule"] == rule
@@ -666,15 +677,16 @@ def test_token_provider_skipped_without_its_required_annotation(
     assert not log.exists()
 
 
-def test_token_provider_skipped_for_a_missing_account(env: Env, tmp_path: Path) -> None:
-    """`pluginProvider.provide`: `Failed to get service account` is logged and the plugin is
-    not run; admission would reject the pod anyway (`service-account-missing`)."""
-    args, _ = provider_setup(env, tmp_path, token=True)
-    code, report = run(env, tmp_path, pod(env.image, sa="ghost"), args=args)
-    assert code == 1
-    found = rules(report)
-    assert set(found) == {"service-account-missing", "image-pull-unauthorized"}
-    assert "service account apps/ghost does not exist" in found["image-pull-unauthorized"]["hint"]
+def test_a_rendered_account_without_the_annotation_stays_unverified(
+    env: Env, tmp_path: Path
+) -> None:
+    """`kubectl apply` keeps annotations added out of band (kubectl annotate, Terraform), so a
+    rendered ServiceAccount without the key may still have it on the cluster: exit 3."""
+    args, _ = provider_setup(env, tmp_path, token=True, required_keys=(ROLE_KEY,))
+    docs = (service_account("puller"), pod(env.image, sa="puller"))
+    code, report = run(env, tmp_path, *docs, args=args)
+    assert code == 3
+    assert set(rules(report)) == {"image-pull-unverified"}
 
 
 def test_token_provider_with_an_unknown_account_stays_unverified(env: Env, tmp_path: Path) -> None:

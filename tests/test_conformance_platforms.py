@@ -1112,3 +1112,93 @@ def test_unknown_runtime_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["check", "--config", str(config), str(path)])
     assert result.exit_code == 2
     assert "runtime" in result.stderr and "cri-o" in result.stderr
+
+
+# -- the findings, from hand-built resolutions (review rows) ---------------------------------
+
+
+def _use_with(entries: tuple[Entry, ...], media_type: str, *, volume: bool) -> Any:
+    """An image use (container `app`, or image volume `data`) resolved to `entries`."""
+    from gate.model import ImageUse, Outcome, Resolution
+    from gate.reference import parse_reference
+
+    spec: dict[str, Any] = {"containers": [{"name": "app", "image": "r.example.com/a:1"}]}
+    if volume:
+        spec["volumes"] = [{"name": "data", "image": {"reference": "r.example.com/v:1"}}]
+    pod = _pod(spec)
+    container = pod.image_volumes[0] if volume else pod.containers[0]
+    reference = parse_reference(container.image)
+    resolution = Resolution(
+        reference,
+        Outcome.RESOLVED,
+        digest="sha256:" + "0" * 64,
+        media_type=media_type,
+        platforms=platforms.strings(entries),
+        entries=entries,
+    )
+    return ImageUse(pod, container, reference, resolution=resolution)
+
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def test_an_unknown_node_is_reported_beside_an_artifact_node() -> None:
+    """CRI-O: amd64 takes a declared artifact (mounts), arm64 falls back to an entry whose
+    config could not be read: that node is unverified, never a silent pass."""
+    from gate.policy.platforms import platform_findings
+
+    entries = (DECLARED_ARTIFACT, TOO_BIG)
+    use = _use_with(entries, OCI_INDEX, volume=True)
+    nodes = (platforms.parse("linux/amd64"), platforms.parse("linux/arm64"))
+    found = platform_findings([use], nodes, CRIO)
+    assert [(f.rule, f.volume) for f in found] == [("image-platform-unverified", "data")]
+    assert "linux/arm64" in found[0].message and "linux/amd64" not in found[0].message
+
+
+def test_a_volume_of_a_single_manifest_has_no_platform_to_miss() -> None:
+    """A volume is never executed, and neither runtime matches a single manifest's platform
+    before the pull (containerd `Manifest` checks children only; containers/image only logs)."""
+    from gate.policy.platforms import platform_findings
+
+    arm_only = (Entry(platforms.parse("linux/arm64"), Platform("linux", "arm64"), False),)
+    for entries in (arm_only, (TOO_BIG,)):
+        use = _use_with(entries, OCI_MANIFEST, volume=True)
+        for runtime in (C21, CRIO):
+            assert platform_findings([use], (platforms.parse("linux/amd64"),), runtime) == []
+    container = _use_with(arm_only, OCI_MANIFEST, volume=False)
+    [finding] = platform_findings([container], (platforms.parse("linux/amd64"),), C21)
+    assert finding.rule == "image-platform-missing"
+
+
+def test_an_image_config_artifact_type_is_an_image() -> None:
+    """OCI image-spec `descriptor.md`: `artifactType` names an artifact's type; tools that fill
+    it for images write the image config type, which is no artifact."""
+    import asyncio
+
+    from gate.registry.resolver import Resolver
+
+    listed: list[object] = [
+        {
+            "mediaType": OCI_MANIFEST,
+            "digest": "sha256:" + "1" * 64,
+            "size": 1,
+            "platform": {"os": "linux", "architecture": "amd64"},
+            "artifactType": "application/vnd.oci.image.config.v1+json",
+        },
+        {
+            "mediaType": OCI_MANIFEST,
+            "digest": "sha256:" + "2" * 64,
+            "size": 1,
+            "platform": {"os": "linux", "architecture": "arm64"},
+            "artifactType": ARTIFACT_TYPE,
+        },
+    ]
+    resolver = Resolver(None)  # type: ignore[arg-type]  # declared entries need no fetch
+    entries = asyncio.run(
+        resolver._index_entries(None, None, "sha256:" + "3" * 64, listed, None)  # type: ignore[arg-type]
+    )
+    assert [(str(e.platform), e.artifact) for e in entries] == [
+        ("linux/amd64", None),
+        ("linux/arm64", ARTIFACT_TYPE),
+    ]

@@ -193,20 +193,19 @@ class Keychain:
     ) -> tuple[tuple[str, str], ...]:
         """Token providers the kubelet does not run for `pod`, and why.
 
-        The kubelet reads the pod's service account before it runs such a plugin; when it
-        cannot (the account does not exist) or the account lacks one of the
-        `requiredServiceAccountAnnotationKeys`, it logs and skips the plugin, which then
-        offers nothing (kubernetes `pkg/credentialprovider/plugin/plugin.go`
-        `pluginProvider.provide`, `serviceAccountProvider.getServiceAccountData`:
-        `required annotation %s not found`). An account the gate does not know keeps them.
+        The kubelet reads the pod's service account before it runs such a plugin; when the
+        account lacks one of the `requiredServiceAccountAnnotationKeys`, it logs and skips the
+        plugin, which then offers nothing (kubernetes `pkg/credentialprovider/plugin/
+        plugin.go` `pluginProvider.provide`, `serviceAccountProvider.getServiceAccountData`:
+        `required annotation %s not found`). Only an account read whole (a cluster-state
+        file, `--cluster`) says which annotations it lacks: a rendered one may gain more
+        out of band, which `kubectl apply` keeps. A missing account is
+        `service-account-missing` (admission rejects the pod first).
         """
-        if not node.unreplayable:
+        if not node.required_annotations:
             return ()
         namespace = pod.object.namespace
         name = pod.service_account or DEFAULT_SERVICE_ACCOUNT
-        if not self.inventory.service_account_exists(namespace, name):
-            why = f"service account {namespace}/{name} does not exist"
-            return tuple((source, why) for source in node.unreplayable)
         account = self.inventory.service_account(namespace, name)
         if account is None or account.annotation_keys is None:
             return ()

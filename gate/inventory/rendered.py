@@ -60,7 +60,6 @@ from gate.inventory.model import (
     Inventory,
     SecretEntry,
     ServiceAccountEntry,
-    annotation_keys,
     data_keys,
     enforces_mountable_secrets,
     mountable_secret_names,
@@ -157,7 +156,8 @@ def _service_account(obj: KubeObject, namespace: str) -> ServiceAccountEntry:
         enforce_line=obj.line_of(("metadata", "annotations", ENFORCE_MOUNTABLE_SECRETS))
         if enforce
         else None,
-        annotation_keys=annotation_keys(obj.metadata.get("annotations")),
+        # not `annotation_keys`: `kubectl apply` keeps annotations added out of band, so
+        # the rendered ones are only some of what the account will have
     )
 
 

@@ -291,6 +291,11 @@ def platform_findings(
         missing = [n for n, v in verdicts.items() if v is Choice.MISSING]
         artifact = [n for n, v in verdicts.items() if v is Choice.ARTIFACT]
         unknown = [n for n, v in verdicts.items() if v is Choice.UNKNOWN]
+        if volume and kind == platforms.MANIFEST:
+            # a volume is never executed, and no runtime matches a single manifest's
+            # platform before pulling it: only an artifact's mount can go wrong
+            missing, unknown = [], []
+        before = len(findings)
         if missing:
             findings.append(_finding(use, missing, entries, kind, runtime))
         if artifact and volume:
@@ -301,7 +306,7 @@ def platform_findings(
                 findings.append(unmountable)
         elif artifact:
             findings.append(_index_artifact(use, artifact, entries, runtime))
-        if unknown and not missing and not artifact:
+        if unknown and len(findings) == before:
             findings.append(_unverified(use, unknown, entries, runtime))
     return findings
 

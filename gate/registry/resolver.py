@@ -401,7 +401,11 @@ class Resolver:
                 if isinstance(declared, dict) and not platforms.is_attestation(entry):
                     item = platforms.entry_from_document(declared, declared=True)
                     artifact_type = entry.get("artifactType")
-                    if isinstance(artifact_type, str) and artifact_type:
+                    if (
+                        isinstance(artifact_type, str)
+                        and artifact_type
+                        and artifact_type not in _IMAGE_CONFIG_TYPES
+                    ):
                         item = replace(item, artifact=artifact_type)
                     if item.platform is not None:
                         found.append(item)
