@@ -573,9 +573,9 @@ def _api_strings(
 ) -> None:
     """A `[]string` field (a container's `command`, `args`): each item must be a string."""
     values = parent.get(name)
-    for index, value in enumerate(values if isinstance(values, list) else []):
-        if not isinstance(value, str):
-            _api_string(obj, {index: value}, index, (*ppath, name), problems)
+    items = dict(enumerate(values)) if isinstance(values, list) else {}
+    for index in items:
+        _api_string(obj, items, index, (*ppath, name), problems)
 
 
 def _api_string(
@@ -672,9 +672,10 @@ def _pull_secrets(
                 )
             )
             continue
+        refused = len(problems)
         name = _api_string(obj, entry, "name", epath, problems) if entry is not None else None
-        if entry is not None and "name" in entry and entry["name"] is not None and name is None:
-            continue  # not a string: refused above
+        if len(problems) > refused:
+            continue  # not a string: the API server refuses the object
         if not name:
             has_name = isinstance(entry, dict) and "name" in entry
             empty.append(obj.line_of((*epath, "name") if has_name else epath))

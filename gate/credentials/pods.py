@@ -178,7 +178,8 @@ class Keychain:
             *(source for source, _ in node.failed),
         )
         skipped = self._skipped_token_providers(pod, node)
-        unreplayable = tuple(s for s in node.unreplayable if s not in dict(skipped))
+        not_run = {source for source, _ in skipped}
+        unreplayable = tuple(s for s in node.unreplayable if s not in not_run)
         return PodCredentials(
             tuple(found) or (ANONYMOUS,),
             unmatched,

@@ -298,23 +298,22 @@ def platform_findings(
         before = len(findings)
         if missing:
             findings.append(_finding(use, missing, entries, kind, runtime))
+        types = sorted({e.artifact for e in entries if e.artifact})
         if artifact and volume:
-            types = sorted({e.artifact for e in entries if e.artifact})
             shown = [] if single_artifact else artifact
             unmountable = artifact_volume_finding(use, runtime, shown, types)
             if unmountable is not None:
                 findings.append(unmountable)
         elif artifact:
-            findings.append(_index_artifact(use, artifact, entries, runtime))
+            findings.append(_index_artifact(use, artifact, types, runtime))
         if unknown and len(findings) == before:
             findings.append(_unverified(use, unknown, entries, runtime))
     return findings
 
 
 def _index_artifact(
-    use: ImageUse, nodes: list[Platform], entries: Sequence[Entry], runtime: Runtime
+    use: ImageUse, nodes: list[Platform], types: Sequence[str], runtime: Runtime
 ) -> Finding:
-    types = sorted({e.artifact for e in entries if e.artifact})
     nodes_text = ", ".join(n.spec for n in nodes)
     return finding_for(
         "image-not-runnable",

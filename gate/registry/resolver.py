@@ -356,11 +356,8 @@ class Resolver:
                 reference, credential, manifest.digest, listed, mirror
             )
         elif manifest.media_type in MANIFEST_TYPES:
-            config = document.get("config")
-            config_type = config.get("mediaType") if isinstance(config, dict) else None
-            if config_type not in _IMAGE_CONFIG_TYPES:
-                artifact = str(config_type or "no config media type")
-            entries = (await self._config_entry(reference, credential, document, mirror),)
+            entry = await self._config_entry(reference, credential, document, mirror)
+            entries, artifact = (entry,), entry.artifact
         else:
             # Not one of the four types asked for (a schema 1 manifest, an HTML page, any
             # JSON): nothing a current runtime would pull, so nothing to call resolved.
