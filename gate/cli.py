@@ -37,7 +37,6 @@ from gate.pin import (
     write_lock,
 )
 from gate.pipeline import CheckAborted, CheckOptions, ClusterOptions, NodeOptions, run_check
-from gate.policy import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS, exit_code
 from gate.policy.platforms import DEFAULT_PLATFORMS
 from gate.reference import registry_key
 from gate.registry.transport import (
@@ -51,6 +50,7 @@ from gate.report import FORMATS, RenderContext, render
 from gate.report.github import write_step_summary
 from gate.report.progress import ProgressLine
 from gate.rules import RULES, Severity
+from gate.verdict import EXIT_OK, EXIT_USAGE, EXIT_VIOLATIONS, Verdict
 
 log = logging.getLogger("gate")
 
@@ -334,11 +334,10 @@ def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
             err=True,
         )
     fail_on = settings.fail_on
-    code = exit_code(result.findings, fail_on)
+    verdict = Verdict.of(result.findings, fail_on)
+    code = verdict.exit_code
     context = RenderContext(
-        color=False,
-        fail_on=fail_on.value,
-        exit_code=code,
+        verdict=verdict,
         show_suppressed=params["show_suppressed"],
     )
     for target_fmt, target_path in targets:

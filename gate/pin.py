@@ -168,7 +168,7 @@ class PinPlan:
     def exit_code(self) -> int:
         """As `check` would exit: 0 pinnable, 3 only outages stand in the way, 1 otherwise."""
         # Imported here: gate.policy may import this module for `check --lock`.
-        from gate.policy.verdict import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
+        from gate.verdict import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 
         if not self.problems:
             return EXIT_OK

@@ -34,12 +34,12 @@ from gate.policy.platforms import DEFAULT_PLATFORMS, platform_findings
 from gate.policy.pull_secrets import pull_secret_invalid_findings
 from gate.policy.secrets import secret_findings
 from gate.policy.suppress import suppress
-from gate.policy.verdict import EXIT_USAGE
 from gate.policy.volumes import volume_support_findings
 from gate.registry.client import RegistryClient
 from gate.registry.resolver import Progress, Request, Resolver
 from gate.registry.transport import TransportOptions
 from gate.rules import Severity
+from gate.verdict import EXIT_USAGE
 
 
 class CheckAborted(Exception):

@@ -24,9 +24,9 @@ from gate import policy
 from gate.config import IgnoreRule
 from gate.model import CheckResult, Finding, ImageUse, Outcome, Resolution
 from gate.pipeline import CheckOptions, run_check
-from gate.policy import exit_code
 from gate.report import FORMATS, RenderContext, github, gitlab, render, sarif
 from gate.rules import RULES, Severity
+from gate.verdict import Verdict
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "schemas"
 DIGEST = "sha256:" + "ab" * 32
@@ -116,9 +116,7 @@ def check(*paths: str, **options: Any) -> CheckResult:
 
 def context_for(result: CheckResult, **kwargs: Any) -> RenderContext:
     fail_on = kwargs.pop("fail_on", "error")
-    return RenderContext(
-        fail_on=fail_on, exit_code=exit_code(result.findings, Severity(fail_on)), **kwargs
-    )
+    return RenderContext(verdict=Verdict.of(result.findings, Severity(fail_on)), **kwargs)
 
 
 def answered(result: CheckResult, image: str, outcome: Outcome, **fields: Any) -> CheckResult:

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gate.model import CheckResult
 from gate.report import github, gitlab, json_report, junit, sarif, text_report
+from gate.verdict import Verdict
 
 
 @dataclass(frozen=True)
 class RenderContext:
+    verdict: Verdict = field(default_factory=Verdict)
     color: bool = False
-    fail_on: str = "error"
-    exit_code: int = 0
     show_suppressed: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        return self.verdict.exit_code
+
+    @property
+    def fail_on(self) -> str:
+        return self.verdict.fail_on.value
 
 
 Renderer = Callable[[CheckResult, RenderContext], str]

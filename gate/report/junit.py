@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING
 from gate import __version__
 from gate.extract import PodSpec, SecretRef
 from gate.model import CheckResult, Finding, ImageUse, Outcome
-from gate.policy import UNVERIFIED_RULES
 from gate.report.sarif import message_with_hint, report_path
 from gate.rules import Severity
+from gate.verdict import UNVERIFIED_RULES
 
 if TYPE_CHECKING:
     from gate.report import RenderContext

@@ -26,8 +26,8 @@ from urllib.parse import quote
 
 from gate import __version__
 from gate.model import CheckResult, Finding
-from gate.policy import UNVERIFIED_RULES
 from gate.rules import RULES, Rule, Severity
+from gate.verdict import UNVERIFIED_RULES
 
 if TYPE_CHECKING:
     from gate.report import RenderContext

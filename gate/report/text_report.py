@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from gate.model import CheckResult, Finding, ImageUse, Outcome
-from gate.policy import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 from gate.rules import Severity
+from gate.verdict import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 
 if TYPE_CHECKING:
     from gate.report import RenderContext
