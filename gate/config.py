@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,16 +18,19 @@ import httpx
 import yaml
 
 from gate import platform as platforms
+from gate.errors import GateError
 from gate.extract import ImagePaths, validate_namespace
 from gate.inventory.model import ExternalPattern
 from gate.load import PathKey, nearest_line, parse_yaml
 from gate.platform import Platform
+from gate.reference import registry_key
+from gate.registry.transport import api_host
 from gate.rules import RULES, Severity
 
 CONFIG_NAMES = (".pullgate.yaml", ".pullgate.yml")
 
 
-class ConfigError(Exception):
+class ConfigError(GateError):
     """The configuration cannot be used; `str()` names the file, line and key."""
 
 
@@ -76,6 +79,35 @@ class Config:
     images: tuple[ImagePaths, ...] = ()
     external_secrets: tuple[ExternalPattern, ...] = ()
     nodes: NodesConfig = field(default_factory=NodesConfig)
+
+    # Settings name registries as images do (`docker.io`, `Registry.Local:5000`); the resolver
+    # keys mirrors by image domain, the transport keys TLS settings by the host it talks to
+    # (Docker Hub's API lives at registry-1.docker.io).
+
+    def mirrors_by_domain(self) -> dict[str, tuple[str, ...]]:
+        """`registries.<host>.mirrors`, keyed by the image domain the resolver looks up."""
+        return {
+            registry_key(host): entry.mirrors
+            for host, entry in self.registries.items()
+            if entry.mirrors
+        }
+
+    def ca_files_by_api_host(self) -> dict[str, str]:
+        """`registries.<host>.ca_file`, keyed by the host the transport connects to."""
+        return {
+            api_host(registry_key(host)): entry.ca_file
+            for host, entry in self.registries.items()
+            if entry.ca_file
+        }
+
+    def insecure_api_hosts(self, extra: Iterable[str] = ()) -> frozenset[str]:
+        """`insecure_registries` plus `extra` (the command line's), keyed as the transport keys
+        them; ValueError names an entry written with a scheme or a path."""
+        hosts = (*extra, *self.insecure_registries)
+        for host in hosts:
+            if "://" in host or "/" in host:
+                raise ValueError(f"{host!r}: write HOST[:PORT], no scheme")
+        return frozenset(api_host(registry_key(host)) for host in hosts)
 
 
 def find_config(start: Path | None = None) -> Path | None:

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from gate.errors import GateError
+
 try:  # the C loader is an order of magnitude faster on large release manifests
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
@@ -55,7 +57,7 @@ def get_path(data: Any, path: PathKey) -> Any:
     return data
 
 
-class LoadError(Exception):
+class LoadError(GateError):
     """A path given by the user cannot be read at all (a usage error, not a finding)."""
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from gate.errors import GateError
 from gate.load import STDIN, KubeObject, PathKey, get_path, load_text
 from gate.load import split_documents as _split_yaml_documents
 from gate.model import CheckResult, ImageUse, Outcome
@@ -38,6 +39,7 @@ from gate.reference import (
     parse_reference,
     validate_digest,
 )
+from gate.verdict import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 
 try:  # the same loader as gate.load, so that marks and lines agree with the check's
     from yaml import CSafeLoader as _YamlLoader
@@ -84,11 +86,13 @@ _JSON_LITERAL = re.compile(
 _JSON_WHITESPACE = " \t\n\r"
 
 
-class PinError(Exception):
+class PinError(GateError):
     """Pinning was refused: the text could not be edited safely, or not every image resolved."""
 
+    exit_code = EXIT_VIOLATIONS
 
-class LockError(Exception):
+
+class LockError(GateError):
     """A lock file that cannot be used; the message names the file and what is wrong."""
 
 
@@ -167,9 +171,6 @@ class PinPlan:
     @property
     def exit_code(self) -> int:
         """As `check` would exit: 0 pinnable, 3 only outages stand in the way, 1 otherwise."""
-        # Imported here: gate.policy may import this module for `check --lock`.
-        from gate.verdict import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
-
         if not self.problems:
             return EXIT_OK
         if all(problem.unverified for problem in self.problems):

@@ -17,6 +17,7 @@ from gate.credentials import CredentialConfigError
 from gate.credentials.ci import CILogins
 from gate.credentials.node import NodeCredentials
 from gate.credentials.pods import Keychain
+from gate.errors import GateError
 from gate.extract import DEFAULT_NAMESPACE, ImagePaths, PodSpec, extract
 from gate.inventory import (
     ClusterStateError,
@@ -42,7 +43,7 @@ from gate.rules import Severity
 from gate.verdict import EXIT_USAGE
 
 
-class CheckAborted(Exception):
+class CheckAborted(GateError):
     """The check cannot give a verdict at all; `exit_code` says why (2 setup, 3 unverifiable)."""
 
     def __init__(self, message: str, exit_code: int) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import gate.cli
+import gate.cli.check
 from gate.cli import main
 from gate.extract import extract
 from gate.load import load_text
@@ -154,7 +154,7 @@ def test_an_unexpected_error_is_one_line_and_exit_2(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(gate.cli, "run_check", broken)
+    monkeypatch.setattr(gate.cli.check, "run_check", broken)
     code, out, err = _run("check", "--offline", _pod(tmp_path))
     assert code == 2
     assert out == ""

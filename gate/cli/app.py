@@ -1,0 +1,61 @@
+"""The `pullgate` group and its error boundary: every failure becomes one line and an exit code.
+
+A `GateError` (a problem the user can fix) prints as `pullgate: error: …` and exits with its
+own code; anything else is a bug, reported in one plain line with exit 2, never a traceback
+that CI would read as a verdict.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from gate import __version__
+from gate.errors import GateError
+from gate.verdict import EXIT_USAGE
+
+log = logging.getLogger("gate")
+
+
+class UsageError(click.UsageError):
+    """A usage error that exits with the contract's code 2 (click's default is 2 as well)."""
+
+    exit_code = EXIT_USAGE
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print `message` as pullgate's error line and exit with `code`."""
+    click.echo(f"pullgate: error: {message}", err=True)
+    sys.exit(code)
+
+
+class _Gate(click.Group):
+    """The command group, with the one place where errors turn into exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except GateError as exc:
+            fail(str(exc), exc.exit_code)
+        except Exception as exc:
+            log.debug("internal error", exc_info=True)
+            click.echo(
+                f"pullgate: internal error: {type(exc).__name__}: {exc} (a bug in pullgate; "
+                "run with -vv for the traceback and please report it)",
+                err=True,
+            )
+            sys.exit(EXIT_USAGE)
+
+
+@click.group(
+    cls=_Gate,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "--version", prog_name="pullgate")
+def main() -> None:
+    """pullgate: prove, before a deploy, that every pod's images pull and its secrets exist."""

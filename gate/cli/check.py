@@ -1,0 +1,170 @@
+"""`pullgate check`: run the pipeline, write the reports, exit with the verdict's code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gate.cli.app import UsageError, fail
+from gate.cli.logs import configure_logging
+from gate.cli.options import env, shared_options
+from gate.cli.settings import Settings, load_settings_file
+from gate.model import CheckResult
+from gate.pipeline import CheckOptions, run_check
+from gate.report import FORMATS, RenderContext, render
+from gate.report.github import write_step_summary
+from gate.report.progress import ProgressLine
+from gate.verdict import Verdict
+
+
+def report_target(value: str) -> tuple[str, str]:
+    """`--report FORMAT=PATH`."""
+    fmt, sep, path = value.partition("=")
+    if not sep or not path:
+        raise UsageError(f"--report wants FORMAT=PATH, got {value!r}")
+    if fmt not in FORMATS:
+        raise UsageError(f"--report: unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+    return fmt, path
+
+
+def run(options: CheckOptions, progress: ProgressLine) -> CheckResult:
+    """Run the check with a progress line that is gone before anything else is printed."""
+    try:
+        return run_check(options, progress=progress)
+    finally:
+        progress.close()
+
+
+@click.command()
+@shared_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(FORMATS)),
+    default="text",
+    show_default=True,
+    envvar=env("FORMAT"),
+    help="Report printed on stdout (in GitHub Actions: github).",
+)
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    metavar="FORMAT=PATH",
+    envvar=env("REPORT"),
+    help="Also write a report in FORMAT to PATH (repeatable).",
+)
+@click.option(
+    "--offline",
+    is_flag=True,
+    envvar=env("OFFLINE"),
+    help="Ask no registry: static rules only; images are reported as not resolved.",
+)
+@click.option(
+    "--platform",
+    "platform_names",
+    multiple=True,
+    metavar="OS/ARCH[/VARIANT]",
+    envvar=env("PLATFORM"),
+    help="Platform of the nodes a pod without node selectors may land on (repeatable).",
+)
+@click.option(
+    "--runtime",
+    "runtime_name",
+    metavar="RUNTIME",
+    envvar=env("RUNTIME"),
+    help="The nodes' container runtime, whose rule decides which image platforms a node "
+    "takes: containerd-2.1 (default: 2.1 and later), containerd-2.0, containerd-1.7, cri-o.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    default="error",
+    show_default=True,
+    envvar=env("FAIL_ON"),
+    help="Lowest severity that fails the gate.",
+)
+@click.option(
+    "--lock",
+    "lock_path",
+    type=click.Path(dir_okay=False),
+    envvar=env("LOCK"),
+    help="Fail images whose digest differs from this lock file (written by pin --lock).",
+)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    envvar=env("COLOR"),
+    help="Colour the text report (default: only on a terminal, and never with NO_COLOR).",
+)
+@click.option(
+    "--show-suppressed",
+    is_flag=True,
+    envvar=env("SHOW_SUPPRESSED"),
+    help="List suppressed findings too (they are always counted).",
+)
+@click.pass_context
+def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
+    """Check rendered manifests: every image pulls, nothing refers to what is not there.
+
+    PATHS are files, directories (searched for *.yaml, *.yml, *.json) or - for stdin.
+
+    Exit codes: 0 passed; 1 findings at or above --fail-on; 2 usage or configuration error;
+    3 nothing violated, but something could not be verified (a registry or the API server out
+    of reach, or access to the API server denied).
+    """
+    configure_logging(params["verbose"])
+    if not paths:
+        raise UsageError("no manifests given: pass files, directories, or - for stdin")
+    config = load_settings_file(params["config_path"])
+    settings = Settings(ctx, params, config)
+    options = settings.check_options(paths)
+    targets = [report_target(value) for value in params["reports"]]
+    progress = ProgressLine.for_terminal(sys.stderr, disabled=params["no_progress"])
+    result = run(options, progress)
+    if result.objects == 0 and not result.findings:
+        click.echo(
+            "pullgate: warning: no Kubernetes objects found in "
+            + " ".join(paths)
+            + " (nothing was checked; did the render step write them?)",
+            err=True,
+        )
+    fail_on = settings.fail_on
+    verdict = Verdict.of(result.findings, fail_on)
+    code = verdict.exit_code
+    context = RenderContext(
+        verdict=verdict,
+        show_suppressed=params["show_suppressed"],
+    )
+    for target_fmt, target_path in targets:
+        write_report(target_path, render(target_fmt, result, context))
+    fmt = settings.format
+    if os.environ.get("GITHUB_STEP_SUMMARY") and "github" in {fmt, *(f for f, _ in targets)}:
+        try:
+            write_step_summary(result, context, os.environ["GITHUB_STEP_SUMMARY"])
+        except OSError as exc:
+            click.echo(f"pullgate: warning: cannot write the step summary: {exc}", err=True)
+    color = params["color"] if params["color"] is not None else color_default()
+    stdout_context = replace(context, color=color and fmt == "text")
+    click.echo(render(fmt, result, stdout_context), nl=False, color=stdout_context.color)
+    sys.exit(code)
+
+
+def write_report(path: str, text: str) -> None:
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write report {path}: {exc.strerror or exc}")
+
+
+def color_default() -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()

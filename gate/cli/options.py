@@ -1,0 +1,155 @@
+"""The options `check` and `pin` share: registries, credentials, cluster, config, verbosity.
+
+Every option can also be set as `PULLGATE_<OPTION>` in the environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from gate.registry.transport import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+
+
+def env(name: str) -> str:
+    """The environment variable that sets an option: `PULLGATE_<NAME>`."""
+    return f"PULLGATE_{name}"
+
+
+def shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every command that resolves images takes (`check` and `pin`)."""
+    options = [
+        click.argument("paths", nargs=-1, type=str, envvar=env("PATHS")),
+        click.option(
+            "-n",
+            "--namespace",
+            default="default",
+            show_default=True,
+            envvar=env("NAMESPACE"),
+            help="Namespace of objects that do not name one.",
+        ),
+        click.option(
+            "--insecure-registry",
+            "insecure",
+            multiple=True,
+            metavar="HOST[:PORT]",
+            envvar=env("INSECURE_REGISTRY"),
+            help="Allow plain HTTP and unverified TLS for this registry (repeatable).",
+        ),
+        click.option(
+            "--ca-file",
+            "ca_files",
+            multiple=True,
+            type=click.Path(exists=True, dir_okay=False),
+            envvar=env("CA_FILE"),
+            help="Trust this PEM CA bundle too (repeatable).",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=DEFAULT_TIMEOUT,
+            show_default=True,
+            envvar=env("TIMEOUT"),
+            help="Seconds to wait for a registry to answer one request.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(min=0, max=10),
+            default=DEFAULT_RETRIES,
+            show_default=True,
+            envvar=env("RETRIES"),
+            help="Retries on network trouble, 429 and 5xx, with exponential backoff.",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False),
+            envvar=env("CONFIG"),
+            help="Config file (default: .pullgate.yaml found upward from the working directory).",
+        ),
+        click.option(
+            "--no-progress",
+            is_flag=True,
+            envvar=env("NO_PROGRESS"),
+            help="No progress line on stderr (it is shown only on a terminal, outside CI).",
+        ),
+        click.option(
+            "--node-docker-config",
+            "node_docker_configs",
+            multiple=True,
+            type=click.Path(),
+            envvar=env("NODE_DOCKER_CONFIG"),
+            help="A docker config the nodes hold, read as the kubelet reads it (auths only; "
+            "repeatable).",
+        ),
+        click.option(
+            "--image-credential-provider-config",
+            "provider_config",
+            type=click.Path(),
+            envvar=env("IMAGE_CREDENTIAL_PROVIDER_CONFIG"),
+            help="The kubelet's CredentialProviderConfig (a file, or a directory of them): run "
+            "its plugins as the kubelet does.",
+        ),
+        click.option(
+            "--image-credential-provider-bin-dir",
+            "provider_bin_dir",
+            type=click.Path(file_okay=False),
+            envvar=env("IMAGE_CREDENTIAL_PROVIDER_BIN_DIR"),
+            help="Where the credential provider plugins are (the kubelet's flag of that name).",
+        ),
+        click.option(
+            "--docker-config",
+            type=click.Path(),
+            envvar=env("DOCKER_CONFIG"),
+            help="This machine's docker config (file or directory) instead of $DOCKER_CONFIG or "
+            "~/.docker/config.json. CI logins only verify for credentials the gate cannot "
+            "replay; they never stand in for the nodes.",
+        ),
+        click.option(
+            "--no-ci-logins",
+            "--no-node-credentials",
+            "no_ci_logins",
+            is_flag=True,
+            envvar=[env("NO_CI_LOGINS"), env("NO_NODE_CREDENTIALS")],
+            help="Do not read this machine's logins at all (--no-node-credentials is the "
+            "older name).",
+        ),
+        click.option(
+            "--cluster-state",
+            "cluster_state",
+            multiple=True,
+            type=click.Path(),
+            envvar=env("CLUSTER_STATE"),
+            help="What exists in the cluster: `kubectl get secrets,serviceaccounts -A -o json` "
+            "output (repeatable).",
+        ),
+        click.option(
+            "--cluster",
+            "use_cluster",
+            is_flag=True,
+            envvar=env("CLUSTER"),
+            help="Ask the live cluster which Secrets and ServiceAccounts exist (metadata only).",
+        ),
+        click.option(
+            "--kubeconfig",
+            type=click.Path(),
+            envvar=env("KUBECONFIG"),
+            help="With --cluster: this kubeconfig (default: $KUBECONFIG, ~/.kube/config, or "
+            "in-cluster).",
+        ),
+        click.option(
+            "--context", envvar=env("CONTEXT"), help="With --cluster: this kubeconfig context."
+        ),
+        click.option(
+            "--cluster-credentials",
+            is_flag=True,
+            envvar=env("CLUSTER_CREDENTIALS"),
+            help="With --cluster: also read the pull secrets pods use, to pull as the pod would.",
+        ),
+        click.option("-v", "--verbose", count=True, help="Log more on stderr (-vv for HTTP)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
