@@ -50,7 +50,7 @@ from gate.inventory.model import (
     mountable_secret_names,
     pull_secret_names,
 )
-from gate.registry.transport import is_loopback
+from gate.net import is_loopback
 
 log = logging.getLogger(__name__)
 

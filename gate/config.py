@@ -8,13 +8,11 @@ names the file and line, because a typo in a gate's configuration silently weake
 from __future__ import annotations
 
 import re
-import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
 from gate import platform as platforms
@@ -22,9 +20,9 @@ from gate.errors import GateError
 from gate.extract import ImagePaths, validate_namespace
 from gate.inventory.model import ExternalPattern
 from gate.load import PathKey, nearest_line, parse_yaml
+from gate.net import ca_file_problem, url_problem
 from gate.platform import Platform
-from gate.reference import registry_key
-from gate.registry.transport import api_host
+from gate.reference import api_host, registry_key
 from gate.rules import RULES, Severity
 
 CONFIG_NAMES = (".pullgate.yaml", ".pullgate.yml")
@@ -305,7 +303,7 @@ class _Parser:
             )
             mirrors = self._strings(settings.get("mirrors", []), (*here, "mirrors"))
             for index, mirror in enumerate(mirrors):
-                problem = _mirror_problem(mirror)
+                problem = url_problem(mirror)
                 if problem:
                     raise self.fail((*here, "mirrors", index), problem)
             result[str(host)] = RegistryConfig(ca_file=ca_file, mirrors=mirrors)
@@ -383,27 +381,6 @@ class _Parser:
             except ValueError as exc:
                 raise self.fail((*here, "name"), f"{exc}: write <namespace>/<name>") from None
         return {"external_secrets": tuple(result)}
-
-
-def _mirror_problem(url: str) -> str | None:
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, ValueError):
-        return f"{url!r} is not a URL"
-    if parsed.scheme not in ("https", "http") or not parsed.host:
-        return "must be an http(s):// URL"
-    if parsed.userinfo:
-        return "must not carry a user name or password (mirrors are asked anonymously)"
-    return None
-
-
-def ca_file_problem(path: str) -> str | None:
-    """Why `path` cannot serve as a PEM CA bundle, or None (checked before any connection)."""
-    try:
-        ssl.create_default_context().load_verify_locations(cafile=path)
-    except (ssl.SSLError, OSError, ValueError) as exc:
-        return f"{path} is not a PEM CA bundle ({getattr(exc, 'reason', None) or exc})"
-    return None
 
 
 _IMAGE_PATH = re.compile(r"^[A-Za-z0-9_-]+(\[(\*|\d+)\])?(\.[A-Za-z0-9_-]+(\[(\*|\d+)\])?)*$")

@@ -69,8 +69,11 @@ REPOSITORY_NAME_MAX: Final = 255
 DIGEST_HEX_LENGTHS: Final[dict[str, int]] = {"sha256": 64, "sha384": 96, "sha512": 128}
 """Digest algorithms a node can verify, with their lower-case hex lengths (go-digest)."""
 
+DOCKER_HUB_API: Final = "registry-1.docker.io"
+"""Where Docker Hub's registry API answers (`docker.io` names it, but serves no `/v2/`)."""
+
 _DOCKER_HUB_HOSTS: Final = frozenset(
-    {DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN, "registry-1.docker.io", "registry.hub.docker.com"}
+    {DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN, DOCKER_HUB_API, "registry.hub.docker.com"}
 )
 
 # Reasons: stable, plain words, matching distribution's messages where it has one.
@@ -224,6 +227,11 @@ def _join(name: str, tag: str | None, digest: str | None) -> str:
 def is_docker_hub(domain: str) -> bool:
     """Whether ``domain`` is Docker Hub (credentials, mirrors and rate limits differ)."""
     return domain.lower() in _DOCKER_HUB_HOSTS
+
+
+def api_host(domain: str) -> str:
+    """The host that serves a reference's domain: Docker Hub's registry API lives elsewhere."""
+    return DOCKER_HUB_API if domain == DEFAULT_DOMAIN else domain
 
 
 def registry_key(host: str) -> str:

@@ -13,8 +13,9 @@ from click.core import ParameterSource
 
 from gate import platform as platforms
 from gate.cli.app import UsageError
-from gate.config import Config, ConfigError, ca_file_problem, find_config, load_config
+from gate.config import Config, ConfigError, find_config, load_config
 from gate.extract import validate_namespace
+from gate.net import ca_file_problem
 from gate.pin import read_lock
 from gate.pipeline import CheckOptions, ClusterOptions, NodeOptions
 from gate.policy.platforms import DEFAULT_PLATFORMS

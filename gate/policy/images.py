@@ -10,8 +10,13 @@ from collections.abc import Iterable
 
 from gate.extract import PodSpec
 from gate.model import Finding, ImageUse, Outcome
-from gate.reference import REASON_KO_PLACEHOLDER, REASON_TEMPLATE, InvalidReference, parse_reference
-from gate.registry.transport import api_host
+from gate.reference import (
+    REASON_KO_PLACEHOLDER,
+    REASON_TEMPLATE,
+    InvalidReference,
+    api_host,
+    parse_reference,
+)
 
 
 def image_uses(pods: Iterable[PodSpec]) -> list[ImageUse]:

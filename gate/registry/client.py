@@ -10,18 +10,23 @@ import asyncio
 import hashlib
 import json
 import logging
-import random
-import socket
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from gate.credentials import Credential
-from gate.reference import Reference
+from gate.net import (
+    RETRY_STATUSES,
+    Retryable,
+    failure_reason,
+    is_cert_failure,
+    origin,
+    retry_after,
+    retrying,
+)
+from gate.reference import Reference, api_host
 from gate.registry.auth import (
     DEFAULT_TOKEN_LIFETIME,
     Challenge,
@@ -39,7 +44,7 @@ from gate.registry.errors import (
     Unauthorized,
     Unreachable,
 )
-from gate.registry.transport import TransportOptions, api_host, build_client
+from gate.registry.transport import TransportOptions, build_client
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +60,6 @@ ACCEPT = ", ".join([OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST])
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 _MAX_ERROR_BYTES = 64 * 1024
-_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-_MAX_RETRY_AFTER = 30.0
 
 
 @dataclass(frozen=True)
@@ -87,12 +90,6 @@ class Endpoint:
     api_root: str
     """`https://host/v2`, or a mirror's root such as `https://mirror.example.com/docker.io/v2`."""
     challenge: Challenge | None
-
-
-class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 _DIGEST_ALGORITHMS = frozenset({"sha256", "sha384", "sha512"})
@@ -415,31 +412,17 @@ class RegistryClient:
         """
         limit = self._limits.setdefault(host, asyncio.Semaphore(self.options.per_registry))
         attempts = (self.options.retries if retries is None else retries) + 1
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(attempts),
-            wait=self._wait,
-            retry=retry_if_exception(lambda exc: isinstance(exc, _Retryable)),
-            reraise=True,
-        )
         try:
-            async for attempt in retrying:
+            async for attempt in retrying(attempts, self.options.backoff):
                 with attempt:
                     async with limit:
                         return await self._send_once(
                             method, url, headers, max_bytes, params, form, follow_redirects
                         )
-        except _Retryable as exc:
+        except Retryable as exc:
             suffix = f" (after {attempts} attempts)" if attempts > 1 else ""
             raise Unreachable(f"{exc}{suffix}") from None
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _wait(self, state: RetryCallState) -> float:
-        backoff: float = self.options.backoff * (2 ** (state.attempt_number - 1))
-        backoff *= 0.5 + random.random()
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _Retryable) and exc.retry_after is not None:
-            return min(max(backoff, exc.retry_after), _MAX_RETRY_AFTER)
-        return backoff
 
     async def _send_once(
         self,
@@ -458,21 +441,21 @@ class RegistryClient:
                 request, stream=True, follow_redirects=follow_redirects
             )
         except httpx.TooManyRedirects:
-            raise InvalidResponse(f"{_where(url)}: redirects without end") from None
+            raise InvalidResponse(f"{origin(url)}: redirects without end") from None
         except httpx.TimeoutException as exc:
-            raise _Retryable(f"{_where(url)}: timed out ({type(exc).__name__})") from None
+            raise Retryable(f"{origin(url)}: {failure_reason(url, exc)}") from None
         except httpx.TransportError as exc:
             message = _transport_message(url, exc)
-            if _cert_failure(exc):
+            if is_cert_failure(exc):
                 raise TLSVerificationFailed(message) from None
-            raise _Retryable(message) from None
+            raise Retryable(message) from None
         try:
             ok = response.status_code < 300
             cap = max_bytes if ok else _MAX_ERROR_BYTES
             declared = response.headers.get("Content-Length")
             if ok and cap and declared and declared.isdigit() and int(declared) > cap:
                 raise InvalidResponse(
-                    f"{_where(url)}: the response is {declared} bytes, over the {cap}-byte limit"
+                    f"{origin(url)}: the response is {declared} bytes, over the {cap}-byte limit"
                 )
             body = bytearray()
             if method != "HEAD":
@@ -481,22 +464,22 @@ class RegistryClient:
                     if cap and len(body) > cap:
                         if ok:
                             raise InvalidResponse(
-                                f"{_where(url)}: the response is over the {cap}-byte limit"
+                                f"{origin(url)}: the response is over the {cap}-byte limit"
                             )
                         break
         except httpx.TimeoutException:
-            raise _Retryable(f"{_where(url)}: timed out reading the response") from None
+            raise Retryable(f"{origin(url)}: timed out reading the response") from None
         except httpx.DecodingError:
-            raise InvalidResponse(f"{_where(url)}: a body that cannot be decoded") from None
+            raise InvalidResponse(f"{origin(url)}: a body that cannot be decoded") from None
         except httpx.TransportError as exc:
-            raise _Retryable(_transport_message(url, exc)) from None
+            raise Retryable(_transport_message(url, exc)) from None
         finally:
             await response.aclose()
         response._content = bytes(body)  # the exact bytes, for digest checks
-        if response.status_code in _RETRY_STATUSES:
-            raise _Retryable(
-                f"{_where(url)} answered {response.status_code} {response.reason_phrase}",
-                _retry_after(response),
+        if response.status_code in RETRY_STATUSES:
+            raise Retryable(
+                f"{origin(url)} answered {response.status_code} {response.reason_phrase}",
+                retry_after(response),
             )
         return response
 
@@ -597,59 +580,9 @@ def _registry_message(response: httpx.Response) -> str:
     return f": {code}: {message}" if code and message else f": {code or message}"
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return float(value)
-    except ValueError:
-        return None
-
-
-def _where(url: str) -> str:
-    parsed = httpx.URL(url)
-    return f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
-
-
-def _cert_failure(exc: BaseException) -> bool:
-    return any(
-        isinstance(c, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(c)
-        for c in _causes(exc)
-    )
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    return chain
-
-
 def _transport_message(url: str, exc: httpx.TransportError) -> str:
     """A plain sentence for a network failure: what failed, where, and never a credential."""
-    where = _where(url)
-    if _cert_failure(exc):
-        return (
-            f"{where}: TLS certificate verification failed; trust its CA with --ca-file, "
-            "or mark the host with --insecure-registry"
-        )
-    causes = _causes(exc)
-    for cause in causes:
-        if isinstance(cause, socket.gaierror):
-            return f"{where}: cannot resolve host {httpx.URL(url).host}"
-        if isinstance(cause, ConnectionRefusedError):
-            return f"{where}: connection refused"
-        if isinstance(cause, ssl.SSLError):
-            return f"{where}: TLS handshake failed ({cause.reason or cause})"
-    text = str(exc) or type(exc).__name__
-    lowered = text.lower()
-    if "name or service not known" in lowered or "name resolution" in lowered:
-        return f"{where}: cannot resolve host {httpx.URL(url).host}"
-    if "connection refused" in lowered or "all connection attempts failed" in lowered:
-        return f"{where}: connection refused"
-    if isinstance(exc, httpx.ProxyError):
-        return f"{where}: proxy error ({text})"
-    if isinstance(exc, httpx.ConnectError):
-        return f"{where}: cannot connect ({text})"
-    return f"{where}: {text}"
+    message = f"{origin(url)}: {failure_reason(url, exc)}"
+    if is_cert_failure(exc):
+        message += "; trust its CA with --ca-file, or mark the host with --insecure-registry"
+    return message

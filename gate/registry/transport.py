@@ -6,7 +6,6 @@ insecure; TLS verification is skipped only for hosts the user marked insecure, n
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,44 +14,12 @@ import certifi
 import httpx
 
 from gate import __version__
-
-DOCKER_HUB = "docker.io"
-DOCKER_HUB_API = "registry-1.docker.io"
+from gate.net import LOOPBACK_HOSTS, is_loopback, split_host
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 DEFAULT_PER_REGISTRY = 8
-
-
-def api_host(domain: str) -> str:
-    """The host that serves a reference's domain: Docker Hub's API lives elsewhere."""
-    return DOCKER_HUB_API if domain == DOCKER_HUB else domain
-
-
-def split_host(host: str) -> tuple[str, int | None]:
-    """`registry:5000` -> ("registry", 5000); `[::1]:5000` -> ("::1", 5000)."""
-    if host.startswith("["):
-        end = host.find("]")
-        name, rest = host[1:end], host[end + 1 :]
-        return name, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
-    name, sep, port = host.rpartition(":")
-    if sep and port.isdigit() and ":" not in name:
-        return name, int(port)
-    return host, None
-
-
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
-
-
-def is_loopback(host: str) -> bool:
-    name, _ = split_host(host)
-    if name.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
