@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from gate.cli import main
+from tests.support.cli import pullgate
 from tests.support.images import push_image, push_index, push_with_oras, retag
 from tests.support.registry import RegistryServer
 from tests.support.skopeo import skopeo_inspect_digest
@@ -133,9 +132,7 @@ def line_of(path: Path, needle: str) -> int:
 
 
 def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["check", *args], input=stdin)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
+    result = pullgate("check", *args, stdin=stdin)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from gate.cli import main
+from tests.support.cli import pullgate
 
 LATEST = """\
 apiVersion: v1
@@ -28,9 +26,10 @@ def _manifest(tmp_path: Path) -> Path:
 
 def test_github_actions_defaults_to_annotations_and_writes_the_summary(tmp_path: Path) -> None:
     summary = tmp_path / "summary.md"
-    result = CliRunner().invoke(
-        main,
-        ["check", "--offline", str(_manifest(tmp_path))],
+    result = pullgate(
+        "check",
+        "--offline",
+        str(_manifest(tmp_path)),
         env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
     )
     assert result.exit_code == 1
@@ -43,9 +42,12 @@ def test_github_actions_defaults_to_annotations_and_writes_the_summary(tmp_path:
 
 def test_explicit_format_wins_in_github_actions(tmp_path: Path) -> None:
     summary = tmp_path / "summary.md"
-    result = CliRunner().invoke(
-        main,
-        ["check", "--offline", "--format", "json", str(_manifest(tmp_path))],
+    result = pullgate(
+        "check",
+        "--offline",
+        "--format",
+        "json",
+        str(_manifest(tmp_path)),
         env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
     )
     assert json.loads(result.stdout)["summary"]["errors"] == 1
@@ -57,7 +59,7 @@ def test_several_reports_at_once_and_stdout_keeps_the_format(tmp_path: Path) -> 
     args = ["check", "--offline", "--format", "json"]
     for fmt in ("sarif", "gitlab", "junit", "text", "github"):
         args += ["--report", f"{fmt}={out / fmt}"]
-    result = CliRunner().invoke(main, [*args, str(_manifest(tmp_path))])
+    result = pullgate(*args, str(_manifest(tmp_path)))
     assert result.exit_code == 1
     assert json.loads(result.stdout)["version"] == 1
     assert json.loads((out / "sarif").read_text())["version"] == "2.1.0"
@@ -68,24 +70,22 @@ def test_several_reports_at_once_and_stdout_keeps_the_format(tmp_path: Path) -> 
 
 
 def test_bad_report_option_is_a_usage_error(tmp_path: Path) -> None:
-    runner = CliRunner()
     for value in ("sarif", "pdf=out.pdf"):
-        result = runner.invoke(main, ["check", "--report", value, str(_manifest(tmp_path))])
+        result = pullgate("check", "--report", value, str(_manifest(tmp_path)))
         assert result.exit_code == 2
         assert "--report" in result.stderr
         assert result.stdout == ""
 
 
 def test_no_paths_and_bad_namespace_are_usage_errors(tmp_path: Path) -> None:
-    runner = CliRunner()
-    result = runner.invoke(main, ["check"])
+    result = pullgate("check")
     assert result.exit_code == 2 and "no manifests given" in result.stderr
-    result = runner.invoke(main, ["check", "-n", "Bad_NS", str(_manifest(tmp_path))])
+    result = pullgate("check", "-n", "Bad_NS", str(_manifest(tmp_path)))
     assert result.exit_code == 2 and "invalid namespace 'Bad_NS'" in result.stderr
 
 
 def test_version() -> None:
-    result = CliRunner().invoke(main, ["--version"])
+    result = pullgate("--version")
     assert result.exit_code == 0
     assert result.stdout.startswith("pullgate, version ")
 
@@ -100,19 +100,18 @@ def test_readme_lists_every_rule() -> None:
 
 def test_colour_only_when_asked_or_on_a_terminal(tmp_path: Path) -> None:
     path = _manifest(tmp_path)
-    runner = CliRunner()
-    plain = runner.invoke(main, ["check", "--offline", str(path)])
+    plain = pullgate("check", "--offline", str(path))
     assert "\x1b[" not in plain.stdout  # not a terminal: no colour
-    coloured = runner.invoke(main, ["check", "--offline", "--color", str(path)])
+    coloured = pullgate("check", "--offline", "--color", str(path))
     assert "\x1b[31" in coloured.stdout  # errors in red
-    as_json = runner.invoke(main, ["check", "--offline", "--color", "--format", "json", str(path)])
+    as_json = pullgate("check", "--offline", "--color", "--format", "json", str(path))
     assert "\x1b[" not in as_json.stdout  # machine formats never
 
 
 def test_nothing_to_check_passes_with_a_warning(tmp_path: Path) -> None:
     empty = tmp_path / "rendered"
     empty.mkdir()
-    result = CliRunner().invoke(main, ["check", "--offline", str(empty)])
+    result = pullgate("check", "--offline", str(empty))
     assert result.exit_code == 0
     assert "no Kubernetes objects found" in result.stderr
     assert "PASSED" in result.stdout

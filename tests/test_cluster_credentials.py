@@ -28,9 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from gate.cli import main
+from tests.support.cli import pullgate
 from tests.support.images import push_image
 from tests.support.registry import TEST_USERS, RegistryServer, user_credentials
 from tests.support.skopeo import skopeo_inspect_digest
@@ -102,20 +101,17 @@ def run(
         config_path.write_text(config)
         options += ["--config", str(config_path)]
     text_report, sarif_report = tmp_path / "report.txt", tmp_path / "report.sarif"
-    result = CliRunner().invoke(
-        main,
-        [
-            "check",
-            "-vv",
-            "--format",
-            "json",
-            "--report",
-            f"text={text_report}",
-            "--report",
-            f"sarif={sarif_report}",
-            *options,
-            str(path),
-        ],
+    result = pullgate(
+        "check",
+        "-vv",
+        "--format",
+        "json",
+        "--report",
+        f"text={text_report}",
+        "--report",
+        f"sarif={sarif_report}",
+        *options,
+        str(path),
         env={
             "HOME": str(env.home),
             "DOCKER_CONFIG": str(env.home / ".docker"),
@@ -128,8 +124,6 @@ def run(
     )
     env.outputs += [result.stdout, result.stderr]
     env.outputs += [p.read_text() for p in (text_report, sarif_report) if p.exists()]
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
     return result.exit_code, json.loads(result.stdout)
 
 
@@ -260,7 +254,7 @@ def test_node_docker_config_that_does_not_parse_is_a_usage_error(tmp_path: Path)
     node.write_text(json.dumps({"auths": {"r.example.com": {"email": 5}}}))
     manifest = tmp_path / "set.yaml"
     manifest.write_text(pod("r.example.com/app:1"))
-    result = CliRunner().invoke(main, ["check", "--node-docker-config", str(node), str(manifest)])
+    result = pullgate("check", "--node-docker-config", str(node), str(manifest))
     assert result.exit_code == 2
     assert f"node docker config {node}" in result.stderr and "`email`" in result.stderr
 
@@ -748,7 +742,7 @@ def test_github_token_does_not_stand_in_for_a_forgotten_pull_secret(
         "CI_REGISTRY": "",
     }
     args = ["check", "--format", "json", "--ca-file", str(ghcr.ca_file), str(manifest)]
-    result = CliRunner().invoke(main, args, env=environ)
+    result = pullgate(*args, env=environ)
     assert PASSWORD not in result.stdout + result.stderr
     assert result.exit_code == 1, result.stdout + result.stderr
     [finding] = json.loads(result.stdout)["findings"]
@@ -757,7 +751,7 @@ def test_github_token_does_not_stand_in_for_a_forgotten_pull_secret(
     # declared as the nodes' access, the token verifies on their behalf
     config = tmp_path / "pullgate.yaml"
     config.write_text("nodes:\n  registries: [ghcr.io/acme]\n")
-    result = CliRunner().invoke(main, [*args[:-1], "--config", str(config), args[-1]], env=environ)
+    result = pullgate(*args[:-1], "--config", str(config), args[-1], env=environ)
     assert result.exit_code == 0, result.stdout
     image = only_image(json.loads(result.stdout))
     assert (image["credential"], image["verified_with"]) == (

@@ -8,12 +8,11 @@ from typing import Any
 
 import certifi
 import pytest
-from click.testing import CliRunner
 
-from gate.cli import main
 from gate.config import ConfigError, find_config, load_config
 from gate.platform import Platform
 from gate.rules import RULES, Severity
+from tests.support.cli import pullgate
 from tests.support.images import push_image
 from tests.support.registry import RegistryServer
 
@@ -40,11 +39,9 @@ spec:
 def check(tmp_path: Path, *args: str, manifest: str = LATEST) -> tuple[int, dict[str, Any], str]:
     path = tmp_path / "deploy.yaml"
     path.write_text(manifest)
-    runner = CliRunner()
-    result = runner.invoke(main, ["check", "--offline", "--format", "json", *args, str(path)])
+    result = pullgate("check", "--offline", "--format", "json", *args, str(path))
     if result.exit_code == 2:
         return 2, {}, result.stderr
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     return result.exit_code, json.loads(result.stdout), result.stderr
 
 
@@ -214,9 +211,9 @@ def test_severity_overrides_and_fail_on_from_config(tmp_path: Path) -> None:
 def test_env_variables_set_options(tmp_path: Path) -> None:
     path = tmp_path / "deploy.yaml"
     path.write_text(LATEST)
-    result = CliRunner().invoke(
-        main,
-        ["check", str(path)],
+    result = pullgate(
+        "check",
+        str(path),
         env={"PULLGATE_OFFLINE": "1", "PULLGATE_FORMAT": "json", "PULLGATE_FAIL_ON": "warning"},
     )
     assert result.exit_code == 1
@@ -306,26 +303,24 @@ def test_text_report_lists_suppressed_only_on_request(tmp_path: Path) -> None:
             '    owner: team-web\n    pullgate.io/ignore-image-latest-tag: "tracked"\n',
         )
     )
-    runner = CliRunner()
-    plain = runner.invoke(main, ["check", "--offline", str(path)]).stdout
+    plain = pullgate("check", "--offline", str(path)).stdout
     assert "image-latest-tag" not in plain
     assert "1 suppressed" in plain
-    shown = runner.invoke(main, ["check", "--offline", "--show-suppressed", str(path)]).stdout
+    shown = pullgate("check", "--offline", "--show-suppressed", str(path)).stdout
     assert "suppressed error [image-latest-tag]" in shown
     assert "suppressed: tracked" in shown
 
 
 def test_explain_every_rule() -> None:
-    runner = CliRunner()
-    listing = runner.invoke(main, ["explain"])
+    listing = pullgate("explain")
     assert listing.exit_code == 0
     for rule_id in RULES:
         assert rule_id in listing.stdout
-        result = runner.invoke(main, ["explain", rule_id])
+        result = pullgate("explain", rule_id)
         assert result.exit_code == 0
         assert RULES[rule_id].symptom in result.stdout
         assert RULES[rule_id].fix in result.stdout
-    unknown = runner.invoke(main, ["explain", "image-lates-tag"])
+    unknown = pullgate("explain", "image-lates-tag")
     assert unknown.exit_code == 2
     assert "image-latest-tag" in unknown.stderr
 
@@ -348,13 +343,10 @@ spec:
         - {{name: agent, image: {registry.host}/cfg/amd:1.0}}
 """
     )
-    runner = CliRunner()
-    result = runner.invoke(main, ["check", "--format", "json", str(manifest)])
+    result = pullgate("check", "--format", "json", str(manifest))
     assert result.exit_code == 1
     config = write_config(tmp_path, "severity:\n  image-platform-missing: warning\n")
-    result = runner.invoke(
-        main, ["check", "--format", "json", "--config", str(config), str(manifest)]
-    )
+    result = pullgate("check", "--format", "json", "--config", str(config), str(manifest))
     assert result.exit_code == 0
     [finding] = json.loads(result.stdout)["findings"]
     assert (finding["rule"], finding["severity"]) == ("image-platform-missing", "warning")

@@ -31,9 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from gate.cli import main
+from tests.support.cli import pullgate
 from tests.support.images import (
     OCI_MANIFEST,
     push_image,
@@ -111,14 +110,10 @@ def check(tmp_path: Path, *docs: str, args: tuple[str, ...] = ()) -> tuple[int, 
     path.write_text("---\n".join(docs))
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    result = CliRunner().invoke(
-        main,
-        ["check", "--format", "json", "--no-ci-logins", *args, str(path)],
-        env={"HOME": str(home)},
+    result = pullgate(
+        "check", "--format", "json", "--no-ci-logins", *args, str(path), env={"HOME": str(home)}
     )
     assert PASSWORD not in result.stdout + result.stderr
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
     return result.exit_code, json.loads(result.stdout)
 
 
@@ -310,9 +305,7 @@ def test_pin_pins_image_volumes_and_leaves_never_alone(
     path = tmp_path / "set.yaml"
     path.write_text(doc)
     lock = tmp_path / "lock.json"
-    result = CliRunner().invoke(
-        main, ["pin", "--write", "--no-ci-logins", "--lock", str(lock), str(path)]
-    )
+    result = pullgate("pin", "--write", "--no-ci-logins", "--lock", str(lock), str(path))
     assert result.exit_code == 0, result.stderr
     text = path.read_text()
     assert f"reference: {host}/pin/model:3@{model}" in text

@@ -63,14 +63,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from gate import platform as platforms
-from gate.cli import main
 from gate.extract import extract
 from gate.load import load_text
 from gate.platform import Entry, Platform
 from gate.policy.platforms import pod_platforms
+from tests.support.cli import check_json, pullgate
 from tests.support.images import (
     ARTIFACT_TYPE,
     IndexChild,
@@ -668,12 +667,6 @@ def _manifest(host: str, repo: str, spec: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _check(*args: str) -> tuple[int, dict[str, Any]]:
-    result = CliRunner().invoke(main, ["check", "--format", "json", *args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result.exit_code, json.loads(result.stdout)
-
-
 ARM64_POD = {"nodeSelector": {ARCH: "arm64"}}
 NONE: dict[str, Any] = {}
 WIN_POD = {"nodeSelector": {OS: "windows"}}
@@ -838,7 +831,7 @@ def test_platform_verdicts_against_the_registry(
     path = tmp_path / "pod.yaml"
     path.write_text(_manifest(seeded.server.host, repo, spec))
     runtime_args = ("--runtime", runtime) if runtime else ()
-    code, report = _check(*args, *runtime_args, str(path))
+    code, report = check_json(*args, *runtime_args, str(path))
     [image] = report["images"]
     assert image["digest"] == seeded.digests[repo]
     findings = [f for f in report["findings"] if f["rule"] == "image-platform-missing"]
@@ -881,7 +874,7 @@ def test_report_platforms_keep_their_format(tmp_path: Path, seeded: Seeded) -> N
     }
     for number, repo in enumerate(expected):
         (tmp_path / f"pod-{number}.yaml").write_text(_manifest(host, repo, NONE))
-    _, report = _check(str(tmp_path))
+    _, report = check_json(str(tmp_path))
     got = {
         i["reference"].removeprefix(host + "/").removesuffix(":1.0"): i for i in report["images"]
     }
@@ -1034,7 +1027,7 @@ def test_artifacts_and_unknown_platforms_against_the_registry(
     build = _volume_manifest if volume else _manifest
     path.write_text(build(host, repo, spec))
     runtime_args = ("--runtime", runtime) if runtime else ()
-    got, report = _check(*runtime_args, str(path))
+    got, report = check_json(*runtime_args, str(path))
     images = {i["reference"]: i for i in report["images"]}
     image = images[f"{host}/{repo}:1.0"]
     assert (
@@ -1091,12 +1084,12 @@ def test_runtime_from_config_and_environment(tmp_path: Path, seeded: Seeded) -> 
     path.write_text(_manifest(seeded.server.host, "conf/i386", NONE))
     config = tmp_path / ".pullgate.yaml"
     config.write_text("runtime: containerd-1.7\n")
-    code, report = _check("--config", str(config), str(path))
+    code, report = check_json("--config", str(config), str(path))
     assert code == 0 and report["findings"] == []
-    code, report = _check("--config", str(config), "--runtime", "cri-o", str(path))  # CLI wins
+    code, report = check_json("--config", str(config), "--runtime", "cri-o", str(path))  # CLI wins
     assert code == 1 and "CRI-O: " in report["findings"][0]["message"]
-    result = CliRunner().invoke(
-        main, ["check", "--format", "json", str(path)], env={"PULLGATE_RUNTIME": "containerd-2.0"}
+    result = pullgate(
+        "check", "--format", "json", str(path), env={"PULLGATE_RUNTIME": "containerd-2.0"}
     )
     assert result.exit_code == 0, result.output
 
@@ -1104,12 +1097,12 @@ def test_runtime_from_config_and_environment(tmp_path: Path, seeded: Seeded) -> 
 def test_unknown_runtime_is_a_usage_error(tmp_path: Path) -> None:
     path = tmp_path / "x.yaml"
     path.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
-    result = CliRunner().invoke(main, ["check", "--runtime", "docker", str(path)])
+    result = pullgate("check", "--runtime", "docker", str(path))
     assert result.exit_code == 2
     assert "--runtime" in result.stderr and "containerd-2.1" in result.stderr
     config = tmp_path / ".pullgate.yaml"
     config.write_text("runtime: rkt\n")
-    result = CliRunner().invoke(main, ["check", "--config", str(config), str(path)])
+    result = pullgate("check", "--config", str(config), str(path))
     assert result.exit_code == 2
     assert "runtime" in result.stderr and "cri-o" in result.stderr
 

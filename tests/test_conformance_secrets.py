@@ -41,12 +41,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from gate.cli import main
 from gate.extract import extract
 from gate.inventory import Inventory, add_rendered
 from gate.load import load_text
+from tests.support.cli import pullgate
 
 NS = "shop"
 MARK = re.compile(r"#\s*<([A-Za-z0-9]+)>")
@@ -1219,9 +1219,7 @@ def run(tmp_path: Path, row: Row, *extra: str) -> Result:
         state = tmp_path / "state.json"
         state.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": row.state}))
         args += ["--cluster-state", str(state)]
-    result = CliRunner().invoke(main, [*args, str(path)])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
+    result = pullgate(*args, str(path))
     return result
 
 

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from gate.cli import main
 from gate.extract import PodSpec, extract
 from gate.load import KubeObject, LoadResult, PathKey, load_paths
+from tests.support.cli import pullgate
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 MISSING = "<corpus missing>"
@@ -355,8 +354,7 @@ SECRET_RULES = {"secret-ref-missing", "pull-secret-missing", "service-account-mi
 def test_cli_offline_json_summary_and_exit_code(name: str) -> None:
     expected = _expected(name)
     path = str(_path(name))
-    run = CliRunner().invoke(main, ["check", "--offline", "--format", "json", path])
-    assert run.exception is None or isinstance(run.exception, SystemExit), run.output
+    run = pullgate("check", "--offline", "--format", "json", path)
     report = json.loads(run.stdout)
     summary = report["summary"]
     kinds = Counter(expected["kinds"])

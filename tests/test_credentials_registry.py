@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from gate.cli import main
+from tests.support.cli import pullgate
 from tests.support.images import push_image
 from tests.support.registry import TEST_USERS, RegistryServer, user_credentials
 from tests.support.skopeo import skopeo_inspect_digest
@@ -117,20 +116,17 @@ def run(env: Env, tmp_path: Path, *docs: str, args: tuple[str, ...] = ()) -> tup
     path = tmp_path / "set.yaml"
     path.write_text("---\n".join(docs))
     report = tmp_path / "report.txt"
-    result = CliRunner().invoke(
-        main,
-        [
-            "check",
-            "-vv",
-            "--format",
-            "json",
-            "--report",
-            f"text={report}",
-            "--report",
-            f"sarif={tmp_path / 'report.sarif'}",
-            *(args or ("--no-node-credentials",)),  # this machine's own logins stay out
-            str(path),
-        ],
+    result = pullgate(
+        "check",
+        "-vv",
+        "--format",
+        "json",
+        "--report",
+        f"text={report}",
+        "--report",
+        f"sarif={tmp_path / 'report.sarif'}",
+        *(args or ("--no-node-credentials",)),  # this machine's own logins stay out
+        str(path),
     )
     env.outputs += [
         result.stdout,
@@ -138,8 +134,6 @@ def run(env: Env, tmp_path: Path, *docs: str, args: tuple[str, ...] = ()) -> tup
         report.read_text() if report.exists() else "",
         (tmp_path / "report.sarif").read_text() if (tmp_path / "report.sarif").exists() else "",
     ]
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
     return result.exit_code, json.loads(result.stdout)
 
 
@@ -362,9 +356,11 @@ def test_gitlab_job_login_is_not_a_node_credential(env: Env, tmp_path: Path) -> 
     path.write_text(pod(env.image))
     empty_home = tmp_path / "home"
     empty_home.mkdir()
-    result = CliRunner().invoke(
-        main,
-        ["check", "--format", "json", str(path)],
+    result = pullgate(
+        "check",
+        "--format",
+        "json",
+        str(path),
         env={
             "HOME": str(empty_home),
             "DOCKER_CONFIG": str(empty_home / ".docker"),

@@ -13,9 +13,9 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from gate.cli import main
+from tests.support.cli import pullgate
 from tests.support.images import push_image, push_index, retag
 from tests.support.registry import RegistryServer
 from tests.support.skopeo import skopeo_inspect_digest
@@ -41,21 +41,18 @@ def requests_since(server: RegistryServer, offset: int) -> list[str]:
 
 
 def run(config: Path, manifest: Path) -> Result:
-    return CliRunner().invoke(
-        main,
-        [
-            "check",
-            "--format",
-            "json",
-            "--config",
-            str(config),
-            "--retries",
-            "0",
-            "--timeout",
-            "5",
-            "--no-node-credentials",
-            str(manifest),
-        ],
+    return pullgate(
+        "check",
+        "--format",
+        "json",
+        "--config",
+        str(config),
+        "--retries",
+        "0",
+        "--timeout",
+        "5",
+        "--no-node-credentials",
+        str(manifest),
     )
 
 

@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from gate import platform as platforms
-from gate.cli import main
 from gate.extract import extract
 from gate.load import load_text
 from gate.platform import Platform
 from gate.policy.platforms import pod_platforms
+from tests.support.cli import pullgate
 from tests.support.images import push_image, push_index
 from tests.support.registry import RegistryServer
 
@@ -258,8 +257,7 @@ def _line(path: Path, needle: str, occurrence: int = 1) -> int:
 
 
 def _check(*args: str) -> tuple[int, dict[str, Any]]:
-    result = CliRunner().invoke(main, ["check", "--format", "json", *args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    result = pullgate("check", "--format", "json", *args)
     return result.exit_code, json.loads(result.stdout)
 
 
@@ -382,6 +380,6 @@ spec:
 def test_bad_platform_option_is_a_usage_error(tmp_path: Path) -> None:
     path = tmp_path / "x.yaml"
     path.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
-    result = CliRunner().invoke(main, ["check", "--platform", "arm64", str(path)])
+    result = pullgate("check", "--platform", "arm64", str(path))
     assert result.exit_code == 2
     assert "os/arch" in result.stderr

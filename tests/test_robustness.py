@@ -9,14 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import gate.cli.check
-from gate.cli import main
 from gate.extract import extract
 from gate.load import load_text
 from gate.platform import Platform
 from gate.policy.platforms import pod_platforms
+from tests.support.cli import pullgate
 
 POD = (
     "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
@@ -31,7 +30,7 @@ def _pod(tmp_path: Path, text: str = POD) -> str:
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), env=env)
+    result = pullgate(*args, env=env)
     assert not isinstance(result.exception, (AssertionError, TypeError, ValueError)), (
         result.exception
     )

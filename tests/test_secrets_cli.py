@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from gate.cli import main
+from tests.support.cli import pullgate
 from tests.support.images import push_image
 from tests.support.kubeapi import KubeAPIServer, write_kubeconfig
 from tests.support.registry import TEST_USERS, RegistryServer
@@ -112,9 +112,7 @@ def private_image(htpasswd_registry: RegistryServer) -> str:
 def check(tmp_path: Path, *args: str, image: str = "busybox:1.36") -> Result:
     path = tmp_path / "shop.yaml"
     path.write_text(RENDERED.format(IMAGE=image))
-    result = CliRunner().invoke(main, ["check", "--format", "json", "-n", "shop", *args, str(path)])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
+    result = pullgate("check", "--format", "json", "-n", "shop", *args, str(path))
     return result
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from gate.cli import main
+from tests.support.cli import pullgate
 
 SET = """\
 apiVersion: apps/v1
@@ -47,11 +45,8 @@ key: [unclosed
 def test_every_finding_is_in_the_text_report(tmp_path: Path) -> None:
     path = tmp_path / "set.yaml"
     path.write_text(SET)
-    runner = CliRunner()
-    report = json.loads(
-        runner.invoke(main, ["check", "--offline", "--format", "json", str(path)]).stdout
-    )
-    text = runner.invoke(main, ["check", "--offline", str(path)]).stdout
+    report = json.loads(pullgate("check", "--offline", "--format", "json", str(path)).stdout)
+    text = pullgate("check", "--offline", str(path)).stdout
     rules = {f["rule"] for f in report["findings"]}
     assert {
         "image-latest-tag",

@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from gate.cli import main
 from gate.credentials import Credential
 from gate.model import Outcome, Resolution
 from gate.reference import parse_reference
 from gate.registry.client import RegistryClient
 from gate.registry.resolver import Resolver
 from gate.registry.transport import TransportOptions
+from tests.support.cli import pullgate
 from tests.support.images import push_image
 from tests.support.registry import RegistryServer
 
@@ -50,8 +49,7 @@ def issuer_log(token_registry: RegistryServer) -> Iterator[Any]:
 def _check(tmp_path: Path, image: str, *args: str, env: dict[str, str] | None = None) -> Any:
     path = tmp_path / "pod.yaml"
     path.write_text(POD.format(IMAGE=image))
-    result = CliRunner().invoke(main, ["check", "--format", "json", *args, str(path)], env=env)
-    assert result.exception is None or isinstance(result.exception, SystemExit)
+    result = pullgate("check", "--format", "json", *args, str(path), env=env)
     return result
 
 

@@ -15,15 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
-from click.testing import CliRunner
 
-from gate.cli import main
 from gate.credentials import Credential
 from gate.model import Outcome
 from gate.reference import parse_reference
 from gate.registry.client import RegistryClient
 from gate.registry.resolver import Resolver
 from gate.registry.transport import TransportOptions
+from tests.support.cli import pullgate
 from tests.support.images import push_image
 from tests.support.registry import RegistryServer
 from tests.support.skopeo import skopeo_inspect_digest
@@ -39,9 +38,7 @@ def _pod(image: str) -> str:
 def _check(tmp_path: Path, image: str, *args: str) -> tuple[int, dict, str]:
     path = tmp_path / "pod.yaml"
     path.write_text(_pod(image))
-    result = CliRunner().invoke(
-        main, ["check", "--format", "json", "--no-node-credentials", *args, str(path)]
-    )
+    result = pullgate("check", "--format", "json", "--no-node-credentials", *args, str(path))
     return result.exit_code, json.loads(result.stdout or "{}"), result.stderr
 
 
@@ -77,9 +74,12 @@ def test_ssl_cert_file_is_honoured(tmp_path: Path, tls_registry: RegistryServer)
     assert tls_registry.ca_file is not None
     path = tmp_path / "pod.yaml"
     path.write_text(_pod(f"{tls_registry.host}/tls/env:1.0"))
-    result = CliRunner().invoke(
-        main,
-        ["check", "--format", "json", "--no-node-credentials", str(path)],
+    result = pullgate(
+        "check",
+        "--format",
+        "json",
+        "--no-node-credentials",
+        str(path),
         env={"SSL_CERT_FILE": str(tls_registry.ca_file)},
     )
     assert result.exit_code == 0, result.stdout
@@ -180,9 +180,14 @@ def test_loopback_is_never_proxied(tmp_path: Path, registry: RegistryServer) -> 
     push_image(registry, "tls/noproxy", "1.0")
     path = tmp_path / "pod.yaml"
     path.write_text(_pod(f"{registry.host}/tls/noproxy:1.0"))
-    result = CliRunner().invoke(
-        main,
-        ["check", "--format", "json", "--retries", "0", "--no-node-credentials", str(path)],
+    result = pullgate(
+        "check",
+        "--format",
+        "json",
+        "--retries",
+        "0",
+        "--no-node-credentials",
+        str(path),
         env={
             "HTTP_PROXY": "http://127.0.0.1:9",
             "HTTPS_PROXY": "http://127.0.0.1:9",
@@ -202,19 +207,16 @@ def test_debug_logging_over_http2_shows_no_credentials(tmp_path: Path) -> None:
         config.write_text(json.dumps({"auths": {server.host: {"auth": auth}}}))
         path = tmp_path / "pod.yaml"
         path.write_text(_pod(f"{server.host}/h2/app:1.0"))
-        result = CliRunner().invoke(
-            main,
-            [
-                "check",
-                "-vv",
-                "--format",
-                "json",
-                "--ca-file",
-                str(server.ca_file),
-                "--node-docker-config",
-                str(config),
-                str(path),
-            ],
+        result = pullgate(
+            "check",
+            "-vv",
+            "--format",
+            "json",
+            "--ca-file",
+            str(server.ca_file),
+            "--node-docker-config",
+            str(config),
+            str(path),
         )
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "HTTP/2" in server.log_path.read_text()  # the request went over HTTP/2
