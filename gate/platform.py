@@ -19,7 +19,7 @@ the report does too. What a node *accepts* is the runtime's decision, and runtim
   (`internal/pkg/platform/platform_matcher.go`; `internal/manifest/oci_index.go`
   `chooseInstance`, `docker_schema2_list.go` `ChooseInstance`).
 
-Each rule is pinned, with its source, in tests/test_conformance_platforms.py.
+Each rule is pinned, with its source, in tests/conformance/test_platforms.py.
 """
 
 from __future__ import annotations

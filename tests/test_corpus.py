@@ -19,9 +19,10 @@ import pytest
 
 from gate.extract import PodSpec, extract
 from gate.load import KubeObject, LoadResult, PathKey, load_paths
+from tests.support import paths
 from tests.support.cli import pullgate
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = paths.CORPUS
 MISSING = "<corpus missing>"
 # objects without a namespace get this one, so that a wrong fallback shows
 DEFAULT_NS = "corpus-default-ns"

@@ -34,12 +34,13 @@ import pytest
 import yaml
 from jsonschema.validators import validator_for
 
+from tests.support import paths
 from tests.support.actions import CompositeRun, run_composite
 from tests.support.images import push_image
 from tests.support.registry import RegistryServer, free_port
 
-ROOT = Path(__file__).resolve().parents[1]
-SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "schemas"
+ROOT = paths.ROOT
+SCHEMAS = paths.SCHEMAS
 GITLAB_CI_LOCAL = ROOT / ".cache" / "npm" / "node_modules" / ".bin" / "gitlab-ci-local"
 COMPONENT = ROOT / "templates" / "pullgate" / "template.yml"
 

@@ -25,6 +25,7 @@ from gate.load import (
     load_paths,
     load_text,
 )
+from tests.support import paths
 
 
 def line_of_text(text: str, needle: str) -> int:
@@ -722,7 +723,7 @@ def test_alias_bomb_is_bounded(tmp_path: Path) -> None:
             capture_output=True,
             text=True,
             timeout=20,
-            cwd=Path(__file__).resolve().parents[1],
+            cwd=paths.ROOT,
         )
     except subprocess.TimeoutExpired:
         pytest.fail("loading a 400-byte alias bomb did not finish in 20 s")

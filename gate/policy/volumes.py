@@ -14,7 +14,7 @@ The kubelet pulls an image volume through the CRI and hands it over as a `Mount`
   `pullImageImplementation`, `internal/ociartifact`) and bind each titled layer as a file
   (`server/container_create_linux.go` `mountArtifact`, on by `oci_artifact_mount_support`).
 
-Each is pinned, with its source, in tests/test_conformance_images.py.
+Each is pinned, with its source, in tests/conformance/test_images.py.
 """
 
 from __future__ import annotations

@@ -50,11 +50,12 @@ from gate.pin import (
 )
 from gate.pipeline import CheckOptions, run_check
 from gate.reference import parse_reference
+from tests.support import paths
 from tests.support.images import OCI_INDEX, push_image, push_index
 from tests.support.registry import RegistryServer
 from tests.support.skopeo import skopeo_inspect_digest
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = paths.CORPUS
 PLATFORMS = ("linux/amd64", "linux/arm64")
 _MARKED = re.compile(r"([a-z0-9][a-z0-9./:_-]*)%([PL])%")
 

@@ -32,9 +32,10 @@ from gate.extract import PodSpec, extract
 from gate.inventory import Inventory, add_rendered
 from gate.load import load_text
 from gate.policy.secrets import secret_findings
+from tests.support import paths
 from tests.support.kubeapi import KubeAPIServer, write_kubeconfig
 
-DATA = Path(__file__).parent / "data" / "secrets"
+DATA = paths.DATA / "secrets"
 APP_TEXT = (DATA / "app.yaml").read_text()
 TOKEN = "FIXTURE-BEARER-TOKEN-0b7d"
 FIXTURE_VALUES = (

@@ -21,8 +21,9 @@ from gate.inventory import (
     validate_namespace,
 )
 from gate.load import load_text
+from tests.support import paths
 
-DATA = Path(__file__).parent / "data" / "secrets"
+DATA = paths.DATA / "secrets"
 FIXTURE_VALUES = (
     "FIXTURE-REGISTRY-PASSWORD-7f3a",
     "FIXTURE-DB-PASSWORD-91c2",

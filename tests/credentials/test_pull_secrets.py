@@ -19,6 +19,7 @@ import pytest
 
 from tests.support.cli import pullgate
 from tests.support.images import push_image
+from tests.support.manifests import dockerconfigjson, line_of, pod, secret
 from tests.support.registry import TEST_USERS, RegistryServer, user_credentials
 from tests.support.skopeo import skopeo_inspect_digest
 
@@ -56,60 +57,9 @@ def env(
     outputs: list[str] = []
     yield Env(server, repo, pushed.digest, outputs)
     for text in outputs:  # every run's stdout, stderr and report files
-        for secret in SECRET_VALUES:
-            assert secret not in text
-            assert base64.b64encode(secret.encode()).decode() not in text
-
-
-def dockerconfigjson(auths: dict[str, tuple[str, str]], *, with_auth: bool = True) -> str:
-    entries: dict[str, Any] = {}
-    for key, (user, password) in auths.items():
-        entry: dict[str, Any] = {"username": user, "password": password}
-        if with_auth:
-            entry["auth"] = base64.b64encode(f"{user}:{password}".encode()).decode()
-        entries[key] = entry
-    return json.dumps({"auths": entries})
-
-
-def secret(
-    name: str,
-    auths: dict[str, tuple[str, str]],
-    *,
-    namespace: str = "apps",
-    legacy: bool = False,
-    string_data: bool = False,
-) -> str:
-    if legacy:
-        payload = json.dumps(
-            {
-                key: {"auth": base64.b64encode(f"{u}:{p}".encode()).decode()}
-                for key, (u, p) in auths.items()
-            }
-        )
-        kind, key = "kubernetes.io/dockercfg", ".dockercfg"
-    else:
-        payload, kind, key = dockerconfigjson(auths), "kubernetes.io/dockerconfigjson", None
-        key = ".dockerconfigjson"
-    if string_data:
-        body = f"stringData:\n  {key}: '{payload}'"
-    else:
-        body = f"data:\n  {key}: {base64.b64encode(payload.encode()).decode()}"
-    return (
-        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {namespace}\n"
-        f"type: {kind}\n{body}\n"
-    )
-
-
-def pod(image: str, *, secrets: list[str] | None = None, sa: str | None = None) -> str:
-    lines = ["apiVersion: v1", "kind: Pod", "metadata:", "  name: app", "  namespace: apps"]
-    lines.append("spec:")
-    if sa:
-        lines.append(f"  serviceAccountName: {sa}")
-    if secrets:
-        lines.append("  imagePullSecrets:")
-        lines += [f"    - name: {name}" for name in secrets]
-    lines += ["  containers:", "    - name: app", f"      image: {image}"]
-    return "\n".join(lines) + "\n"
+        for value in SECRET_VALUES:
+            assert value not in text
+            assert base64.b64encode(value.encode()).decode() not in text
 
 
 def run(env: Env, tmp_path: Path, *docs: str, args: tuple[str, ...] = ()) -> tuple[int, Any]:
@@ -135,12 +85,6 @@ def run(env: Env, tmp_path: Path, *docs: str, args: tuple[str, ...] = ()) -> tup
         (tmp_path / "report.sarif").read_text() if (tmp_path / "report.sarif").exists() else "",
     ]
     return result.exit_code, json.loads(result.stdout)
-
-
-def line_of(tmp_path: Path, needle: str) -> int:
-    lines = (tmp_path / "set.yaml").read_text().splitlines()
-    [number] = [n for n, text in enumerate(lines, 1) if needle in text]
-    return number
 
 
 def only_image(report: Any) -> Any:

@@ -27,8 +27,9 @@ from gate.pipeline import CheckOptions, run_check
 from gate.report import FORMATS, RenderContext, github, gitlab, render, sarif
 from gate.rules import RULES, Severity
 from gate.verdict import Verdict
+from tests.support import paths
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "schemas"
+SCHEMAS = paths.SCHEMAS
 DIGEST = "sha256:" + "ab" * 32
 
 # GitLab validates each Code Quality entry with this schema before keeping it (and stops at the

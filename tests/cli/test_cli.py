@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from tests.support.cli import pullgate
+from tests.support.paths import ROOT
 
 LATEST = """\
 apiVersion: v1
@@ -93,7 +94,7 @@ def test_version() -> None:
 def test_readme_lists_every_rule() -> None:
     from gate.rules import RULES
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     for rule_id in RULES:
         assert f"| `{rule_id}` |" in readme, rule_id
 

@@ -31,9 +31,9 @@ import pytest
 
 from tests.support.cli import pullgate
 from tests.support.images import push_image
+from tests.support.manifests import dockerconfigjson, line_of, pod, secret
 from tests.support.registry import TEST_USERS, RegistryServer, user_credentials
 from tests.support.skopeo import skopeo_inspect_digest
-from tests.test_credentials_registry import dockerconfigjson, line_of, pod, secret
 
 PASSWORD = TEST_USERS["alice"]
 PLUGIN_LEAK = "plugin-stderr-Pa55-do-not-show"

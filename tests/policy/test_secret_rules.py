@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,9 @@ from gate.load import load_text
 from gate.model import Finding
 from gate.policy.secrets import secret_findings
 from gate.rules import Severity
+from tests.support import paths
 
-DATA = Path(__file__).parent / "data" / "secrets"
+DATA = paths.DATA / "secrets"
 APP = DATA / "app.yaml"
 APP_TEXT = APP.read_text()
 FIXTURE_VALUES = (
