@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TextIO
 
-from gate import cluster, policy
+from gate import policy
 from gate.config import IgnoreRule
 from gate.credentials import CredentialConfigError
 from gate.credentials.ci import CILogins
@@ -26,6 +26,7 @@ from gate.inventory import (
     add_cluster_state,
     add_rendered,
 )
+from gate.inventory.cluster import load_config, read_cluster
 from gate.load import KubeObject, load_paths
 from gate.model import CheckResult, ImageUse, Outcome, Resolution
 from gate.pin import Lock
@@ -104,8 +105,9 @@ class CheckOptions:
 def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckResult:
     """Run every stage.
 
-    Raises `gate.load.LoadError` for paths that cannot be read, and `CheckAborted` when the
-    inventory or the credentials cannot be set up as asked.
+    Raises `gate.load.LoadError` for paths that cannot be read, `ClusterError` when the live
+    cluster cannot be asked, and `CheckAborted` when the inventory or the credentials cannot be
+    set up as asked.
     """
     loaded = load_paths(options.paths, stdin=options.stdin)
     pods = extract(loaded.objects, options.namespace, options.image_paths)
@@ -154,20 +156,15 @@ def _inventory(
         except ClusterStateError as exc:
             raise CheckAborted(str(exc), EXIT_USAGE) from None
     if options.cluster is not None:
-        try:
-            config = cluster.load_config(options.cluster.kubeconfig, options.cluster.context)
-            # --timeout and --retries govern every network call, the API server's included.
-            config = replace(
-                config,
-                timeout=options.transport.timeout,
-                retries=options.transport.retries,
-                backoff=options.transport.backoff,
-            )
-            cluster.read_cluster(
-                config, inventory, pods, credentials=options.cluster.read_pull_secrets
-            )
-        except cluster.ClusterError as exc:
-            raise CheckAborted(str(exc), exc.exit_code) from None
+        config = load_config(options.cluster.kubeconfig, options.cluster.context)
+        # --timeout and --retries govern every network call, the API server's included.
+        config = replace(
+            config,
+            timeout=options.transport.timeout,
+            retries=options.transport.retries,
+            backoff=options.transport.backoff,
+        )
+        read_cluster(config, inventory, pods, credentials=options.cluster.read_pull_secrets)
     for entry in options.external_secrets:
         inventory.add_external_pattern(entry)
     return inventory

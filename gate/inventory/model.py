@@ -187,7 +187,8 @@ class Inventory:
     """Secrets and ServiceAccounts per namespace, from every source in turn.
 
     Fill it with `add_*` (see `gate.inventory.rendered` and `gate.inventory.snapshot` for the
-    rendered set and cluster-state files, `gate.cluster` for the live cluster), then read it.
+    rendered set and cluster-state files, `gate.inventory.cluster` for the live cluster), then
+    read it.
     """
 
     searched: list[str] = field(default_factory=list)

@@ -20,7 +20,9 @@ from typing import Any
 
 import pytest
 
-from gate.cluster import (
+from gate.extract import PodSpec, extract
+from gate.inventory import Inventory, add_rendered
+from gate.inventory.cluster import (
     METADATA_ACCEPT,
     ClusterConfig,
     ClusterConfigError,
@@ -28,8 +30,6 @@ from gate.cluster import (
     load_config,
     read_cluster,
 )
-from gate.extract import PodSpec, extract
-from gate.inventory import Inventory, add_rendered
 from gate.load import load_text
 from gate.policy.secrets import secret_findings
 from tests.support import paths
