@@ -27,8 +27,8 @@ from gate.inventory import (
     add_rendered,
 )
 from gate.load import KubeObject, load_paths
+from gate.lock import Lock
 from gate.model import CheckResult, ImageUse, Outcome, Resolution
-from gate.pin import Lock
 from gate.platform import DEFAULT_RUNTIME, Platform, Runtime
 from gate.policy.lock import lock_findings
 from gate.policy.platforms import DEFAULT_PLATFORMS, platform_findings
