@@ -28,8 +28,8 @@ from gate.inventory import (
 )
 from gate.inventory.cluster import load_config, read_cluster
 from gate.load import KubeObject, load_paths
+from gate.lock import Lock
 from gate.model import CheckResult, ImageUse, Outcome, Resolution
-from gate.pin import Lock
 from gate.platform import DEFAULT_RUNTIME, Platform, Runtime
 from gate.policy.lock import lock_findings
 from gate.policy.platforms import DEFAULT_PLATFORMS, platform_findings

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import sys
-from dataclasses import replace
 from typing import Any
 
 import click
 
-from gate.cli.app import UsageError, fail
-from gate.cli.check import run
+from gate.cli.app import UsageError
 from gate.cli.logs import configure_logging
 from gate.cli.options import env, shared_options
 from gate.cli.settings import Settings, load_settings_file
 from gate.load import STDIN
-from gate.pin import (
-    pin_texts,
-    plan_check,
-    read_manifest,
-    unified_diff,
-    write_files,
-    write_lock,
-)
+from gate.pin import read_stdin, run_pin
 from gate.report.progress import ProgressLine
 from gate.verdict import EXIT_OK
 
@@ -58,46 +48,35 @@ def pin(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
         raise UsageError("- (stdin) cannot be mixed with other paths")
     if STDIN in paths and params["write"]:
         raise UsageError("--write edits files; with - the pinned stream goes to stdout")
-    stdin_text: str | None = None
-    if STDIN in paths:
-        try:  # bytes, so that CRLF and a missing final newline survive
-            stdin_text = sys.stdin.buffer.read().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            fail(f"stdin: not UTF-8 text: {exc.reason}")
+    stdin_text = read_stdin(sys.stdin.buffer) if STDIN in paths else None
     config = load_settings_file(params["config_path"])
     lock_path = params.pop("lock_path")
     options = Settings(ctx, params, config).check_options(paths)
-    if stdin_text is not None:
-        options = replace(options, stdin=io.StringIO(stdin_text))
     progress = ProgressLine.for_terminal(sys.stderr, disabled=params["no_progress"])
-    result = run(options, progress)
-    plan = plan_check(result)
-    if not plan.complete:
-        for problem in plan.problems:
+    try:
+        pinned = run_pin(
+            options,
+            stdin_text=stdin_text,
+            write=params["write"],
+            lock_path=lock_path,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    if not pinned.plan.complete:
+        for problem in pinned.plan.problems:
             click.echo(f"pullgate: {problem}", err=True)
         click.echo("pullgate: nothing pinned: every image must resolve first", err=True)
-        sys.exit(plan.exit_code)
-    try:
-        texts = {f: stdin_text if f == STDIN else read_manifest(f) for f in plan.files}
-        changed = pin_texts(plan, {f: t for f, t in texts.items() if t is not None})
-    except OSError as exc:
-        fail(f"cannot read {exc.filename}: {exc.strerror or exc}")
-    try:
-        if params["write"]:
-            write_files(changed)
-        if lock_path:
-            write_lock(lock_path, plan.lock)
-    except OSError as exc:
-        fail(f"cannot write {exc.filename}: {exc.strerror or exc}")
+        sys.exit(pinned.exit_code)
     stdout = sys.stdout.buffer  # bytes: CRLF in a manifest stays CRLF
     if stdin_text is not None:
-        stdout.write(changed.get(STDIN, stdin_text).encode("utf-8"))
+        stdout.write(pinned.pinned_stream.encode("utf-8"))
     elif params["write"]:
         click.echo(
-            f"pullgate: pinned {len(plan.edits)} image(s) in {len(changed)} file(s)", err=True
+            f"pullgate: pinned {len(pinned.plan.edits)} image(s) in {len(pinned.changed)} file(s)",
+            err=True,
         )
     else:
-        diff = "".join(unified_diff(f, texts[f] or "", new) for f, new in changed.items())
-        stdout.write(diff.encode("utf-8"))
+        stdout.write(pinned.diff().encode("utf-8"))
     stdout.flush()
     sys.exit(EXIT_OK)

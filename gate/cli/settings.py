@@ -15,8 +15,8 @@ from gate import platform as platforms
 from gate.cli.app import UsageError
 from gate.config import Config, ConfigError, find_config, load_config
 from gate.extract import validate_namespace
+from gate.lock import read_lock
 from gate.net import ca_file_problem
-from gate.pin import read_lock
 from gate.pipeline import CheckOptions, ClusterOptions, NodeOptions
 from gate.policy.platforms import DEFAULT_PLATFORMS
 from gate.registry.transport import DEFAULT_BACKOFF, TransportOptions

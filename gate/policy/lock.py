@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from gate.lock import Lock, lock_mismatches, lock_unlisted, running_digest
 from gate.model import Finding, ImageUse
-from gate.pin import Lock, lock_mismatches, lock_unlisted, running_digest
 from gate.policy.images import finding_for
 
 

@@ -26,23 +26,25 @@ from pathlib import Path
 import pytest
 
 from gate.load import load_text
-from gate.model import CheckResult, ImageUse, Outcome, Resolution
-from gate.pin import (
+from gate.lock import (
     Lock,
     LockEntry,
     LockError,
+    dump_lock,
+    lock_mismatches,
+    lock_unlisted,
+    read_lock,
+)
+from gate.model import CheckResult, ImageUse, Outcome, Resolution
+from gate.pin import (
     PinEdit,
     PinError,
     PinPlan,
     apply_pins,
-    dump_lock,
-    lock_mismatches,
-    lock_unlisted,
     pin_texts,
     pinned_value,
     plan_check,
     plan_pins,
-    read_lock,
     read_manifest,
     unified_diff,
     write_files,
