@@ -41,7 +41,6 @@ from urllib.parse import quote, urlsplit
 import httpx
 import yaml
 
-from gate.extract import PodSpec
 from gate.inventory import Inventory, SecretEntry, ServiceAccountEntry
 from gate.inventory.model import (
     annotation_keys,
@@ -51,6 +50,7 @@ from gate.inventory.model import (
     pull_secret_names,
 )
 from gate.net import is_loopback
+from gate.workload import PodSpec
 
 log = logging.getLogger(__name__)
 

@@ -28,10 +28,11 @@ from gate.cluster import (
     load_config,
     read_cluster,
 )
-from gate.extract import PodSpec, extract
+from gate.extract import extract
 from gate.inventory import Inventory, add_rendered
 from gate.load import load_text
 from gate.policy.secrets import secret_findings
+from gate.workload import PodSpec
 from tests.support.kubeapi import KubeAPIServer, write_kubeconfig
 
 DATA = Path(__file__).parent / "data" / "secrets"

@@ -19,8 +19,9 @@ import pytest
 from click.testing import CliRunner
 
 from gate.cli import main
-from gate.extract import PodSpec, extract
+from gate.extract import extract
 from gate.load import KubeObject, LoadResult, PathKey, load_paths
+from gate.workload import PodSpec
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 MISSING = "<corpus missing>"

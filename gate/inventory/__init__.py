@@ -11,7 +11,6 @@ Sources, consulted in this order (the first to name an object keeps it):
 Only `gate.cluster` touches the network; everything here reads files and objects.
 """
 
-from gate.extract import validate_namespace
 from gate.inventory.model import (
     DEFAULT_SERVICE_ACCOUNT,
     ENFORCE_MOUNTABLE_SECRETS,
@@ -37,5 +36,4 @@ __all__ = [
     "Unreadable",
     "add_cluster_state",
     "add_rendered",
-    "validate_namespace",
 ]

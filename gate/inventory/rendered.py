@@ -51,7 +51,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from gate.extract import DEFAULT_NAMESPACE
 from gate.inventory.model import (
     ENFORCE_MOUNTABLE_SECRETS,
     SERVICE_ACCOUNT_TOKEN_TYPE,
@@ -65,6 +64,7 @@ from gate.inventory.model import (
     mountable_secret_names,
 )
 from gate.load import KubeObject, PathKey, get_path
+from gate.workload import DEFAULT_NAMESPACE
 
 SOURCE_DESCRIPTION = "the rendered manifests"
 
