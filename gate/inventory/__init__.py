@@ -3,7 +3,7 @@
 Sources, consulted in this order (the first to name an object keeps it):
 
 1. the rendered set itself: Secrets, ServiceAccounts and the custom resources that make Secrets
-   (`gate.inventory.rendered` lists the operators supported);
+   (`gate.inventory.operators` lists the operators supported);
 2. cluster-state files (`gate.inventory.snapshot`);
 3. the live cluster, metadata only unless asked for pull-secret values (`gate.cluster`);
 4. config `secrets: external:` patterns (`Inventory.add_external`).
