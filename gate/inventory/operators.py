@@ -25,7 +25,10 @@ Supported (any API version of each group, since the fields below are stable acro
   `operator.1password.io/item-name`: that name.
 - Anything with `spec.writeConnectionSecretToRef` (Crossplane): `name` in `namespace`, default
   the object's own.
-- A `Job` running kube-webhook-certgen `create`: see `gate.inventory.certgen`.
+- A `Job` running kube-webhook-certgen `create` (image `.../kube-webhook-certgen`, as
+  ingress-nginx and many charts use it): `--secret-name` in `--namespace` (both required by
+  the tool), keys `ca`, `--cert-name` (default `cert`) and `--key-name` (default `key`); read
+  by `gate.inventory.certgen`.
 """
 
 from __future__ import annotations
