@@ -17,13 +17,13 @@ import yaml
 
 from gate import platform as platforms
 from gate.errors import GateError
-from gate.extract import ImagePaths, validate_namespace
 from gate.inventory.model import ExternalPattern
 from gate.load import PathKey, nearest_line, parse_yaml
 from gate.net import ca_file_problem, url_problem
 from gate.platform import Platform
 from gate.reference import api_host, registry_key
 from gate.rules import RULES, Severity
+from gate.workload import ImagePaths, validate_namespace
 
 CONFIG_NAMES = (".pullgate.yaml", ".pullgate.yml")
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from gate.extract import Container, PodSpec
 from gate.platform import Entry
 from gate.reference import Reference
 from gate.rules import RULES, Severity
+from gate.workload import Container, PodSpec
 
 
 class Outcome(str, Enum):

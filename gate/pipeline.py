@@ -18,7 +18,7 @@ from gate.credentials.ci import CILogins
 from gate.credentials.node import NodeCredentials
 from gate.credentials.pods import Keychain
 from gate.errors import GateError
-from gate.extract import DEFAULT_NAMESPACE, ImagePaths, PodSpec, extract
+from gate.extract import extract
 from gate.inventory import (
     ClusterStateError,
     ExternalPattern,
@@ -42,6 +42,7 @@ from gate.registry.resolver import Progress, Request, Resolver
 from gate.registry.transport import TransportOptions
 from gate.rules import Severity
 from gate.verdict import EXIT_USAGE
+from gate.workload import DEFAULT_NAMESPACE, ImagePaths, PodSpec
 
 
 class CheckAborted(GateError):

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from gate.extract import PodSpec, extract
+from gate.extract import extract
 from gate.load import KubeObject, LoadResult, PathKey, load_paths
+from gate.workload import PodSpec
 from tests.support import paths
 from tests.support.cli import pullgate
 

@@ -13,15 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from gate.extract import (
-    CONTAINER_FIELDS,
-    DEFAULT_NAMESPACE,
-    Container,
-    PodSpec,
-    extract,
-    pod_spec_paths,
-)
+from gate.extract import extract, pod_spec_paths
 from gate.load import KubeObject, LoadResult, load_text
+from gate.workload import CONTAINER_FIELDS, DEFAULT_NAMESPACE, Container, PodSpec
 
 
 def load(text: str, file: str = "m.yaml") -> LoadResult:

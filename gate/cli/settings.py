@@ -14,13 +14,13 @@ from click.core import ParameterSource
 from gate import platform as platforms
 from gate.cli.app import UsageError
 from gate.config import Config, ConfigError, find_config, load_config
-from gate.extract import validate_namespace
 from gate.lock import read_lock
 from gate.net import ca_file_problem
 from gate.pipeline import CheckOptions, ClusterOptions, NodeOptions
 from gate.policy.platforms import DEFAULT_PLATFORMS
 from gate.registry.transport import DEFAULT_BACKOFF, TransportOptions
 from gate.rules import Severity
+from gate.workload import validate_namespace
 
 log = logging.getLogger("gate")
 

@@ -32,8 +32,8 @@ from gate.credentials.dockerconfig import (
 )
 from gate.credentials.keyring import KeyIndex, Keyring
 from gate.credentials.node import NodeCredentials, NodeOffer
-from gate.extract import PodSpec
 from gate.inventory import DEFAULT_SERVICE_ACCOUNT, Inventory, SecretEntry
+from gate.workload import PodSpec
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Sources, consulted in this order (the first to name an object keeps it):
 
 1. the rendered set itself: Secrets, ServiceAccounts and the custom resources that make Secrets
-   (`gate.inventory.rendered` lists the operators supported);
+   (`gate.inventory.operators` lists the operators supported);
 2. cluster-state files (`gate.inventory.snapshot`);
 3. the live cluster, metadata only unless asked for pull-secret values (`gate.inventory.cluster`);
 4. config `secrets: external:` patterns (`Inventory.add_external`).
@@ -11,7 +11,6 @@ Sources, consulted in this order (the first to name an object keeps it):
 Only `gate.inventory.cluster` touches the network; everything here reads files and objects.
 """
 
-from gate.extract import validate_namespace
 from gate.inventory.model import (
     DEFAULT_SERVICE_ACCOUNT,
     ENFORCE_MOUNTABLE_SECRETS,
@@ -37,5 +36,4 @@ __all__ = [
     "Unreadable",
     "add_cluster_state",
     "add_rendered",
-    "validate_namespace",
 ]

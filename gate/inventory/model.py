@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gate.extract import PodSpec
+from gate.workload import PodSpec
 
 DEFAULT_SERVICE_ACCOUNT = "default"
 """The ServiceAccount every namespace gets from the ServiceAccount controller."""

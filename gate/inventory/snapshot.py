@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gate.extract import DEFAULT_NAMESPACE
 from gate.inventory.model import (
     Inventory,
     SecretEntry,
@@ -23,6 +22,7 @@ from gate.inventory.model import (
     pull_secret_names,
 )
 from gate.load import load_text
+from gate.workload import DEFAULT_NAMESPACE
 
 
 class ClusterStateError(Exception):

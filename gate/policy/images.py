@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from gate.extract import PodSpec
 from gate.model import Finding, ImageUse, Outcome
 from gate.reference import (
     REASON_KO_PLACEHOLDER,
@@ -17,6 +16,7 @@ from gate.reference import (
     api_host,
     parse_reference,
 )
+from gate.workload import PodSpec
 
 
 def image_uses(pods: Iterable[PodSpec]) -> list[ImageUse]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from gate.extract import PodSpec
 from gate.load import InvalidDocument
 from gate.model import Finding
+from gate.workload import PodSpec
 
 
 def document_findings(invalid: Iterable[InvalidDocument]) -> list[Finding]:

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from gate import platform as platforms
-from gate.extract import PodSpec
 from gate.model import Finding, ImageUse
 from gate.platform import DEFAULT_RUNTIME, Choice, Entry, Platform, Runtime
 from gate.policy.images import finding_for
 from gate.policy.volumes import artifact_volume_finding
+from gate.workload import PodSpec
 
 DEFAULT_PLATFORMS = (Platform("linux", "amd64"),)
 

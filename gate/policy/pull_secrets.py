@@ -13,9 +13,9 @@ from dataclasses import replace
 
 from gate.credentials.dockerconfig import Effect
 from gate.credentials.pods import Keychain, PullSecretProblem
-from gate.extract import PodSpec
 from gate.model import Finding
 from gate.rules import Severity
+from gate.workload import PodSpec
 
 
 def pull_secret_invalid_findings(pods: Iterable[PodSpec], keychain: Keychain) -> list[Finding]:

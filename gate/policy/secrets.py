@@ -25,7 +25,6 @@ import logging
 from collections.abc import Iterable
 from dataclasses import replace
 
-from gate.extract import PodSpec, SecretRef
 from gate.inventory import (
     DEFAULT_SERVICE_ACCOUNT,
     ENFORCE_MOUNTABLE_SECRETS,
@@ -34,6 +33,7 @@ from gate.inventory import (
 )
 from gate.model import Finding
 from gate.rules import Severity
+from gate.workload import PodSpec, SecretRef
 
 log = logging.getLogger(__name__)
 

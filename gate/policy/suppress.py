@@ -12,10 +12,10 @@ from dataclasses import replace
 from fnmatch import fnmatchcase
 
 from gate.config import IgnoreRule
-from gate.extract import PodSpec
 from gate.model import Finding
 from gate.reference import InvalidReference, parse_reference
 from gate.rules import RULES
+from gate.workload import PodSpec
 
 ANNOTATION_PREFIX = "pullgate.io/ignore-"
 

@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gate import __version__
-from gate.extract import PodSpec, SecretRef
 from gate.model import CheckResult, Finding, ImageUse, Outcome
 from gate.report.sarif import message_with_hint, report_path
 from gate.rules import Severity
 from gate.verdict import UNVERIFIED_RULES
+from gate.workload import PodSpec, SecretRef
 
 if TYPE_CHECKING:
     from gate.report import RenderContext

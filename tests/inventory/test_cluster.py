@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from gate.extract import PodSpec, extract
+from gate.extract import extract
 from gate.inventory import Inventory, add_rendered
 from gate.inventory.cluster import (
     METADATA_ACCEPT,
@@ -32,6 +32,7 @@ from gate.inventory.cluster import (
 )
 from gate.load import load_text
 from gate.policy.secrets import secret_findings
+from gate.workload import PodSpec
 from tests.support import paths
 from tests.support.kubeapi import KubeAPIServer, write_kubeconfig
 

@@ -18,9 +18,9 @@ from gate.inventory import (
     Inventory,
     add_cluster_state,
     add_rendered,
-    validate_namespace,
 )
 from gate.load import load_text
+from gate.workload import validate_namespace
 from tests.support import paths
 
 DATA = paths.DATA / "secrets"

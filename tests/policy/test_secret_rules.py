@@ -6,12 +6,13 @@ import textwrap
 
 import pytest
 
-from gate.extract import SecretRef, extract
+from gate.extract import extract
 from gate.inventory import Inventory, add_cluster_state, add_rendered
 from gate.load import load_text
 from gate.model import Finding
 from gate.policy.secrets import secret_findings
 from gate.rules import Severity
+from gate.workload import SecretRef
 from tests.support import paths
 
 DATA = paths.DATA / "secrets"

@@ -10,11 +10,11 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from gate.extract import PodSpec
 from gate.inventory import Inventory, SecretEntry
 from gate.inventory.cluster.client import ORIGIN, ClusterClient
 from gate.inventory.cluster.kubeconfig import ClusterConfig
 from gate.inventory.model import data_keys
+from gate.workload import PodSpec
 
 
 @dataclass
