@@ -43,7 +43,6 @@ import logging
 import os
 import re
 import stat
-import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,8 +52,8 @@ from typing import Any, NoReturn
 import yaml
 
 from gate.credentials import Credential
-from gate.credentials.helpers import _kill
 from gate.credentials.keyring import BadKey, _parse_schemeless, key_matches
+from gate.credentials.process import TimedOut, run_program
 
 log = logging.getLogger(__name__)
 
@@ -935,26 +934,18 @@ class CredentialProviders:
         self._runs[spec.name] = self._runs.get(spec.name, 0) + 1
         log.debug("running credential provider %s for %s", spec.name, image_name)
         try:
-            process = subprocess.Popen(
-                [program, *spec.args],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,  # never shown: it may hold a secret
-                env=self._environment(spec),
-                start_new_session=True,
-            )
+            finished = run_program(
+                [program, *spec.args], request, self._environment(spec), self._timeout
+            )  # stderr is never read: it may hold a secret
         except (OSError, ValueError) as exc:
             raise _Failure("run", f"it could not be run ({_reason(exc)})") from None
-        try:
-            stdout, _ = process.communicate(request, timeout=self._timeout)
-        except subprocess.TimeoutExpired:
-            _kill(process)
+        except TimedOut:
             raise _Failure("timeout", f"it did not answer within {self._timeout:g} s") from None
-        if process.returncode < 0:
-            raise _Failure("signal", f"it was killed by signal {-process.returncode}")
-        if process.returncode > 0:
-            raise _Failure("exit", f"it failed with exit status {process.returncode}")
-        return _decode_answer(stdout, spec)
+        if finished.returncode < 0:
+            raise _Failure("signal", f"it was killed by signal {-finished.returncode}")
+        if finished.returncode > 0:
+            raise _Failure("exit", f"it failed with exit status {finished.returncode}")
+        return _decode_answer(finished.stdout, spec)
 
     def _report(self, spec: ProviderSpec, image_name: str, failure: _Failure) -> None:
         """One warning per provider and kind of failure; later ones at debug level."""
