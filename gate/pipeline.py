@@ -13,7 +13,6 @@ from typing import TextIO
 
 from gate import cluster, policy
 from gate.config import IgnoreRule
-from gate.credentials import CredentialConfigError
 from gate.credentials.ci import CILogins
 from gate.credentials.node import NodeCredentials
 from gate.credentials.pods import Keychain
@@ -104,8 +103,9 @@ class CheckOptions:
 def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckResult:
     """Run every stage.
 
-    Raises `gate.load.LoadError` for paths that cannot be read, and `CheckAborted` when the
-    inventory or the credentials cannot be set up as asked.
+    Raises `gate.load.LoadError` for paths that cannot be read, `CheckAborted` when the
+    inventory cannot be set up as asked, and `gate.credentials.CredentialConfigError` when the
+    credentials cannot.
     """
     loaded = load_paths(options.paths, stdin=options.stdin)
     pods = extract(loaded.objects, options.namespace, options.image_paths)
@@ -175,25 +175,19 @@ def _inventory(
 
 def _node_credentials(options: CheckOptions) -> NodeCredentials:
     nodes = options.nodes
-    try:
-        return NodeCredentials.load(
-            nodes.docker_configs,
-            nodes.provider_config,
-            nodes.provider_bin_dir,
-            nodes.registries,
-            options.environ,
-        )
-    except CredentialConfigError as exc:
-        raise CheckAborted(str(exc), EXIT_USAGE) from None
+    return NodeCredentials.load(
+        nodes.docker_configs,
+        nodes.provider_config,
+        nodes.provider_bin_dir,
+        nodes.registries,
+        options.environ,
+    )
 
 
 def _ci_logins(options: CheckOptions) -> CILogins:
     if options.offline or not options.ci_logins:
         return CILogins()
-    try:
-        return CILogins.discover(options.docker_config, options.environ)
-    except CredentialConfigError as exc:
-        raise CheckAborted(str(exc), EXIT_USAGE) from None
+    return CILogins.discover(options.docker_config, options.environ)
 
 
 def _skipped(use: ImageUse) -> ImageUse:

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 
 from gate.credentials import Credential
 from gate.credentials.process import TimedOut, run_program
+from gate.errors import GateError
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ _NOT_FOUND = "credentials not found"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
-class CredentialHelperError(Exception):
+class CredentialHelperError(GateError):
     """A credential helper that is missing, crashed, timed out or answered nonsense.
 
     The message names the program and the server, never anything the program printed.

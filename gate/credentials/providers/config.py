@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from gate.credentials import CredentialConfigError
 from gate.credentials.providers.decoding import StrictYAMLLoader, strict_json
 from gate.credentials.providers.entries import ProviderEntry, decode_config
 from gate.credentials.providers.problems import Problems, os_reason
@@ -31,7 +32,7 @@ CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
 """The files read from a config directory."""
 
 
-class ProviderConfigError(Exception):
+class ProviderConfigError(CredentialConfigError):
     """A credential provider config or bin dir the kubelet would refuse to start with.
 
     The message names the file (and the field or provider), never a value that may be secret
