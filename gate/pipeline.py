@@ -13,14 +13,11 @@ from typing import TextIO
 
 from gate import policy
 from gate.config import IgnoreRule
-from gate.credentials import CredentialConfigError
 from gate.credentials.ci import CILogins
 from gate.credentials.node import NodeCredentials
 from gate.credentials.pods import Keychain
-from gate.errors import GateError
 from gate.extract import extract
 from gate.inventory import (
-    ClusterStateError,
     ExternalPattern,
     Inventory,
     add_cluster_state,
@@ -41,16 +38,7 @@ from gate.registry.client import RegistryClient
 from gate.registry.resolver import Progress, Request, Resolver
 from gate.registry.transport import TransportOptions
 from gate.rules import Severity
-from gate.verdict import EXIT_USAGE
 from gate.workload import DEFAULT_NAMESPACE, ImagePaths, PodSpec
-
-
-class CheckAborted(GateError):
-    """The check cannot give a verdict at all; `exit_code` says why (2 setup, 3 unverifiable)."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 @dataclass(frozen=True)
@@ -107,8 +95,9 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
     """Run every stage.
 
     Raises `gate.load.LoadError` for paths that cannot be read, `ClusterError` when the live
-    cluster cannot be asked, and `CheckAborted` when the inventory or the credentials cannot be
-    set up as asked.
+    cluster cannot be asked, `ClusterStateError` for a cluster-state file that cannot be read, and
+    `gate.credentials.CredentialConfigError` when the credentials cannot be set up: all of them
+    `GateError`s, each with its exit code.
     """
     loaded = load_paths(options.paths, stdin=options.stdin)
     pods = extract(loaded.objects, options.namespace, options.image_paths)
@@ -152,10 +141,7 @@ def _inventory(
     inventory = Inventory()
     add_rendered(inventory, objects, options.namespace)
     for path in options.cluster_state:
-        try:
-            add_cluster_state(inventory, path, options.namespace)
-        except ClusterStateError as exc:
-            raise CheckAborted(str(exc), EXIT_USAGE) from None
+        add_cluster_state(inventory, path, options.namespace)
     if options.cluster is not None:
         config = load_config(options.cluster.kubeconfig, options.cluster.context)
         # --timeout and --retries govern every network call, the API server's included.
@@ -173,25 +159,19 @@ def _inventory(
 
 def _node_credentials(options: CheckOptions) -> NodeCredentials:
     nodes = options.nodes
-    try:
-        return NodeCredentials.load(
-            nodes.docker_configs,
-            nodes.provider_config,
-            nodes.provider_bin_dir,
-            nodes.registries,
-            options.environ,
-        )
-    except CredentialConfigError as exc:
-        raise CheckAborted(str(exc), EXIT_USAGE) from None
+    return NodeCredentials.load(
+        nodes.docker_configs,
+        nodes.provider_config,
+        nodes.provider_bin_dir,
+        nodes.registries,
+        options.environ,
+    )
 
 
 def _ci_logins(options: CheckOptions) -> CILogins:
     if options.offline or not options.ci_logins:
         return CILogins()
-    try:
-        return CILogins.discover(options.docker_config, options.environ)
-    except CredentialConfigError as exc:
-        raise CheckAborted(str(exc), EXIT_USAGE) from None
+    return CILogins.discover(options.docker_config, options.environ)
 
 
 def _skipped(use: ImageUse) -> ImageUse:

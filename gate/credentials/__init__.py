@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gate.errors import GateError
+
 
 @dataclass(frozen=True)
 class Credential:
@@ -33,7 +35,7 @@ class Credential:
 ANONYMOUS = Credential("anonymous")
 
 
-class CredentialConfigError(Exception):
+class CredentialConfigError(GateError):
     """A declared credential source that cannot be used: a docker config that does not exist or
     does not parse, a credential provider config the kubelet would refuse (the CLI exits 2).
 

@@ -35,6 +35,7 @@ from typing import Any
 
 from gate.credentials import Credential
 from gate.credentials.keyring import redact_key
+from gate.errors import GateError
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ _RAW_B64 = re.compile(r"[A-Za-z0-9+/]*")
 _MAX_NAME = 100
 
 
-class DockerConfigError(ValueError):
+class DockerConfigError(GateError, ValueError):
     """A docker config that cannot be read as docker and the kubelet read it.
 
     `reason` is a plain sentence without any secret value.

@@ -15,17 +15,16 @@ not hang a CI job.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import re
 import shutil
-import signal
-import subprocess
 from collections.abc import Mapping
 
 from gate.credentials import Credential
+from gate.credentials.process import TimedOut, run_program
+from gate.errors import GateError
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +38,7 @@ _NOT_FOUND = "credentials not found"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
-class CredentialHelperError(Exception):
+class CredentialHelperError(GateError):
     """A credential helper that is missing, crashed, timed out or answered nonsense.
 
     The message names the program and the server, never anything the program printed.
@@ -81,51 +80,35 @@ def run_helper(
         )
     log.debug("asking %s for the login to %s", program, server_url)
     try:
-        process = subprocess.Popen(
-            [path, "get"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            start_new_session=True,
+        finished = run_program(
+            [path, "get"], server_url.encode(), env, timeout, capture_stderr=True
         )
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise CredentialHelperError(
             f"credential helper {program} could not be run: {reason}"
         ) from None
-    try:
-        stdout, stderr = process.communicate(server_url.encode(), timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill(process)
+    except TimedOut:
         raise CredentialHelperError(
             f"credential helper {program} did not answer for {server_url} within {timeout:g} s"
         ) from None
-    if process.returncode != 0:
-        output = (stdout + b"\n" + stderr).decode("utf-8", errors="replace").lower()
+    if finished.returncode != 0:
+        output = (
+            (finished.stdout + b"\n" + finished.stderr).decode("utf-8", errors="replace").lower()
+        )
         if _NOT_FOUND in output:
             log.debug("%s has no login for %s", program, server_url)
             return None
         status = (
-            f"killed by signal {-process.returncode}"
-            if process.returncode < 0
-            else f"exit status {process.returncode}"
+            f"killed by signal {-finished.returncode}"
+            if finished.returncode < 0
+            else f"exit status {finished.returncode}"
         )
         raise CredentialHelperError(
             f"credential helper {program} failed for {server_url} ({status}); "
             "its output is not shown because it may contain secrets"
         )
-    return _parse_output(stdout, program, name, server_url)
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    """Kill the helper and everything it started, then reap it."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, AttributeError):
-        process.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.communicate(timeout=5)
+    return _parse_output(finished.stdout, program, name, server_url)
 
 
 def _parse_output(stdout: bytes, program: str, name: str, server_url: str) -> Credential | None:

@@ -63,7 +63,7 @@ class _URL:
     path: str
 
 
-def _parse_schemeless(text: str) -> _URL:
+def parse_schemeless(text: str) -> _URL:
     """`url.Parse("https://" + text)` with the scheme cleared: host and (unescaped) path."""
     if _CONTROL.search(text):
         raise BadKey("control character")
@@ -136,7 +136,7 @@ def normalize_key(key: str) -> str:
     """The keyring key for a registry key as written in a docker config; `BadKey` if it
     does not parse."""
     value = key if key.startswith(("https://", "http://")) else "https://" + key
-    parsed = _parse_schemeless(value.split("://", 1)[1])
+    parsed = parse_schemeless(value.split("://", 1)[1])
     path = parsed.path
     if path.startswith(("/v2/", "/v1/")):
         path = path[3:]
@@ -259,8 +259,8 @@ def label_matches(pattern: str, label: str) -> bool:
 def key_matches(key: str, image_name: str) -> bool:
     """`URLsMatchStr(key, image)`: does a normalised key apply to `domain/path`?"""
     try:
-        glob = _parse_schemeless(key)
-        target = _parse_schemeless(image_name)
+        glob = parse_schemeless(key)
+        target = parse_schemeless(image_name)
     except BadKey:
         return False
     glob_labels, glob_port = _split_host_port(glob.host)

@@ -41,7 +41,6 @@ from gate.credentials.dockerconfig import (
 from gate.credentials.keyring import KeyIndex, Keyring
 from gate.credentials.providers import (
     CredentialProviders,
-    ProviderConfigError,
     load_provider_config,
     provider_source,
 )
@@ -153,10 +152,7 @@ class NodeCredentials:
                 "--image-credential-provider-bin-dir, as the kubelet does"
             )
         if provider_config is not None and provider_bin_dir is not None:
-            try:
-                specs = load_provider_config(provider_config, provider_bin_dir)
-            except ProviderConfigError as exc:
-                raise CredentialConfigError(str(exc)) from None
+            specs = load_provider_config(provider_config, provider_bin_dir)
             env = os.environ if environ is None else environ
             node_env = {k: v for k, v in env.items() if k not in CI_LOGIN_VARIABLES}
             providers = CredentialProviders(specs, provider_bin_dir, node_env)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gate.errors import GateError
 from gate.inventory.model import (
     Inventory,
     SecretEntry,
@@ -25,7 +26,7 @@ from gate.load import load_text
 from gate.workload import DEFAULT_NAMESPACE
 
 
-class ClusterStateError(Exception):
+class ClusterStateError(GateError):
     """A cluster-state file cannot be read or parsed: a usage error (exit 2)."""
 
 
