@@ -18,14 +18,7 @@ from gate import platform as platforms
 from gate.credentials import ANONYMOUS, Credential
 from gate.model import Outcome, Resolution
 from gate.reference import Reference, is_docker_hub
-from gate.registry.client import (
-    INDEX_TYPES,
-    MANIFEST_TYPES,
-    MAX_CONFIG_BYTES,
-    Manifest,
-    RegistryClient,
-    json_object,
-)
+from gate.registry.client import MAX_CONFIG_BYTES, RegistryClient
 from gate.registry.errors import (
     InsecureRefused,
     InvalidResponse,
@@ -34,6 +27,13 @@ from gate.registry.errors import (
     RegistryError,
     Unauthorized,
     Unreachable,
+)
+from gate.registry.media import (
+    IMAGE_CONFIG_TYPES,
+    INDEX_TYPES,
+    MANIFEST_TYPES,
+    Manifest,
+    json_object,
 )
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,6 @@ Progress = Callable[[int, int, str], None]
 _MAX_UNDECLARED = 16
 """Index entries without a platform whose manifests are fetched (one GET and a config each);
 runtimes only ever take the first, the rest are read for the report."""
-
-_IMAGE_CONFIG_TYPES = frozenset(
-    {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"}
-)
 
 
 @dataclass(frozen=True)
@@ -401,7 +397,7 @@ class Resolver:
                     if (
                         isinstance(artifact_type, str)
                         and artifact_type
-                        and artifact_type not in _IMAGE_CONFIG_TYPES
+                        and artifact_type not in IMAGE_CONFIG_TYPES
                     ):
                         item = replace(item, artifact=artifact_type)
                     if item.platform is not None:
@@ -477,7 +473,7 @@ class Resolver:
         if not isinstance(config, dict):
             raise InvalidResponse("image manifest without a config descriptor")
         digest, media_type = config.get("digest"), config.get("mediaType")
-        if media_type not in _IMAGE_CONFIG_TYPES:
+        if media_type not in IMAGE_CONFIG_TYPES:
             return platforms.Entry(
                 None, None, declared=False, artifact=str(media_type or "no config media type")
             )
