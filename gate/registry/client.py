@@ -7,7 +7,6 @@ distribution API as the kubelet's runtime does: the same `Accept` types, the sam
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,7 +22,7 @@ from gate.net import (
     retry_after,
     retrying,
 )
-from gate.reference import Reference, api_host
+from gate.reference import Reference
 from gate.registry.auth import (
     DEFAULT_TOKEN_LIFETIME,
     Challenge,
@@ -32,6 +31,7 @@ from gate.registry.auth import (
     parse_challenges,
     preferred_challenge,
 )
+from gate.registry.endpoint import Endpoint, Endpoints
 from gate.registry.errors import (
     InsecureRefused,
     InvalidResponse,
@@ -51,8 +51,6 @@ from gate.registry.media import (
 )
 from gate.registry.transport import TransportOptions, build_client
 
-log = logging.getLogger(__name__)
-
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 _MAX_ERROR_BYTES = 64 * 1024
@@ -67,16 +65,6 @@ class Answer:
     body: bytes
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """A registry host as discovered by `GET /v2/`: where it answers and how it wants auth."""
-
-    host: str
-    api_root: str
-    """`https://host/v2`, or a mirror's root such as `https://mirror.example.com/docker.io/v2`."""
-    challenge: Challenge | None
-
-
 class RegistryClient:
     """Talks to every registry of one run through one pooled HTTP client."""
 
@@ -85,7 +73,7 @@ class RegistryClient:
     ) -> None:
         self.options = options or TransportOptions()
         self._http = http or build_client(self.options)
-        self._endpoints: dict[str, asyncio.Task[Endpoint]] = {}
+        self.endpoints = Endpoints(self.options, self._ping)
         self._limits: dict[str, asyncio.Semaphore] = {}
         self.tokens = TokenCache(self._fetch_token)
         self.requests = 0
@@ -167,66 +155,10 @@ class RegistryClient:
         check_blob(answer.body, digest)
         return answer.body
 
-    # -- endpoint discovery -------------------------------------------------------------------
-
-    async def endpoint(self, domain: str) -> Endpoint:
-        """The registry's API root and challenge, discovered once per host (single flight)."""
-        host = api_host(domain)
-        task = self._endpoints.get(host)
-        if task is None:
-            task = asyncio.ensure_future(self._discover(host))
-            self._endpoints[host] = task
-        return await asyncio.shield(task)
-
-    async def mirror_endpoint(self, url: str) -> Endpoint:
-        """A configured mirror: its URL's path is the API root, with `/v2` appended as
-        containerd does unless it is already there; plain HTTP only where allowed."""
-        task = self._endpoints.get(url)
-        if task is None:
-            task = asyncio.ensure_future(self._discover_mirror(url))
-            self._endpoints[url] = task
-        return await asyncio.shield(task)
-
-    async def _discover_mirror(self, url: str) -> Endpoint:
-        parsed = httpx.URL(url)
-        host = parsed.netloc.decode("ascii")
-        if parsed.scheme == "http" and not self.options.plain_http_allowed(host):
-            raise Unreachable(
-                f"mirror {url}: plain HTTP to {host} is not allowed; mark it with "
-                "--insecure-registry (or use https://)"
-            )
-        path = parsed.path.rstrip("/")
-        root = f"{parsed.scheme}://{host}{path if path.endswith('/v2') else path + '/v2'}"
-        return await self._probe(host, root, retries=None)
-
-    async def _discover(self, host: str) -> Endpoint:
-        """`GET /v2/` over HTTPS; over plain HTTP only where allowed and HTTPS did not answer.
-
-        Where plain HTTP is a fallback, the HTTPS probe is not retried (a plain-HTTP registry
-        fails the TLS handshake at once, every time); a certificate that fails verification is
-        never a reason to fall back.
-        """
-        fallback = self.options.plain_http_allowed(host)
-        try:
-            return await self._probe(host, f"https://{host}/v2", retries=0 if fallback else None)
-        except TLSVerificationFailed:
-            raise
-        except Unreachable:
-            if not fallback:
-                raise
-        return await self._probe(host, f"http://{host}/v2", retries=None)
-
-    async def _probe(self, host: str, root: str, retries: int | None) -> Endpoint:
-        response = (
-            await self._send("GET", host, f"{root}/", {}, _MAX_ERROR_BYTES, retries=retries)
-        ).response
-        challenge = None
-        if response.status_code == 401:
-            challenge = preferred_challenge(
-                parse_challenges(response.headers.get("WWW-Authenticate", ""))
-            )
-        log.debug("%s answers at %s (auth: %s)", host, root, challenge and challenge.scheme)
-        return Endpoint(host, root, challenge)
+    async def _ping(self, host: str, url: str, retries: int | None) -> httpx.Response:
+        """A GET for endpoint discovery (`/v2/`): only its status and headers count."""
+        answer = await self._send("GET", host, url, {}, _MAX_ERROR_BYTES, retries=retries)
+        return answer.response
 
     # -- requests with auth -------------------------------------------------------------------
 
@@ -241,9 +173,9 @@ class RegistryClient:
         mirror: str | None = None,
     ) -> Answer:
         if mirror is not None:
-            endpoint = await self.mirror_endpoint(mirror)
+            endpoint = await self.endpoints.mirror(mirror)
         else:
-            endpoint = await self.endpoint(ref.domain)
+            endpoint = await self.endpoints.registry(ref.domain)
         url = f"{endpoint.api_root}/{ref.path}/{path}"
         scope = f"repository:{ref.path}:pull"
         challenge = endpoint.challenge
