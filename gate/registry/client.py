@@ -1,7 +1,8 @@
-"""A registry v2 client: manifests and blobs, with auth, retries and per-registry limits.
+"""A registry v2 client: manifest and blob requests, sent with retries, limits and byte caps.
 
-This is the only module (with the cluster client) that opens connections. It speaks the OCI
-distribution API as the kubelet's runtime does: the same `Accept` types, the same digest rules.
+This is the only module (with the cluster client) that opens connections: endpoint discovery,
+the auth flow and token requests all send through it. It speaks the OCI distribution API as
+the kubelet's runtime does: the same `Accept` types, the same digest rules.
 """
 
 from __future__ import annotations
@@ -23,17 +24,10 @@ from gate.net import (
     retrying,
 )
 from gate.reference import Reference
-from gate.registry.auth import (
-    DEFAULT_TOKEN_LIFETIME,
-    Challenge,
-    TokenCache,
-    basic_header,
-    parse_challenges,
-    preferred_challenge,
-)
-from gate.registry.endpoint import Endpoint, Endpoints
+from gate.registry.auth import DEFAULT_TOKEN_LIFETIME, Challenge, TokenCache, basic_header
+from gate.registry.auth_flow import RegistryAuth, refuse_plain_http
+from gate.registry.endpoint import Endpoints
 from gate.registry.errors import (
-    InsecureRefused,
     InvalidResponse,
     TLSVerificationFailed,
     Unauthorized,
@@ -178,54 +172,34 @@ class RegistryClient:
             endpoint = await self.endpoints.registry(ref.domain)
         url = f"{endpoint.api_root}/{ref.path}/{path}"
         scope = f"repository:{ref.path}:pull"
-        challenge = endpoint.challenge
-        retried = False
-        while True:
-            headers = {"Accept": accept}
-            headers.update(await self._authorization(endpoint, challenge, scope, credential))
-            answer = await self._send(method, endpoint.host, url, headers, max_bytes)
-            response = answer.response
-            if response.status_code == 401 and not retried:
-                fresh = preferred_challenge(
-                    parse_challenges(response.headers.get("WWW-Authenticate", ""))
-                )
-                if fresh is not None and _worth_retrying(challenge, fresh):
-                    if challenge is not None and challenge.scheme == "bearer":
-                        self.tokens.invalidate(challenge, scope, credential)
-                    challenge, retried = fresh, True
-                    continue
-            raise_for_status(response, answer.body, ref, path, credential)
-            return answer
+        auth = RegistryAuth(endpoint, scope, credential, self.tokens, self.options)
+        answer = await self._send_with(auth, method, url, {"Accept": accept}, max_bytes)
+        raise_for_status(answer.response, answer.body, ref, path, credential)
+        return answer
 
-    async def _authorization(
-        self, endpoint: Endpoint, challenge: Challenge | None, scope: str, credential: Credential
-    ) -> dict[str, str]:
-        if challenge is None:
-            return {}
-        if challenge.scheme == "basic":
-            if credential.anonymous:
-                return {}
-            self._check_secure(endpoint.api_root, endpoint.host, credential)
-            return {"Authorization": basic_header(credential)}
-        if challenge.scheme == "bearer":
-            if credential.registry_token:
-                self._check_secure(endpoint.api_root, endpoint.host, credential)
-                return {"Authorization": f"Bearer {credential.registry_token}"}
-            if not challenge.realm:
-                raise InvalidResponse(f"{endpoint.host} asked for a Bearer token without a realm")
-            token = await self.tokens.get(challenge, scope, credential)
-            self._check_secure(endpoint.api_root, endpoint.host, credential)
-            return {"Authorization": f"Bearer {token}"}
-        return {}
+    async def _send_with(
+        self, auth: RegistryAuth, method: str, url: str, headers: dict[str, str], max_bytes: int
+    ) -> Answer:
+        """Send through `auth`'s flow as httpx's `auth=` would, but each request on its own.
 
-    def _check_secure(self, url: str, host: str, credential: Credential) -> None:
-        """Refuse to send a credential over plain HTTP to a host not allowed to speak it."""
-        insecure = url.startswith("http://") and not self.options.plain_http_allowed(host)
-        if insecure and not credential.anonymous:
-            raise InsecureRefused(
-                f"refusing to send {credential.source} over plain HTTP to {host}; "
-                "mark it with --insecure-registry if that is intended"
-            )
+        Under `auth=`, httpx sends the flow's second request inside the first one's slot and
+        retries (a token fetched from that same host would wait for a slot it holds), and
+        reads the 401 before it in full. Here each has its own slot, retries and byte cap, and
+        each attempt is built afresh with the flow's `Authorization`.
+        """
+        flow = auth.async_auth_flow(httpx.Request(method, url, headers=headers))
+        try:
+            request = await flow.__anext__()
+            while True:
+                authorization = request.headers.get("Authorization")
+                sent = {**headers, "Authorization": authorization} if authorization else headers
+                answer = await self._send(method, auth.endpoint.host, url, sent, max_bytes)
+                try:
+                    request = await flow.asend(answer.response)
+                except StopAsyncIteration:
+                    return answer
+        finally:
+            await flow.aclose()
 
     async def _fetch_token(
         self, challenge: Challenge, scope: str, credential: Credential
@@ -236,7 +210,7 @@ class RegistryClient:
         if realm_url.scheme not in ("https", "http"):
             raise InvalidResponse(f"token realm {realm!r} is not an HTTP URL")
         if realm_url.scheme == "http":
-            self._check_secure(realm, realm_host, credential)
+            refuse_plain_http(self.options, realm, realm_host, credential)
         params = {"scope": scope}
         if challenge.service:
             params["service"] = challenge.service
@@ -397,13 +371,6 @@ class RegistryClient:
                 retry_after(response),
             )
         return Answer(response, bytes(body))
-
-
-def _worth_retrying(sent: Challenge | None, fresh: Challenge) -> bool:
-    """Retry once for a stale token, or when the repository wants auth that `/v2/` did not."""
-    if sent is None or sent.scheme != fresh.scheme:
-        return True
-    return fresh.scheme == "bearer" and fresh.params.get("error") == "invalid_token"
 
 
 def _transport_message(url: str, exc: httpx.TransportError) -> str:
