@@ -180,12 +180,13 @@ class RegistryClient:
     async def _send_with(
         self, auth: RegistryAuth, method: str, url: str, headers: dict[str, str], max_bytes: int
     ) -> Answer:
-        """Send through `auth`'s flow as httpx's `auth=` would, but each request on its own.
+        """Send the requests of `auth`'s flow, answering it as httpx's `auth=` would.
 
-        Under `auth=`, httpx sends the flow's second request inside the first one's slot and
-        retries (a token fetched from that same host would wait for a slot it holds), and
-        reads the 401 before it in full. Here each has its own slot, retries and byte cap, and
-        each attempt is built afresh with the flow's `Authorization`.
+        Driven here rather than passed as `auth=`: httpx would run the whole flow inside one
+        slot and one retry loop (a token fetched from that same host would wait for a slot the
+        flow holds) and read the 401 it answers in full. Here each request of the flow has its
+        own slot, retries and byte cap, and each attempt is built afresh with the flow's
+        `Authorization`.
         """
         flow = auth.async_auth_flow(httpx.Request(method, url, headers=headers))
         try:
