@@ -1,18 +1,15 @@
-"""A registry v2 client: manifests and blobs, with auth, retries and per-registry limits.
+"""A registry v2 client: manifest and blob requests, sent with retries, limits and byte caps.
 
-This is the only module (with the cluster client) that opens connections. It speaks the OCI
-distribution API as the kubelet's runtime does: the same `Accept` types, the same digest rules.
+This is the only module (with the cluster client) that opens connections: endpoint discovery,
+the auth flow and token requests all send through it. It speaks the OCI distribution API as
+the kubelet's runtime does: the same `Accept` types, the same digest rules.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
@@ -26,36 +23,27 @@ from gate.net import (
     retry_after,
     retrying,
 )
-from gate.reference import Reference, api_host
-from gate.registry.auth import (
-    DEFAULT_TOKEN_LIFETIME,
-    Challenge,
-    TokenCache,
-    basic_header,
-    parse_challenges,
-    preferred_challenge,
-)
+from gate.reference import Reference
+from gate.registry.auth import DEFAULT_TOKEN_LIFETIME, Challenge, TokenCache, basic_header
+from gate.registry.auth_flow import RegistryAuth, refuse_plain_http
+from gate.registry.endpoint import Endpoints
 from gate.registry.errors import (
-    InsecureRefused,
     InvalidResponse,
-    ManifestUnknown,
-    NameUnknown,
     TLSVerificationFailed,
     Unauthorized,
     Unreachable,
+    raise_for_status,
+    registry_message,
+)
+from gate.registry.media import (
+    ACCEPT,
+    Manifest,
+    check_blob,
+    json_object,
+    media_type,
+    served_manifest,
 )
 from gate.registry.transport import TransportOptions, build_client
-
-log = logging.getLogger(__name__)
-
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
-MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
-ACCEPT = ", ".join([OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST])
-"""All four: a registry converts or refuses content whose type the client does not accept."""
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -63,40 +51,12 @@ _MAX_ERROR_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
-class Manifest:
-    """A manifest as the registry served it; `body` is the exact bytes its digest covers."""
+class Answer:
+    """A registry's answer: status and headers in `response`, and `body`, the exact bytes read
+    (capped; empty for a HEAD)."""
 
-    digest: str
-    media_type: str
+    response: httpx.Response
     body: bytes
-
-    @property
-    def document(self) -> dict[str, Any]:
-        data = json_object(self.body)
-        if data is None:
-            raise InvalidResponse(f"manifest {self.digest} is not a JSON object")
-        return data
-
-    @property
-    def is_index(self) -> bool:
-        return self.media_type in INDEX_TYPES
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A registry host as discovered by `GET /v2/`: where it answers and how it wants auth."""
-
-    host: str
-    api_root: str
-    """`https://host/v2`, or a mirror's root such as `https://mirror.example.com/docker.io/v2`."""
-    challenge: Challenge | None
-
-
-_DIGEST_ALGORITHMS = frozenset({"sha256", "sha384", "sha512"})
-
-
-def digest_of(body: bytes, algorithm: str = "sha256") -> str:
-    return f"{algorithm}:" + hashlib.new(algorithm, body).hexdigest()
 
 
 class RegistryClient:
@@ -107,7 +67,7 @@ class RegistryClient:
     ) -> None:
         self.options = options or TransportOptions()
         self._http = http or build_client(self.options)
-        self._endpoints: dict[str, asyncio.Task[Endpoint]] = {}
+        self.endpoints = Endpoints(self.options, self._ping)
         self._limits: dict[str, asyncio.Semaphore] = {}
         self.tokens = TokenCache(self._fetch_token)
         self.requests = 0
@@ -133,10 +93,16 @@ class RegistryClient:
     ) -> Manifest:
         """GET the manifest for `target` (default: the reference's digest, else its tag)."""
         target = target or ref.pull_ref
-        response = await self._call(
+        answer = await self._call(
             "GET", ref, f"manifests/{target}", credential, MAX_MANIFEST_BYTES, ACCEPT, mirror
         )
-        return self._manifest_from(response, target)
+        headers = answer.response.headers
+        return served_manifest(
+            answer.body,
+            target,
+            headers.get("Docker-Content-Digest"),
+            str(headers.get("Content-Type", "")),
+        )
 
     async def head_manifest(
         self,
@@ -147,16 +113,16 @@ class RegistryClient:
     ) -> tuple[str | None, str]:
         """HEAD the manifest: (digest the registry announces or None, media type)."""
         target = target or ref.pull_ref
-        response = await self._call(
-            "HEAD", ref, f"manifests/{target}", credential, 0, ACCEPT, mirror
-        )
-        return response.headers.get("Docker-Content-Digest"), _media_type(response, b"")
+        answer = await self._call("HEAD", ref, f"manifests/{target}", credential, 0, ACCEPT, mirror)
+        headers = answer.response.headers
+        content_type = str(headers.get("Content-Type", ""))
+        return headers.get("Docker-Content-Digest"), media_type(content_type, b"")
 
     async def list_tags(
         self, ref: Reference, credential: Credential, limit: int = 1000, mirror: str | None = None
     ) -> list[str]:
         """The repository's tags (first page only); NameUnknown if there is no repository."""
-        response = await self._call(
+        answer = await self._call(
             "GET",
             ref,
             f"tags/list?n={limit}",
@@ -165,7 +131,7 @@ class RegistryClient:
             "application/json",
             mirror,
         )
-        tags = (json_object(response.content) or {}).get("tags")
+        tags = (json_object(answer.body) or {}).get("tags")
         return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
     async def get_blob(
@@ -177,73 +143,16 @@ class RegistryClient:
         mirror: str | None = None,
     ) -> bytes:
         """GET a blob (an image config) and check it against its digest."""
-        response = await self._call(
+        answer = await self._call(
             "GET", ref, f"blobs/{digest}", credential, max_bytes, "*/*", mirror
         )
-        body = response.content
-        algorithm = digest.partition(":")[0]
-        if algorithm in _DIGEST_ALGORITHMS and digest_of(body, algorithm) != digest:
-            raise InvalidResponse(f"blob {digest} does not match its digest")
-        return body
+        check_blob(answer.body, digest)
+        return answer.body
 
-    # -- endpoint discovery -------------------------------------------------------------------
-
-    async def endpoint(self, domain: str) -> Endpoint:
-        """The registry's API root and challenge, discovered once per host (single flight)."""
-        host = api_host(domain)
-        task = self._endpoints.get(host)
-        if task is None:
-            task = asyncio.ensure_future(self._discover(host))
-            self._endpoints[host] = task
-        return await asyncio.shield(task)
-
-    async def mirror_endpoint(self, url: str) -> Endpoint:
-        """A configured mirror: its URL's path is the API root, with `/v2` appended as
-        containerd does unless it is already there; plain HTTP only where allowed."""
-        task = self._endpoints.get(url)
-        if task is None:
-            task = asyncio.ensure_future(self._discover_mirror(url))
-            self._endpoints[url] = task
-        return await asyncio.shield(task)
-
-    async def _discover_mirror(self, url: str) -> Endpoint:
-        parsed = httpx.URL(url)
-        host = parsed.netloc.decode("ascii")
-        if parsed.scheme == "http" and not self.options.plain_http_allowed(host):
-            raise Unreachable(
-                f"mirror {url}: plain HTTP to {host} is not allowed; mark it with "
-                "--insecure-registry (or use https://)"
-            )
-        path = parsed.path.rstrip("/")
-        root = f"{parsed.scheme}://{host}{path if path.endswith('/v2') else path + '/v2'}"
-        return await self._probe(host, root, retries=None)
-
-    async def _discover(self, host: str) -> Endpoint:
-        """`GET /v2/` over HTTPS; over plain HTTP only where allowed and HTTPS did not answer.
-
-        Where plain HTTP is a fallback, the HTTPS probe is not retried (a plain-HTTP registry
-        fails the TLS handshake at once, every time); a certificate that fails verification is
-        never a reason to fall back.
-        """
-        fallback = self.options.plain_http_allowed(host)
-        try:
-            return await self._probe(host, f"https://{host}/v2", retries=0 if fallback else None)
-        except TLSVerificationFailed:
-            raise
-        except Unreachable:
-            if not fallback:
-                raise
-        return await self._probe(host, f"http://{host}/v2", retries=None)
-
-    async def _probe(self, host: str, root: str, retries: int | None) -> Endpoint:
-        response = await self._send("GET", host, f"{root}/", {}, _MAX_ERROR_BYTES, retries=retries)
-        challenge = None
-        if response.status_code == 401:
-            challenge = preferred_challenge(
-                parse_challenges(response.headers.get("WWW-Authenticate", ""))
-            )
-        log.debug("%s answers at %s (auth: %s)", host, root, challenge and challenge.scheme)
-        return Endpoint(host, root, challenge)
+    async def _ping(self, host: str, url: str, retries: int | None) -> httpx.Response:
+        """A GET for endpoint discovery (`/v2/`): only its status and headers count."""
+        answer = await self._send("GET", host, url, {}, _MAX_ERROR_BYTES, retries=retries)
+        return answer.response
 
     # -- requests with auth -------------------------------------------------------------------
 
@@ -256,60 +165,42 @@ class RegistryClient:
         max_bytes: int,
         accept: str,
         mirror: str | None = None,
-    ) -> httpx.Response:
+    ) -> Answer:
         if mirror is not None:
-            endpoint = await self.mirror_endpoint(mirror)
+            endpoint = await self.endpoints.mirror(mirror)
         else:
-            endpoint = await self.endpoint(ref.domain)
+            endpoint = await self.endpoints.registry(ref.domain)
         url = f"{endpoint.api_root}/{ref.path}/{path}"
         scope = f"repository:{ref.path}:pull"
-        challenge = endpoint.challenge
-        retried = False
-        while True:
-            headers = {"Accept": accept}
-            headers.update(await self._authorization(endpoint, challenge, scope, credential))
-            response = await self._send(method, endpoint.host, url, headers, max_bytes)
-            if response.status_code == 401 and not retried:
-                fresh = preferred_challenge(
-                    parse_challenges(response.headers.get("WWW-Authenticate", ""))
-                )
-                if fresh is not None and _worth_retrying(challenge, fresh):
-                    if challenge is not None and challenge.scheme == "bearer":
-                        self.tokens.invalidate(challenge, scope, credential)
-                    challenge, retried = fresh, True
-                    continue
-            self._raise_for_status(response, ref, path, credential)
-            return response
+        auth = RegistryAuth(endpoint, scope, credential, self.tokens, self.options)
+        answer = await self._send_with(auth, method, url, {"Accept": accept}, max_bytes)
+        raise_for_status(answer.response, answer.body, ref, path, credential)
+        return answer
 
-    async def _authorization(
-        self, endpoint: Endpoint, challenge: Challenge | None, scope: str, credential: Credential
-    ) -> dict[str, str]:
-        if challenge is None:
-            return {}
-        if challenge.scheme == "basic":
-            if credential.anonymous:
-                return {}
-            self._check_secure(endpoint.api_root, endpoint.host, credential)
-            return {"Authorization": basic_header(credential)}
-        if challenge.scheme == "bearer":
-            if credential.registry_token:
-                self._check_secure(endpoint.api_root, endpoint.host, credential)
-                return {"Authorization": f"Bearer {credential.registry_token}"}
-            if not challenge.realm:
-                raise InvalidResponse(f"{endpoint.host} asked for a Bearer token without a realm")
-            token = await self.tokens.get(challenge, scope, credential)
-            self._check_secure(endpoint.api_root, endpoint.host, credential)
-            return {"Authorization": f"Bearer {token}"}
-        return {}
+    async def _send_with(
+        self, auth: RegistryAuth, method: str, url: str, headers: dict[str, str], max_bytes: int
+    ) -> Answer:
+        """Send the requests of `auth`'s flow, answering it as httpx's `auth=` would.
 
-    def _check_secure(self, url: str, host: str, credential: Credential) -> None:
-        """Refuse to send a credential over plain HTTP to a host not allowed to speak it."""
-        insecure = url.startswith("http://") and not self.options.plain_http_allowed(host)
-        if insecure and not credential.anonymous:
-            raise InsecureRefused(
-                f"refusing to send {credential.source} over plain HTTP to {host}; "
-                "mark it with --insecure-registry if that is intended"
-            )
+        Driven here rather than passed as `auth=`: httpx would run the whole flow inside one
+        slot and one retry loop (a token fetched from that same host would wait for a slot the
+        flow holds) and read the 401 it answers in full. Here each request of the flow has its
+        own slot, retries and byte cap, and each attempt is built afresh with the flow's
+        `Authorization`.
+        """
+        flow = auth.async_auth_flow(httpx.Request(method, url, headers=headers))
+        try:
+            request = await flow.__anext__()
+            while True:
+                authorization = request.headers.get("Authorization")
+                sent = {**headers, "Authorization": authorization} if authorization else headers
+                answer = await self._send(method, auth.endpoint.host, url, sent, max_bytes)
+                try:
+                    request = await flow.asend(answer.response)
+                except StopAsyncIteration:
+                    return answer
+        finally:
+            await flow.aclose()
 
     async def _fetch_token(
         self, challenge: Challenge, scope: str, credential: Credential
@@ -320,7 +211,7 @@ class RegistryClient:
         if realm_url.scheme not in ("https", "http"):
             raise InvalidResponse(f"token realm {realm!r} is not an HTTP URL")
         if realm_url.scheme == "http":
-            self._check_secure(realm, realm_host, credential)
+            refuse_plain_http(self.options, realm, realm_host, credential)
         params = {"scope": scope}
         if challenge.service:
             params["service"] = challenge.service
@@ -332,17 +223,17 @@ class RegistryClient:
                 "client_id": "pullgate",
                 **params,
             }
-            response = await self._send(
+            answer = await self._send(
                 "POST", realm_host, realm, {}, _MAX_ERROR_BYTES, form=form, follow_redirects=False
             )
-            if response.status_code in (404, 405):
+            if answer.response.status_code in (404, 405):
                 # No OAuth2 endpoint: the GET form, with the identity token as the password (as
                 # containerd falls back).
                 as_basic = Credential(
                     credential.source, credential.username or "", credential.identity_token
                 )
                 headers["Authorization"] = basic_header(as_basic)
-                response = await self._send(
+                answer = await self._send(
                     "GET",
                     realm_host,
                     realm,
@@ -354,7 +245,7 @@ class RegistryClient:
         else:
             if not credential.anonymous:
                 headers["Authorization"] = basic_header(credential)
-            response = await self._send(
+            answer = await self._send(
                 "GET",
                 realm_host,
                 realm,
@@ -363,23 +254,23 @@ class RegistryClient:
                 params=params,
                 follow_redirects=False,
             )
-        if 300 <= response.status_code < 400:
+        status = answer.response.status_code
+        if 300 <= status < 400:
             raise InvalidResponse(
                 f"the token service {realm_host} answered a redirect; pullgate does not follow "
                 "it with credentials"
             )
-        if response.status_code in (401, 403):
+        if status in (401, 403):
             raise Unauthorized(
                 f"{credential.source} was refused by the token service {realm_host} "
-                f"({response.status_code}{_registry_message(response)})",
-                response.status_code,
+                f"({status}{registry_message(answer.body)})",
+                status,
             )
-        if response.status_code != 200:
+        if status != 200:
             raise Unreachable(
-                f"the token service {realm_host} answered {response.status_code}"
-                f"{_registry_message(response)}"
+                f"the token service {realm_host} answered {status}{registry_message(answer.body)}"
             )
-        data = json_object(response.content)
+        data = json_object(answer.body)
         if data is None:
             raise InvalidResponse(f"the token service {realm_host} sent no JSON object")
         token = data.get("token") or data.get("access_token")
@@ -404,7 +295,7 @@ class RegistryClient:
         form: Mapping[str, str] | None = None,
         retries: int | None = None,
         follow_redirects: bool = True,
-    ) -> httpx.Response:
+    ) -> Answer:
         """Send with retries on transient trouble; the body is read, capped at `max_bytes`.
 
         httpx drops `Authorization` on a redirect to another origin; requests that carry a
@@ -433,7 +324,7 @@ class RegistryClient:
         params: Mapping[str, str] | None,
         form: Mapping[str, str] | None,
         follow_redirects: bool,
-    ) -> httpx.Response:
+    ) -> Answer:
         self.requests += 1
         request = self._http.build_request(method, url, headers=headers, params=params, data=form)
         try:
@@ -475,109 +366,12 @@ class RegistryClient:
             raise Retryable(_transport_message(url, exc)) from None
         finally:
             await response.aclose()
-        response._content = bytes(body)  # the exact bytes, for digest checks
         if response.status_code in RETRY_STATUSES:
             raise Retryable(
                 f"{origin(url)} answered {response.status_code} {response.reason_phrase}",
                 retry_after(response),
             )
-        return response
-
-    # -- interpreting answers -----------------------------------------------------------------
-
-    def _raise_for_status(
-        self, response: httpx.Response, ref: Reference, path: str, credential: Credential
-    ) -> None:
-        status = response.status_code
-        if status < 300:
-            return
-        codes = _error_codes(response)
-        detail = _registry_message(response)
-        if status == 404 or "MANIFEST_UNKNOWN" in codes or "NAME_UNKNOWN" in codes:
-            if "NAME_UNKNOWN" in codes:
-                raise NameUnknown(f"repository {ref.name} not found{detail}")
-            raise ManifestUnknown(f"{path.partition('/')[2]} not found in {ref.name}{detail}")
-        if status in (401, 403):
-            # The finding names the registry, the repository and every credential tried;
-            # this says only what the registry answered to this one.
-            raise Unauthorized(f"{credential.source} answered {status}{detail}", status)
-        raise InvalidResponse(f"{api_host(ref.domain)} answered {status}{detail} for {ref.name}")
-
-    def _manifest_from(self, response: httpx.Response, target: str) -> Manifest:
-        """The manifest, its digest checked against the exact bytes served.
-
-        Fetched by digest, the body must hash to it; fetched by tag, to the announced
-        `Docker-Content-Digest` when there is one (with that header's algorithm), else the
-        digest is the body's own sha256.
-        """
-        body = response.content
-        announced = response.headers.get("Docker-Content-Digest")
-        for claimed in (target if _is_digest(target) else None, announced):
-            if claimed is None:
-                continue
-            algorithm = claimed.partition(":")[0]
-            if algorithm in _DIGEST_ALGORITHMS and digest_of(body, algorithm) != claimed:
-                raise InvalidResponse(
-                    f"the manifest served for {target} hashes to {digest_of(body, algorithm)}, "
-                    f"not {claimed}"
-                )
-        digest = target if _is_digest(target) else announced or digest_of(body)
-        return Manifest(digest, _media_type(response, body), body)
-
-
-def _worth_retrying(sent: Challenge | None, fresh: Challenge) -> bool:
-    """Retry once for a stale token, or when the repository wants auth that `/v2/` did not."""
-    if sent is None or sent.scheme != fresh.scheme:
-        return True
-    return fresh.scheme == "bearer" and fresh.params.get("error") == "invalid_token"
-
-
-def _is_digest(target: str) -> bool:
-    return ":" in target
-
-
-def _media_type(response: httpx.Response, body: bytes) -> str:
-    content_type = str(response.headers.get("Content-Type", "")).split(";")[0].strip()
-    if content_type and content_type not in ("application/json", "text/plain"):
-        return content_type
-    data = json_object(body) if body else None
-    if data is not None:
-        if isinstance(data.get("mediaType"), str):
-            return str(data["mediaType"])
-        if "manifests" in data:
-            return OCI_INDEX
-        if "config" in data:
-            return OCI_MANIFEST
-    return content_type
-
-
-def json_object(body: bytes) -> dict[str, Any] | None:
-    """`body` as a JSON object, or None for anything else (not JSON, a list, a number)."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _errors(response: httpx.Response) -> list[dict[str, Any]]:
-    """The `errors` of a distribution error body (empty when there is none)."""
-    errors = (json_object(response.content) or {}).get("errors")
-    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
-
-
-def _error_codes(response: httpx.Response) -> set[str]:
-    return {str(e.get("code", "")) for e in _errors(response)}
-
-
-def _registry_message(response: httpx.Response) -> str:
-    """`: CODE: message` from an error body, without echoing anything else the server sent."""
-    errors = _errors(response)
-    if not errors:
-        return ""
-    first = errors[0]
-    code, message = str(first.get("code", "")), str(first.get("message", ""))[:200]
-    return f": {code}: {message}" if code and message else f": {code or message}"
+        return Answer(response, bytes(body))
 
 
 def _transport_message(url: str, exc: httpx.TransportError) -> str:

@@ -1,6 +1,18 @@
-"""What can go wrong when asking a registry, in terms the policy stage turns into findings."""
+"""What can go wrong when asking a registry, and how its answers say so (status, error body).
+
+The errors are in terms the policy stage turns into findings; the distribution error body
+(`{"errors": [{"code": …, "message": …}]}`) decides between them where the status does not.
+"""
 
 from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from gate.credentials import Credential
+from gate.reference import Reference, api_host
 
 
 class RegistryError(Exception):
@@ -37,3 +49,50 @@ class InvalidResponse(RegistryError):
 
 class InsecureRefused(RegistryError):
     """Sending a credential would need plain HTTP to a host not marked insecure."""
+
+
+# -- a registry's answer as one of these -------------------------------------------------------
+
+
+def raise_for_status(
+    response: httpx.Response, body: bytes, ref: Reference, path: str, credential: Credential
+) -> None:
+    """Raise what an answer other than 2xx to `path` in `ref`'s repository means."""
+    status = response.status_code
+    if status < 300:
+        return
+    codes = _error_codes(body)
+    detail = registry_message(body)
+    if status == 404 or "MANIFEST_UNKNOWN" in codes or "NAME_UNKNOWN" in codes:
+        if "NAME_UNKNOWN" in codes:
+            raise NameUnknown(f"repository {ref.name} not found{detail}")
+        raise ManifestUnknown(f"{path.partition('/')[2]} not found in {ref.name}{detail}")
+    if status in (401, 403):
+        # The finding names the registry, the repository and every credential tried;
+        # this says only what the registry answered to this one.
+        raise Unauthorized(f"{credential.source} answered {status}{detail}", status)
+    raise InvalidResponse(f"{api_host(ref.domain)} answered {status}{detail} for {ref.name}")
+
+
+def registry_message(body: bytes) -> str:
+    """`: CODE: message` from an error body, without echoing anything else the server sent."""
+    errors = _errors(body)
+    if not errors:
+        return ""
+    first = errors[0]
+    code, message = str(first.get("code", "")), str(first.get("message", ""))[:200]
+    return f": {code}: {message}" if code and message else f": {code or message}"
+
+
+def _error_codes(body: bytes) -> set[str]:
+    return {str(e.get("code", "")) for e in _errors(body)}
+
+
+def _errors(body: bytes) -> list[dict[str, Any]]:
+    """The `errors` of a distribution error body (empty when there is none, or no JSON)."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return []
+    errors = document.get("errors") if isinstance(document, dict) else None
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []

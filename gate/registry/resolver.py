@@ -1,9 +1,8 @@
 """Resolve references to digests: once per (reference, credential), concurrently, cached.
 
-Manifest content is immutable per digest, so what was learnt about a digest (its media type and
-platforms) is kept and never fetched again in the run. On Docker Hub, where each manifest GET
-counts against the pull rate limit and a HEAD does not, a tag is HEADed first and its content
-fetched by digest only when not already known.
+What a digest holds is learnt once per run (`ContentReader`). On Docker Hub, where each
+manifest GET counts against the pull rate limit and a HEAD does not, a tag is HEADed first and
+its content fetched by digest only when not already known.
 """
 
 from __future__ import annotations
@@ -11,24 +10,17 @@ from __future__ import annotations
 import asyncio
 import difflib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from gate import platform as platforms
 from gate.credentials import ANONYMOUS, Credential
 from gate.model import Outcome, Resolution
 from gate.reference import Reference, is_docker_hub
-from gate.registry.client import (
-    INDEX_TYPES,
-    MANIFEST_TYPES,
-    MAX_CONFIG_BYTES,
-    Manifest,
-    RegistryClient,
-    json_object,
-)
+from gate.registry.client import RegistryClient
+from gate.registry.content import Content, ContentReader
 from gate.registry.errors import (
     InsecureRefused,
-    InvalidResponse,
     ManifestUnknown,
     NameUnknown,
     RegistryError,
@@ -40,24 +32,6 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
 """(done, total, reference just finished)."""
-
-_MAX_UNDECLARED = 16
-"""Index entries without a platform whose manifests are fetched (one GET and a config each);
-runtimes only ever take the first, the rest are read for the report."""
-
-_IMAGE_CONFIG_TYPES = frozenset(
-    {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"}
-)
-
-
-@dataclass(frozen=True)
-class Content:
-    """What a digest holds, as far as the gate cares."""
-
-    media_type: str
-    entries: tuple[platforms.Entry, ...]
-    artifact_config: str | None = None
-    """A single manifest's config media type when it is not an image config (an artifact)."""
 
 
 @dataclass(frozen=True)
@@ -84,8 +58,7 @@ class Resolver:
         self.client = client
         self._ci_logins = ci_logins
         self._ci_lock = asyncio.Lock()
-        self._content: dict[str, asyncio.Task[Content]] = {}
-        self._configs: dict[str, platforms.Entry] = {}
+        self.contents = ContentReader(client)
         self._flights: dict[tuple[str, Credential, str], asyncio.Task[Resolution]] = {}
 
     async def resolve_all(
@@ -294,210 +267,13 @@ class Resolver:
         if is_docker_hub(reference.domain) and not reference.digest:
             digest, _ = await client.head_manifest(reference, credential, mirror=mirror)
             if digest and digest.startswith("sha256:"):
-                return digest, await self._by_digest(reference, credential, digest, mirror)
+                return digest, await self.contents.by_digest(reference, credential, digest, mirror)
             manifest = await client.get_manifest(reference, credential, mirror=mirror)
-        elif reference.digest is not None and reference.digest in self._content:
+        elif reference.digest is not None and self.contents.knows(reference.digest):
             # Known content, but existence and access are per repository and credential.
             await client.head_manifest(reference, credential, mirror=mirror)
             digest = reference.digest
-            return digest, await self._by_digest(reference, credential, digest, mirror)
+            return digest, await self.contents.by_digest(reference, credential, digest, mirror)
         else:
             manifest = await client.get_manifest(reference, credential, mirror=mirror)
-
-        async def described() -> Content:
-            return await self._describe(reference, credential, manifest, mirror)
-
-        return manifest.digest, await self._content_for(manifest.digest, described)
-
-    async def _by_digest(
-        self, reference: Reference, credential: Credential, digest: str, mirror: str | None
-    ) -> Content:
-        """The content of `digest`, fetched (by digest) only if nobody has learnt it yet."""
-
-        async def fetch() -> Content:
-            manifest = await self.client.get_manifest(reference, credential, digest, mirror)
-            return await self._describe(reference, credential, manifest, mirror)
-
-        return await self._content_for(digest, fetch)
-
-    async def _content_for(self, digest: str, produce: Callable[[], Awaitable[Content]]) -> Content:
-        """What `digest` holds, learnt once per run however many references share it.
-
-        Content is immutable per digest; a failed fetch is forgotten, so that another reference
-        (another repository, another credential) asks again for itself.
-        """
-        task = self._content.get(digest)
-        if task is not None:
-            try:
-                return await asyncio.shield(task)
-            except RegistryError:
-                return await produce()
-        task = asyncio.ensure_future(produce())
-        self._content[digest] = task
-        try:
-            return await asyncio.shield(task)
-        except BaseException:
-            if self._content.get(digest) is task:
-                del self._content[digest]
-            raise
-
-    async def _describe(
-        self, reference: Reference, credential: Credential, manifest: Manifest, mirror: str | None
-    ) -> Content:
-        """Media type and platforms of a manifest (remembered by digest by the caller)."""
-        document = manifest.document
-        entries: tuple[platforms.Entry, ...] = ()
-        artifact: str | None = None
-        if manifest.is_index:
-            listed = document.get("manifests")
-            if not isinstance(listed, list):
-                raise InvalidResponse(f"index {manifest.digest} has no manifest list")
-            entries = await self._index_entries(
-                reference, credential, manifest.digest, listed, mirror
-            )
-        elif manifest.media_type in MANIFEST_TYPES:
-            entry = await self._config_entry(reference, credential, document, mirror)
-            entries, artifact = (entry,), entry.artifact
-        else:
-            # Not one of the four types asked for (a schema 1 manifest, an HTML page, any
-            # JSON): nothing a current runtime would pull, so nothing to call resolved.
-            raise InvalidResponse(
-                f"the registry served {manifest.media_type or 'an untyped body'} for "
-                f"{reference.familiar}, not an image manifest or index"
-            )
-        return Content(manifest.media_type, entries, artifact)
-
-    async def _index_entries(
-        self,
-        reference: Reference,
-        credential: Credential,
-        index_digest: str,
-        listed: list[object],
-        mirror: str | None,
-    ) -> tuple[platforms.Entry, ...]:
-        """Every entry of an index, in order: its declared platform, or its config's.
-
-        containerd keeps an entry without a `platform` and reads the platform from that
-        manifest's config (`core/images/image.go` `Manifest` calls `ConfigPlatform`; the
-        transfer service's `images.FilterPlatforms` keeps such entries), so the gate fetches
-        that child manifest and its config, by digest and cached by digest (on Docker Hub
-        each such GET counts as a pull); past `_MAX_UNDECLARED` such entries the platform is
-        unknown (a runtime only takes the first). Declared attestations and `unknown/unknown`
-        entries are never chosen and are left out; an entry without a platform that is an
-        attestation or no image manifest stays, as one that runs nowhere (a runtime may
-        still take it); a nested index without a platform is not followed. A declared entry
-        whose descriptor names an `artifactType` (OCI 1.1) is an artifact.
-        """
-        found: list[platforms.Entry | None] = []
-        children: list[tuple[int, str]] = []
-        for entry in listed:
-            if not isinstance(entry, dict):
-                continue
-            declared = entry.get("platform")
-            if declared is not None:
-                if isinstance(declared, dict) and not platforms.is_attestation(entry):
-                    item = platforms.entry_from_document(declared, declared=True)
-                    artifact_type = entry.get("artifactType")
-                    if (
-                        isinstance(artifact_type, str)
-                        and artifact_type
-                        and artifact_type not in _IMAGE_CONFIG_TYPES
-                    ):
-                        item = replace(item, artifact=artifact_type)
-                    if item.platform is not None:
-                        found.append(item)
-                continue
-            child, media_type = entry.get("digest"), entry.get("mediaType")
-            if media_type in INDEX_TYPES:
-                continue
-            if (
-                platforms.is_attestation(entry)
-                or media_type not in MANIFEST_TYPES
-                or not isinstance(child, str)
-            ):
-                # A runtime that picks it finds nothing it can run there.
-                found.append(platforms.Entry(None, None, declared=False))
-                continue
-            if len(children) >= _MAX_UNDECLARED:
-                found.append(
-                    platforms.Entry(
-                        None,
-                        None,
-                        declared=False,
-                        unknown=f"more than {_MAX_UNDECLARED} entries without a platform",
-                    )
-                )
-                continue
-            children.append((len(found), child))
-            found.append(None)
-        contents = await asyncio.gather(
-            *(self._undeclared(reference, credential, index_digest, d, mirror) for _, d in children)
-        )
-        for (position, _), content in zip(children, contents, strict=True):
-            kept = content.entries if content.media_type in MANIFEST_TYPES else ()
-            found[position] = (
-                replace(kept[0], declared=False)
-                if kept
-                else platforms.Entry(None, None, declared=False)
-            )
-        return tuple(e for e in found if e is not None)
-
-    async def _undeclared(
-        self,
-        reference: Reference,
-        credential: Credential,
-        index_digest: str,
-        child: str,
-        mirror: str | None,
-    ) -> Content:
-        """The content of an index entry that names no platform (its manifest, by digest)."""
-        try:
-            return await self._by_digest(reference, credential, child, mirror)
-        except (ManifestUnknown, NameUnknown) as exc:
-            # Not "tag not found": the index exists, one of its manifests does not.
-            raise InvalidResponse(
-                f"index {index_digest} lists {child} without a platform, and the registry "
-                f"has no such manifest ({exc})"
-            ) from None
-
-    async def _config_entry(
-        self,
-        reference: Reference,
-        credential: Credential,
-        document: dict[str, object],
-        mirror: str | None,
-    ) -> platforms.Entry:
-        """A single manifest's platform lives in its config blob: one small GET per digest.
-
-        Its `os`, `architecture`, `variant` and `os.version` (Windows), as containerd's
-        `ConfigPlatform` reads them. An artifact's config is not read (it has no platform);
-        a config over `MAX_CONFIG_BYTES` is not fetched, and its platform is unknown.
-        """
-        config = document.get("config")
-        if not isinstance(config, dict):
-            raise InvalidResponse("image manifest without a config descriptor")
-        digest, media_type = config.get("digest"), config.get("mediaType")
-        if media_type not in _IMAGE_CONFIG_TYPES:
-            return platforms.Entry(
-                None, None, declared=False, artifact=str(media_type or "no config media type")
-            )
-        if not isinstance(digest, str):
-            raise InvalidResponse("image manifest whose config has no digest")
-        size = config.get("size")
-        if isinstance(size, int) and size > MAX_CONFIG_BYTES:
-            return platforms.Entry(
-                None,
-                None,
-                declared=False,
-                unknown=f"its config {digest} is {size} bytes, over the "
-                f"{MAX_CONFIG_BYTES // (1024 * 1024)} MiB the gate reads",
-            )
-        if digest not in self._configs:
-            body = await self.client.get_blob(
-                reference, credential, digest, MAX_CONFIG_BYTES, mirror
-            )
-            data = json_object(body)
-            if data is None:
-                raise InvalidResponse(f"config {digest} is not a JSON object")
-            self._configs[digest] = platforms.entry_from_document(data, declared=False)
-        return self._configs[digest]
+        return manifest.digest, await self.contents.of(reference, credential, manifest, mirror)

@@ -1169,7 +1169,7 @@ def test_an_image_config_artifact_type_is_an_image() -> None:
     it for images write the image config type, which is no artifact."""
     import asyncio
 
-    from gate.registry.resolver import Resolver
+    from gate.registry.content import ContentReader
 
     listed: list[object] = [
         {
@@ -1187,9 +1187,9 @@ def test_an_image_config_artifact_type_is_an_image() -> None:
             "artifactType": ARTIFACT_TYPE,
         },
     ]
-    resolver = Resolver(None)  # type: ignore[arg-type]  # declared entries need no fetch
+    reader = ContentReader(None)  # type: ignore[arg-type]  # declared entries need no fetch
     entries = asyncio.run(
-        resolver._index_entries(None, None, "sha256:" + "3" * 64, listed, None)  # type: ignore[arg-type]
+        reader._index_entries(None, None, "sha256:" + "3" * 64, listed, None)  # type: ignore[arg-type]
     )
     assert [(str(e.platform), e.artifact) for e in entries] == [
         ("linux/amd64", None),
