@@ -22,6 +22,7 @@ lint: install
 	$(BIN)/ruff check gate tests examples bench
 	$(BIN)/ruff format --check gate tests examples bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install system-deps
 	$(BIN)/python bench/resolve.py
