@@ -69,6 +69,9 @@ REPOSITORY_NAME_MAX: Final = 255
 DIGEST_HEX_LENGTHS: Final[dict[str, int]] = {"sha256": 64, "sha384": 96, "sha512": 128}
 """Digest algorithms a node can verify, with their lower-case hex lengths (go-digest)."""
 
+DOCKER_HUB_LOGIN_KEY: Final = "https://index.docker.io/v1/"
+"""The key `docker login` stores Docker Hub's credentials under in a docker config."""
+
 DOCKER_HUB_API: Final = "registry-1.docker.io"
 """Where Docker Hub's registry API answers (`docker.io` names it, but serves no `/v2/`)."""
 

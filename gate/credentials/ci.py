@@ -51,6 +51,7 @@ from gate.credentials.helpers import (
     helper_source,
 )
 from gate.credentials.keyring import KeyIndex, Keyring, is_default_registry_match
+from gate.reference import DOCKER_HUB_LOGIN_KEY
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,6 @@ GITHUB_PLACEHOLDER_USER = "x-access-token"
 """Username with `GITHUB_TOKEN` when `GITHUB_ACTOR` is unset: Basic auth needs a non-empty one,
 and ghcr.io is documented to authenticate by the token (not verified against ghcr.io here)."""
 GITLAB_JOB_TOKEN_USER = "gitlab-ci-token"
-DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
 """The server name docker and its credential helpers use for Docker Hub."""
 
 
@@ -153,7 +153,7 @@ def helper_server_url(image_name: str) -> str:
     docker's `https://index.docker.io/v1/` for Docker Hub (where `docker login` stores it)."""
     domain = image_name.partition("/")[0]
     if is_default_registry_match(image_name):
-        return DOCKER_HUB_SERVER
+        return DOCKER_HUB_LOGIN_KEY
     return domain
 
 

@@ -37,10 +37,11 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from gate.credentials import Credential
+from gate.reference import DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN
 
 log = logging.getLogger(__name__)
 
-DEFAULT_REGISTRY_HOST = "index.docker.io"
+DEFAULT_REGISTRY_HOST = LEGACY_DEFAULT_DOMAIN
 """The key Docker Hub images fall back to (`https://index.docker.io/v1/` normalises to it)."""
 
 T = TypeVar("T", bound=Hashable)
@@ -277,7 +278,7 @@ def is_default_registry_match(image_name: str) -> bool:
     first, slash, _ = image_name.partition("/")
     if not first:
         return False
-    if not slash or first in ("docker.io", DEFAULT_REGISTRY_HOST):
+    if not slash or first in (DEFAULT_DOMAIN, DEFAULT_REGISTRY_HOST):
         return True
     return not any(c in first for c in ".:")
 

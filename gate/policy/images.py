@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from gate.model import Finding, ImageUse, Outcome
 from gate.reference import (
+    DEFAULT_DOMAIN,
     REASON_KO_PLACEHOLDER,
     REASON_TEMPLATE,
     InvalidReference,
@@ -161,7 +162,7 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
             continue
         if resolution.outcome in (Outcome.SKIPPED, Outcome.NOT_PULLED):
             continue  # --offline, or pull policy Never: not asked is not a failure
-        registry = api_host(ref.domain) if ref.domain != "docker.io" else "Docker Hub"
+        registry = "Docker Hub" if ref.domain == DEFAULT_DOMAIN else api_host(ref.domain)
         detail = resolution.detail
         if resolution.outcome is Outcome.NAME_UNKNOWN:
             findings.append(
