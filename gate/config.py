@@ -315,16 +315,15 @@ class _Parser:
         for index, entry in enumerate(entries):
             here = (*where, index)
             entry = self._type(entry, dict, here, "a mapping with kind and paths")
-            self._keys(entry, {"apiVersion", "kind", "paths"}, here)
+            self._keys(entry, {"apiVersion", "kind", "paths", *_IMAGE_SETTINGS}, here)
             if "kind" not in entry or "paths" not in entry:
                 raise self.fail(here, "needs `kind` and `paths`")
-            paths = self._strings(entry["paths"], (*here, "paths"))
-            for p_index, item in enumerate(paths):
-                if not _IMAGE_PATH.match(item):
-                    raise self.fail(
-                        (*here, "paths", p_index),
-                        f"{item!r} is not a path like spec.image or spec.jobs[*].image",
-                    )
+            paths = self._image_paths(entry["paths"], (*here, "paths"))
+            pull_secrets = self._image_paths(entry.get("pull-secrets", []), (*here, "pull-secrets"))
+            single = {
+                key: self._image_paths([entry[key]], (*here, key))[0] if key in entry else None
+                for key in ("service-account", "node-selector", "namespace")
+            }
             result.append(
                 ImagePaths(
                     kind=self._type(entry["kind"], str, (*here, "kind"), "a kind"),
@@ -332,9 +331,23 @@ class _Parser:
                     api_version=self._type(
                         entry.get("apiVersion", "*"), str, (*here, "apiVersion"), "a glob"
                     ),
+                    pull_secrets=pull_secrets,
+                    service_account=single["service-account"],
+                    node_selector=single["node-selector"],
+                    namespace=single["namespace"],
                 )
             )
         return {"images": tuple(result)}
+
+    def _image_paths(self, value: Any, where: PathKey) -> tuple[str, ...]:
+        paths = self._strings(value, where)
+        for index, item in enumerate(paths):
+            if not _IMAGE_PATH.match(item):
+                raise self.fail(
+                    (*where, index) if isinstance(value, list) else where,
+                    f"{item!r} is not a path like spec.image or spec.jobs[*].image",
+                )
+        return paths
 
     def _nodes(self, value: Any, where: PathKey) -> dict[str, Any]:
         mapping = self._type(value or {}, dict, where, "a mapping")
@@ -383,4 +396,6 @@ class _Parser:
         return {"external_secrets": tuple(result)}
 
 
+_IMAGE_SETTINGS = ("pull-secrets", "service-account", "node-selector", "namespace")
+"""Where an `images:` entry's kind keeps the settings of the pod running its images."""
 _IMAGE_PATH = re.compile(r"^[A-Za-z0-9_-]+(\[(\*|\d+)\])?(\.[A-Za-z0-9_-]+(\[(\*|\d+)\])?)*$")

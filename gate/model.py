@@ -9,7 +9,7 @@ from typing import Any
 from gate.platform import Entry
 from gate.reference import Reference
 from gate.rules import RULES, Severity
-from gate.workload import Container, PodSpec
+from gate.workload import Container, PodSpec, UncheckedImage
 
 
 class Outcome(str, Enum):
@@ -196,6 +196,8 @@ class CheckResult:
     uses: list[ImageUse]
     findings: list[Finding] = field(default_factory=list)
     offline: bool = False
+    unchecked: list[UncheckedImage] = field(default_factory=list)
+    """Image fields seen but read by no rule (`unchecked_image_fields`): a blind spot."""
 
     @property
     def active_findings(self) -> list[Finding]:
@@ -221,4 +223,5 @@ class CheckResult:
             "warnings": sum(1 for f in active if f.severity is Severity.WARNING),
             "suppressed": sum(1 for f in self.findings if f.suppressed is not None),
             "skipped_documents": self.skipped_documents,
+            "unchecked_image_fields": len(self.unchecked),
         }

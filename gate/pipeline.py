@@ -16,7 +16,7 @@ from gate.config import IgnoreRule
 from gate.credentials.ci import CILogins
 from gate.credentials.node import NodeCredentials
 from gate.credentials.pods import Keychain
-from gate.extract import extract
+from gate.extract import extract, unchecked_images
 from gate.inventory import (
     ExternalPattern,
     Inventory,
@@ -131,6 +131,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
         uses=uses,
         findings=findings,
         offline=options.offline,
+        unchecked=unchecked_images(loaded.objects, options.namespace, options.image_paths),
     )
 
 

@@ -30,11 +30,18 @@ def validate_namespace(name: str) -> str:
 @dataclass(frozen=True)
 class ImagePaths:
     """Config `images:`: where a custom resource keeps images (`spec.runner.image`,
-    `spec.jobs[*].image`)."""
+    `spec.jobs[*].image`) and the settings of the pod that runs them. Every field but `kind`
+    and `api_version` is a dotted path (`[*]` for each item of a list)."""
 
     kind: str
     paths: tuple[str, ...]
     api_version: str = "*"
+    pull_secrets: tuple[str, ...] = ()
+    """Lists of pull secrets: `[{name}]` entries, or names as strings."""
+    service_account: str | None = None
+    node_selector: str | None = None
+    namespace: str | None = None
+    """Where the object names the namespace its pods run in (else its own)."""
 
 
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
@@ -148,3 +155,17 @@ class PodSpec:
         """Whether `imagePullSecrets` has any entry, named or not: then the admission plugin
         leaves it as it is instead of copying the service account's."""
         return bool(self.image_pull_secrets or self.empty_pull_secrets)
+
+
+@dataclass(frozen=True)
+class UncheckedImage:
+    """An image pullgate saw but did not check, said so that a pass is not trusted blindly:
+    an `image` string in a kind it does not know, or an image a known operator builds from
+    settings the manifest does not pin down."""
+
+    object: ObjectRef
+    path: str
+    """Dotted path of the field (`spec.runner.image`)."""
+    line: int
+    value: str | None
+    reason: str

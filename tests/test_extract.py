@@ -420,7 +420,11 @@ ARGO_AND_KNATIVE = textwrap.dedent(
 )
 
 
-def test_argo_and_knative_resources_found_generically() -> None:
+def test_argo_rollouts_and_knative_are_read_by_their_own_rules() -> None:
+    """Known kinds (gate/extract/kinds): a Rollout's `spec.template` is the pod template of its
+    ReplicaSets as written (argo-rollouts pkg/apis/rollouts/v1alpha1/types.go), so a container
+    without an image is a missing image, not a patch; Knative names an unnamed container
+    `user-container` (serving pkg/apis/serving/v1/revision_defaults.go)."""
     text = ARGO_AND_KNATIVE
     pods = pods_of(text)
     assert [(p.object.kind, p.object.name, p.path) for p in pods] == [
@@ -430,8 +434,10 @@ def test_argo_and_knative_resources_found_generically() -> None:
         ("Service", "hello", ("spec", "template", "spec")),
     ]
     rollout, purple, orange, knative = pods
-    # a container without image in a custom resource is a partial one: skipped
-    assert summary(rollout) == [("containers", "app", "argoproj/rollouts-demo:blue")]
+    assert summary(rollout) == [
+        ("containers", "app", "argoproj/rollouts-demo:blue"),
+        ("containers", "patch-only", None),
+    ]
     assert rollout.service_account == "rollout-sa"
     assert rollout.annotations == {"owner": "team-b"}
     assert summary(purple) == [("containers", "demo", "argoproj/rollouts-demo:purple")]
@@ -447,9 +453,9 @@ def test_argo_and_knative_resources_found_generically() -> None:
         0,
         "image",
     )
-    # a Knative container need not be named
+    # a Knative container need not be named: the webhook names it
     assert summary(knative) == [
-        ("containers", "containers[0]", "ghcr.io/knative/helloworld-go:latest")
+        ("containers", "user-container", "ghcr.io/knative/helloworld-go:latest")
     ]
     assert knative.object.namespace == "serverless"
     assert knative.object.api_version == "serving.knative.dev/v1"

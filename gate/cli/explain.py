@@ -15,8 +15,11 @@ from gate.rules import RULES
 def explain(rule_id: str | None) -> None:
     """Explain a rule: what it means, what the pod would have shown, how to fix it.
 
-    Without RULE_ID, list every rule.
+    Without RULE_ID, list every rule; `kinds` lists the custom resources read by their own rule.
     """
+    if rule_id == "kinds":
+        _explain_kinds()
+        return
     if rule_id is None:
         width = max(len(r) for r in RULES)
         for rule in RULES.values():
@@ -34,4 +37,30 @@ def explain(rule_id: str | None) -> None:
     click.echo(
         f'Accept it: annotate the object with pullgate.io/ignore-{rule.id}: "<reason>", or '
         "add an `ignore:` entry to .pullgate.yaml."
+    )
+
+
+def _explain_kinds() -> None:
+    from gate.extract.kinds import KINDS
+
+    click.echo(
+        "Custom resources read by their own rule (any version of the group), with the same\n"
+        "rules, credentials, platforms, pin and lock as a Deployment's pods:\n"
+    )
+    group = None
+    for kind in KINDS:
+        if kind.group != group:
+            group = kind.group
+            click.echo(group)
+        scope = "  (cluster-scoped: its pods are checked in --namespace)"
+        click.echo(f"  {kind.kind}{scope if kind.cluster_scoped else ''}")
+        for path in kind.paths or ("(no image of its own)",):
+            click.echo(f"      {path}")
+        click.echo(f"      from {kind.source}")
+    click.echo(
+        "\nOther kinds: a `containers` or `initContainers` list whose entries have a string\n"
+        "`image` is read as a pod's containers; any other `image` string is listed under\n"
+        "unchecked_image_fields. Describe such a kind with an `images:` entry in .pullgate.yaml\n"
+        "(kind, apiVersion glob, paths, pull-secrets, service-account, node-selector,\n"
+        "namespace); an entry replaces the built-in reading of its kind."
     )

@@ -5,6 +5,8 @@ each one names, `fields` reads fields as the API server decodes them. What comes
 `gate.workload` types.
 """
 
-from gate.extract.pods import expand_path, extract, pod_spec_paths
+from gate.extract.fields import expand_path
+from gate.extract.pods import extract, pod_spec_paths
+from gate.extract.unchecked import unchecked_images
 
-__all__ = ["expand_path", "extract", "pod_spec_paths"]
+__all__ = ["expand_path", "extract", "pod_spec_paths", "unchecked_images"]

@@ -6,9 +6,10 @@ whole object; the readers here record it in a `Problems` list and read the field
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from gate.load import KubeObject, PathKey
+from gate.load import KubeObject, PathKey, get_path
 
 Problems = list[tuple[str, int]]
 
@@ -64,3 +65,29 @@ def str_dict(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
     return {str(k): "" if v is None else str(v) for k, v in value.items()}
+
+
+_PATH_PART = re.compile(r"([^.\[\]]+)(?:\[(\*|\d+)\])?")
+
+
+def expand_path(data: Any, pattern: str) -> list[PathKey]:
+    """Concrete paths in `data` matching `pattern` (`a.b[*].c`, `a.b[0].c`) that exist."""
+    found: list[PathKey] = [()]
+    for part in pattern.split("."):
+        match = _PATH_PART.fullmatch(part)
+        if match is None:
+            return []
+        key, index = match.group(1), match.group(2)
+        step: list[PathKey] = []
+        for path in found:
+            value = get_path(data, path)
+            if not isinstance(value, dict) or key not in value:
+                continue
+            child = value[key]
+            if index is None:
+                step.append((*path, key))
+            elif isinstance(child, list):
+                indexes = range(len(child)) if index == "*" else [int(index)]
+                step.extend((*path, key, i) for i in indexes if i < len(child))
+        found = step
+    return found

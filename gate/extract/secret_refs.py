@@ -179,9 +179,10 @@ def _plugin_secret_ref(
 
 
 def image_pull_secrets(
-    obj: KubeObject, spec: dict[str, Any], path: PathKey, problems: Problems
+    obj: KubeObject, entries: Any, path: PathKey, problems: Problems
 ) -> tuple[tuple[tuple[str, int], ...], tuple[int, ...]]:
-    """(name, line) of each named `imagePullSecrets` entry, and the line of each unnamed one.
+    """(name, line) of each named entry of the `imagePullSecrets` list at `path`, and the line
+    of each unnamed one.
 
     An entry without a name (`- name: ""`, `- {}`, a null item) decodes to an empty
     `LocalObjectReference`: the API server keeps it with a warning
@@ -192,9 +193,8 @@ def image_pull_secrets(
     """
     named: list[tuple[str, int]] = []
     empty: list[int] = []
-    entries = spec.get("imagePullSecrets")
     for index, entry in enumerate(entries if isinstance(entries, list) else []):
-        epath = (*path, "imagePullSecrets", index)
+        epath = (*path, index)
         if entry is not None and not isinstance(entry, dict):
             problems.append(
                 (

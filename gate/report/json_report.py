@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from gate.model import CheckResult, Finding, ImageUse
+from gate.workload import UncheckedImage
 
 if TYPE_CHECKING:
     from gate.report import RenderContext
@@ -20,6 +21,23 @@ def build(result: CheckResult, show_suppressed: bool = False) -> dict[str, Any]:
         "summary": result.summary(),
         "images": images(result),
         "findings": [finding_dict(f) for f in findings],
+        "unchecked_image_fields": [unchecked_dict(u) for u in result.unchecked],
+    }
+
+
+def unchecked_dict(unchecked: UncheckedImage) -> dict[str, Any]:
+    """An image field no rule read: where it is, what it says, and why it was not checked."""
+    ref = unchecked.object
+    return {
+        "file": ref.file,
+        "line": unchecked.line,
+        "api_version": ref.api_version,
+        "kind": ref.kind,
+        "namespace": ref.namespace,
+        "name": ref.name,
+        "path": unchecked.path,
+        "value": unchecked.value,
+        "reason": unchecked.reason,
     }
 
 

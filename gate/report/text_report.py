@@ -80,8 +80,26 @@ def render(result: CheckResult, context: RenderContext) -> str:
                 lines.append(where.rstrip())
                 lines.extend(_finding_lines(finding, style, indent="      "))
         lines.append("")
+    lines.extend(_unchecked_lines(result, style))
     lines.extend(_summary_lines(result, context, style))
     return "\n".join(lines) + "\n"
+
+
+def _unchecked_lines(result: CheckResult, style: _Styler) -> list[str]:
+    """Image fields no rule read, each once, with why: a pass says nothing about them."""
+    if not result.unchecked:
+        return []
+    count = len(result.unchecked)
+    lines = [style.bold(f"Not checked: {count} image field{'s' if count != 1 else ''}")]
+    for item in result.unchecked:
+        ref = item.object
+        value = f" {item.value}" if item.value else ""
+        lines.append(
+            f"  {ref.file}:{item.line}: {ref.kind} {ref.namespace}/{ref.name} {item.path}{value}"
+        )
+        lines.append(style.dim(f"    {item.reason}"))
+    lines.append("")
+    return lines
 
 
 def _use_lines(use: ImageUse, findings: list[Finding], style: _Styler) -> list[str]:
@@ -136,6 +154,8 @@ def _summary_lines(result: CheckResult, context: RenderContext, style: _Styler) 
     tally = f"{summary['errors']} errors, {summary['warnings']} warnings"
     if summary["suppressed"]:
         tally += f", {summary['suppressed']} suppressed"
+    if summary["unchecked_image_fields"]:
+        tally += f", {summary['unchecked_image_fields']} image fields not checked"
     verdicts = {
         EXIT_OK: style.color("ok", "PASSED"),
         EXIT_VIOLATIONS: style.color("error", "FAILED"),

@@ -8,3 +8,6 @@ DATA = ROOT / "tests" / "data"
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
 SCHEMAS = SHARED / "schemas"
+CUSTOM_RESOURCES = ROOT / "docs" / "research" / "custom-resources" / "examples"
+"""Custom resources in their projects' published shapes, each with the images its controller
+runs (`*.expected.json`), researched from upstream sources (see NOTES.md beside them)."""

@@ -1,0 +1,193 @@
+"""Job and data operators: KEDA `ScaledJob`, Flink `FlinkDeployment`, Spark applications.
+
+- KEDA (keda.sh, apis/keda/v1alpha1/scaledjob_types.go): `spec.jobTargetRef` is a `JobSpec`;
+  each Job is created from it in the ScaledJob's namespace (pkg/scaling/executor/scale_jobs.go).
+- Flink (flink.apache.org, flink-kubernetes-operator-api spec/FlinkDeploymentSpec.java): a
+  JobManager and a TaskManager pod, each running `spec.image` as `flink-main-container`
+  (FlinkConfigBuilder `applyImage`) beside the containers of `spec.podTemplate` and its own
+  `jobManager.podTemplate` / `taskManager.podTemplate`; a template's entry named
+  `flink-main-container` is a patch of that container, not one of its own. The account is
+  `spec.serviceAccount`. Without `spec.image` the operator runs its bundled Flink version's
+  default image, which the manifest does not name.
+- Spark (sparkoperator.k8s.io, api/v1beta2/sparkapplication_types.go and
+  internal/controller/sparkapplication/submission.go): a driver and an executor pod, each
+  running `driver.image` / `executor.image`, else `spec.image`, as
+  `spark-kubernetes-driver` / `spark-kubernetes-executor`, with `spec.imagePullSecrets` (a list
+  of names), the pod's own `serviceAccount` (the executor's falling back to the driver's), the
+  application's `nodeSelector` merged with the pod's, and the pod's `initContainers` and
+  `sidecars`. A ScheduledSparkApplication keeps the same spec at `spec.template`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gate.extract.kinds.base import KnownKind, pod_template_kinds
+from gate.extract.layout import Layout, Slot
+from gate.load import PathKey, get_path
+
+_FLINK_MAIN = "flink-main-container"
+_FLINK_PULL_SECRETS = "kubernetes.container.image.pull-secrets"
+"""Flink's KubernetesConfigOptions.CONTAINER_IMAGE_PULL_SECRETS: names joined by `;`, added
+to the pod template's own (InitJobManagerDecorator, InitTaskManagerDecorator)."""
+
+
+def _flink(data: dict[str, Any]) -> list[Layout]:
+    if not isinstance(data.get("spec"), dict):
+        return []
+    layouts = []
+    for role in ("jobManager", "taskManager"):
+        templates: list[PathKey] = [
+            ("spec", role, "podTemplate", "spec"),
+            ("spec", "podTemplate", "spec"),
+        ]
+        slots = [
+            Slot(
+                ("spec", "image"),
+                name=_FLINK_MAIN,
+                bare=True,
+                required=False,
+                policy=("spec", "imagePullPolicy"),
+            )
+        ]
+        for template in reversed(templates):
+            for field in ("initContainers", "containers"):
+                entries = get_path(data, (*template, field))
+                for index, entry in enumerate(entries if isinstance(entries, list) else []):
+                    if isinstance(entry, dict) and entry.get("name") != _FLINK_MAIN:
+                        slots.append(Slot((*template, field, index), field=field, required=False))
+        layouts.append(
+            Layout(
+                path=("spec", role),
+                slots=tuple(slots),
+                pull_secrets=tuple((*t, "imagePullSecrets") for t in templates),
+                pull_secret_joined=((("spec", "flinkConfiguration", _FLINK_PULL_SECRETS), ";"),),
+                service_account=(("spec", "serviceAccount"),),
+                node_selector=tuple((*t, "nodeSelector") for t in templates),
+                affinity=tuple((*t, "affinity") for t in templates),
+                volumes=tuple(templates),
+                template_metadata=("spec", role, "podTemplate", "metadata"),
+            )
+        )
+    return layouts
+
+
+def _flink_default(data: dict[str, Any]) -> list[tuple[PathKey, str]]:
+    spec = data.get("spec")
+    if not isinstance(spec, dict) or spec.get("image"):
+        return []
+    return [
+        (
+            ("spec",),
+            f"without spec.image the operator runs its bundled Flink's default image in "
+            f"{_FLINK_MAIN}: set spec.image to have it checked and pinned",
+        )
+    ]
+
+
+def _spark(spec: PathKey) -> Any:
+    def read(data: dict[str, Any]) -> list[Layout]:
+        if not isinstance(get_path(data, spec), dict):
+            return []
+        layouts = []
+        for role, container in (
+            ("driver", "spark-kubernetes-driver"),
+            ("executor", "spark-kubernetes-executor"),
+        ):
+            pod = (*spec, role)
+            own = get_path(data, (*pod, "image"))
+            image = (*pod, "image") if isinstance(own, str) and own else (*spec, "image")
+            conf = get_path(data, (*spec, "sparkConf"))
+            configured = isinstance(conf, dict) and any(
+                key in conf
+                for key in (
+                    "spark.kubernetes.container.image",
+                    f"spark.kubernetes.{role}.container.image",
+                )
+            )
+            slots = [
+                Slot(image, name=container, bare=True, required=not configured),
+                *(
+                    Slot((*pod, field, index), field=pod_field)
+                    for field, pod_field in (
+                        ("initContainers", "initContainers"),
+                        ("sidecars", "containers"),
+                    )
+                    for index, entry in enumerate(_list(get_path(data, (*pod, field))))
+                    if isinstance(entry, dict)
+                ),
+            ]
+            accounts = [(*pod, "serviceAccount")]
+            if role == "executor":
+                accounts.append((*spec, "driver", "serviceAccount"))
+            layouts.append(
+                Layout(
+                    path=pod,
+                    slots=tuple(slots),
+                    pull_secret_strings=((*spec, "imagePullSecrets"),),
+                    service_account=tuple(accounts),
+                    node_selector=((*spec, "nodeSelector"), (*pod, "nodeSelector")),
+                    merge_node_selectors=True,
+                    affinity=((*pod, "affinity"),),
+                    volumes=(spec,),
+                )
+            )
+        return layouts
+
+    return read
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+_SPARK_SOURCE = (
+    "kubeflow/spark-operator api/v1beta2/sparkapplication_types.go, "
+    "internal/controller/sparkapplication/submission.go"
+)
+_SPARK_PATHS = (
+    "image",
+    "{driver,executor}.image",
+    "{driver,executor}.{initContainers,sidecars}[*].image",
+    "imagePullSecrets",
+)
+
+KINDS: tuple[KnownKind, ...] = (
+    *pod_template_kinds(
+        "keda.sh",
+        {"ScaledJob": ("spec.jobTargetRef.template.spec",)},
+        "kedacore/keda apis/keda/v1alpha1/scaledjob_types.go",
+    ),
+    KnownKind(
+        "flink.apache.org",
+        "FlinkDeployment",
+        _flink,
+        (
+            "spec.image",
+            "spec.{,jobManager.,taskManager.}podTemplate.spec.{containers,initContainers}[*].image",
+        ),
+        "apache/flink-kubernetes-operator FlinkDeploymentSpec.java, FlinkConfigBuilder.java",
+        unchecked=_flink_default,
+    ),
+    KnownKind(
+        "flink.apache.org",
+        "FlinkSessionJob",
+        lambda data: [],
+        (),
+        "apache/flink-kubernetes-operator FlinkSessionJobSpec.java (runs in its session's pods)",
+    ),
+    KnownKind(
+        "sparkoperator.k8s.io",
+        "SparkApplication",
+        _spark(("spec",)),
+        tuple(f"spec.{p}" for p in _SPARK_PATHS),
+        _SPARK_SOURCE,
+    ),
+    KnownKind(
+        "sparkoperator.k8s.io",
+        "ScheduledSparkApplication",
+        _spark(("spec", "template")),
+        tuple(f"spec.template.{p}" for p in _SPARK_PATHS),
+        _SPARK_SOURCE + ", scheduledsparkapplication_types.go",
+    ),
+)
