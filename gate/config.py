@@ -321,7 +321,7 @@ class _Parser:
             paths = self._image_paths(entry["paths"], (*here, "paths"))
             pull_secrets = self._image_paths(entry.get("pull-secrets", []), (*here, "pull-secrets"))
             single = {
-                key: self._image_paths([entry[key]], (*here, key))[0] if key in entry else None
+                key: self._image_path(entry[key], (*here, key)) if key in entry else None
                 for key in ("service-account", "node-selector", "namespace")
             }
             result.append(
@@ -342,12 +342,14 @@ class _Parser:
     def _image_paths(self, value: Any, where: PathKey) -> tuple[str, ...]:
         paths = self._strings(value, where)
         for index, item in enumerate(paths):
-            if not _IMAGE_PATH.match(item):
-                raise self.fail(
-                    (*where, index) if isinstance(value, list) else where,
-                    f"{item!r} is not a path like spec.image or spec.jobs[*].image",
-                )
+            self._image_path(item, (*where, index))
         return paths
+
+    def _image_path(self, value: Any, where: PathKey) -> str:
+        text = self._type(value, str, where, "a dotted path")
+        if not _IMAGE_PATH.match(text):
+            raise self.fail(where, f"{text!r} is not a path like spec.image or spec.jobs[*].image")
+        return str(text)
 
     def _nodes(self, value: Any, where: PathKey) -> dict[str, Any]:
         mapping = self._type(value or {}, dict, where, "a mapping")

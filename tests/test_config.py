@@ -121,6 +121,15 @@ secrets:
         ("registries:\n  r.io:\n    ca-file: garbage.pem\n", "not a PEM CA bundle"),
         ("images:\n  - kind: W\n", "needs `kind` and `paths`"),
         ("images:\n  - kind: W\n    paths: ['spec..image']\n", "is not a path like"),
+        (
+            "images:\n  - kind: W\n    paths: [spec.image]\n    namespace: 'spec..ns'\n",
+            ":4: images.0.namespace: 'spec..ns' is not a path like",
+        ),
+        (
+            "images:\n  - kind: W\n    paths: [spec.image]\n    pull-secrets: spec.x\n",
+            ":4: images.0.pull-secrets: must be a list of strings",
+        ),
+        ("images:\n  - kind: W\n    paths: [spec.image]\n    pullSecrets: []\n", "unknown key"),
         ("secrets:\n  external:\n    - name: just-a-name\n      reason: x\n", "<namespace>/<name>"),
         ("secrets:\n  external:\n    - name: 'prod/'\n      reason: x\n", "not a namespace/name"),
         ("nodes:\n  docker-configs: [x]\n", ":2: nodes.docker-configs: unknown key"),
