@@ -73,7 +73,26 @@ def annotation_lines(
         hidden[severity] = max(0, len(ranked) - ANNOTATION_LIMIT)
     if any(hidden.values()):
         lines.append(_overflow_notice(active, hidden, has_summary))
+    if result.unchecked:
+        lines.append(_unchecked_notice(result, workspace))
     return lines
+
+
+def _unchecked_notice(result: CheckResult, workspace: str | None) -> str:
+    """One notice at the first image field no rule read, counting them all: a pass says
+    nothing about those images."""
+    first, count = result.unchecked[0], len(result.unchecked)
+    message = (
+        f"{count} image field{'s' if count != 1 else ''} not checked, first "
+        f"{first.object.kind} {first.object.namespace}/{first.object.name} {first.path}: "
+        f"{first.reason}. The full list is in this step's log below."
+    )
+    properties = {
+        "file": report_path(first.object.file, workspace),
+        "line": str(first.line),
+        "title": "pullgate: image fields not checked",
+    }
+    return command("notice", message, properties)
 
 
 def _annotation(kind: str, finding: Finding, workspace: str | None) -> str:
@@ -207,6 +226,8 @@ def _summary_head(result: CheckResult, context: RenderContext) -> list[str]:
         lines[-1] += " Offline: no registry was asked, images are not resolved."
     keys = ["files", "objects", "pods", "images", "unique_images", "resolved"]
     keys += ["errors", "warnings", "suppressed"]
+    if summary["unchecked_image_fields"]:
+        keys.append("unchecked_image_fields")
     lines += [
         "",
         "| " + " | ".join(key.replace("_", " ") for key in keys) + " |",

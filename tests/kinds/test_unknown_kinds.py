@@ -153,3 +153,24 @@ def test_explain_kinds_lists_every_known_kind() -> None:
         assert f"\n  {kind.kind}" in result.stdout, kind
         assert kind.source in result.stdout
     assert "images:" in result.stdout and "unchecked_image_fields" in result.stdout
+
+
+def test_readme_images_entry_is_valid_config(tmp_path: Path) -> None:
+    from gate.config import load_config
+    from tests.support.paths import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index("\nimages:") + 1 : readme.index("\nsecrets:\n")]
+    config = load_config(_write(tmp_path, block + "\n", ".pullgate.yaml"))
+    (entry,) = config.images
+    assert (entry.kind, entry.namespace) == ("Runner", "spec.runner.targetNamespace")
+    assert entry.pull_secrets == ("spec.runner.pullSecrets",)
+
+
+def test_github_format_gives_one_notice_for_unchecked_fields(tmp_path: Path) -> None:
+    path = _write(tmp_path, UNKNOWN)
+    result = pullgate("check", "--offline", "--format", "github", str(path))
+    notices = [line for line in result.stdout.splitlines() if line.startswith("::notice ")]
+    assert len(notices) == 1
+    assert f"file={path},line=6,title=pullgate%3A image fields not checked::" in notices[0]
+    assert "2 image fields not checked, first Runner build/r1 spec.runner.image" in notices[0]
