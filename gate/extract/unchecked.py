@@ -38,7 +38,7 @@ def unchecked_images(
             kind = known_kind(obj)
             if kind is None or any(rule_matches(r, obj) for r in image_paths):
                 continue
-            for path, reason in kind.unchecked(obj.data):
+            for path, reason in dict(kind.unchecked(obj.data)).items():  # a field once
                 ref = ref or object_ref(obj, default_namespace)
                 found.append(UncheckedImage(ref, dotted(path), obj.line_of(path), None, reason))
             continue

@@ -37,38 +37,75 @@ def _workflow(spec_path: PathKey) -> Any:
         spec = get_path(data, spec_path)
         if not isinstance(spec, dict):
             return []
-        templates = spec.get("templates")
+        templates = _list(spec.get("templates"))
+        callers = _callers(spec_path, templates)
         layouts: list[Layout] = []
-        for index, template in enumerate(templates if isinstance(templates, list) else []):
+        for index, template in enumerate(templates):
             path = (*spec_path, "templates", index)
-            layouts.extend(_template_pods(data, spec_path, path, template, ()))
+            name = template.get("name") if isinstance(template, dict) else None
+            boundaries = callers.get(name, []) if isinstance(name, str) else []
+            layouts.extend(_template_pods(data, spec_path, path, template, boundaries))
         return layouts
 
     return read
 
 
+def _callers(spec_path: PathKey, templates: list[Any]) -> dict[str, list[PathKey]]:
+    """For each template name, the steps or DAG templates that call it: the boundary whose
+    scheduling a template without its own applies (`GetBoundaryTemplate`)."""
+    callers: dict[str, list[PathKey]] = {}
+    for index, template in enumerate(templates):
+        if not isinstance(template, dict):
+            continue
+        path = (*spec_path, "templates", index)
+        dag = template.get("dag")
+        calls = [s for group in _list(template.get("steps")) for s in _list(group)]
+        calls += _list(dag.get("tasks")) if isinstance(dag, dict) else []
+        for call in calls:
+            name = call.get("template") if isinstance(call, dict) else None
+            if isinstance(name, str) and path not in callers.setdefault(name, []):
+                callers[name].append(path)
+    return callers
+
+
 def _template_pods(
-    data: dict[str, Any], spec_path: PathKey, path: PathKey, template: Any, outer: PathKey | None
+    data: dict[str, Any],
+    spec_path: PathKey,
+    path: PathKey,
+    template: Any,
+    boundaries: list[PathKey],
 ) -> list[Layout]:
-    """The pod of one template, then those of the inline templates its steps or tasks hold."""
+    """The pods of one template (one per distinct scheduling its callers give it), then
+    those of the inline templates its steps or tasks hold."""
     if not isinstance(template, dict):
         return []
     layouts: list[Layout] = []
     if any(isinstance(template.get(kind), dict) for kind in _RUNS_A_POD):
-        layouts.append(_pod(data, spec_path, path, template, outer))
+        seen: set[str] = set()
+        options: list[PathKey | None] = [*boundaries] or [None]
+        for boundary in options:
+            layout = _pod(data, spec_path, path, template, boundary)
+            key = repr([_first(data, layout.node_selector), _first(data, layout.affinity)])
+            if key not in seen:
+                seen.add(key)
+                layouts.append(layout)
     steps = template.get("steps")
-    for group_index, group in enumerate(steps if isinstance(steps, list) else []):
-        for step_index, step in enumerate(group if isinstance(group, list) else []):
+    for group_index, group in enumerate(_list(steps)):
+        for step_index, step in enumerate(_list(group)):
             if isinstance(step, dict) and "inline" in step:
                 inline = (*path, "steps", group_index, step_index, "inline")
-                layouts.extend(_template_pods(data, spec_path, inline, step["inline"], path))
+                layouts.extend(_template_pods(data, spec_path, inline, step["inline"], [path]))
     dag = template.get("dag")
     tasks = dag.get("tasks") if isinstance(dag, dict) else None
-    for task_index, task in enumerate(tasks if isinstance(tasks, list) else []):
+    for task_index, task in enumerate(_list(tasks)):
         if isinstance(task, dict) and "inline" in task:
             inline = (*path, "dag", "tasks", task_index, "inline")
-            layouts.extend(_template_pods(data, spec_path, inline, task["inline"], path))
+            layouts.extend(_template_pods(data, spec_path, inline, task["inline"], [path]))
     return layouts
+
+
+def _first(data: dict[str, Any], candidates: tuple[PathKey, ...]) -> Any:
+    return next((v for v in (get_path(data, p) for p in candidates) if v), None)
 
 
 def _pod(
@@ -76,13 +113,24 @@ def _pod(
     spec_path: PathKey,
     path: PathKey,
     template: dict[str, Any],
-    outer: PathKey | None,
+    boundary: PathKey | None,
 ) -> Layout:
+    """One template's pod. `templateDefaults` is merged under the template first
+    (`mergedTemplateDefaultsInto`): its `container`/`script` image fills an empty one, its
+    init containers and sidecars are added unless the template has one of the same name (a
+    merge by name), and its account and scheduling come before the boundary's and the
+    workflow's."""
     defaults = (*spec_path, "templateDefaults")
     slots: list[Slot] = []
-    for index, entry in enumerate(_list(template.get("initContainers"))):
-        if isinstance(entry, dict):
-            slots.append(Slot((*path, "initContainers", index), field="initContainers"))
+    for field, pod_field in (("initContainers", "initContainers"), ("sidecars", "containers")):
+        own = _list(template.get(field))
+        names = {e.get("name") for e in own if isinstance(e, dict)}
+        for index, entry in enumerate(own):
+            if isinstance(entry, dict):
+                slots.append(Slot((*path, field, index), field=pod_field))
+        for index, entry in enumerate(_list(get_path(data, (*defaults, field)))):
+            if isinstance(entry, dict) and entry.get("name") not in names:
+                slots.append(Slot((*defaults, field, index), field=pod_field))
     for kind in ("container", "script"):
         if isinstance(template.get(kind), dict):
             slots.append(Slot((*path, kind), name="main", inherit=(*defaults, kind, "image")))
@@ -91,17 +139,18 @@ def _pod(
         for index, entry in enumerate(_list(container_set.get("containers"))):
             if isinstance(entry, dict):
                 slots.append(Slot((*path, "containerSet", "containers", index)))
-    for index, entry in enumerate(_list(template.get("sidecars"))):
-        if isinstance(entry, dict):
-            slots.append(Slot((*path, "sidecars", index)))
-    scopes = [path, *([outer] if outer else []), spec_path]
+    scheduling = [path, defaults, *([boundary] if boundary else []), spec_path]
     return Layout(
         path=path,
         slots=tuple(slots),
         pull_secrets=((*spec_path, "imagePullSecrets"),),
-        service_account=tuple((*scope, "serviceAccountName") for scope in scopes),
-        node_selector=tuple((*scope, "nodeSelector") for scope in scopes),
-        affinity=tuple((*scope, "affinity") for scope in scopes),
+        # setupServiceAccount: the template's (after the defaults' merge), else the workflow's
+        service_account=tuple(
+            (*scope, "serviceAccountName") for scope in (path, defaults, spec_path)
+        ),
+        # addSchedulingConstraints: template, boundary template, workflow; first non-empty
+        node_selector=tuple((*scope, "nodeSelector") for scope in scheduling),
+        affinity=tuple((*scope, "affinity") for scope in scheduling),
         volumes=(spec_path, path),
         template_metadata=(*path, "metadata"),
     )
@@ -116,6 +165,7 @@ _WORKFLOW_PATHS = (
     "templates[*].script.image",
     "templates[*].containerSet.containers[*].image",
     "templates[*].{initContainers,sidecars}[*].image",
+    "templateDefaults.{initContainers,sidecars}[*].image",
     "templates[*].{steps[*][*],dag.tasks[*]}.inline (a template, read as above)",
     "templateDefaults.{container,script}.image",
 )

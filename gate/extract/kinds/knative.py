@@ -22,11 +22,21 @@ _SOURCE = "knative/serving pkg/apis/serving/v1 (revision_types.go, revision_defa
 
 
 def _default_names(data: dict[str, Any], spec: PathKey) -> dict[PathKey, str]:
+    """Names for unnamed containers, avoiding every name taken in either list (one set for
+    containers and init containers, as `SetDefaults` builds it)."""
+    lists = {
+        field: entries if isinstance(entries := get_path(data, (*spec, field)), list) else []
+        for field in ("containers", "initContainers")
+    }
+    taken = {
+        str(e["name"])
+        for entries in lists.values()
+        for e in entries
+        if isinstance(e, dict) and e.get("name")
+    }
     names: dict[PathKey, str] = {}
     for field, default in (("containers", "user-container"), ("initContainers", "init-container")):
-        entries = get_path(data, (*spec, field))
-        entries = entries if isinstance(entries, list) else []
-        taken = {str(e["name"]) for e in entries if isinstance(e, dict) and e.get("name")}
+        entries = lists[field]
         suffix = 0
         for index, entry in enumerate(entries):
             if not isinstance(entry, dict) or entry.get("name"):
@@ -38,6 +48,7 @@ def _default_names(data: dict[str, Any], spec: PathKey) -> dict[PathKey, str]:
                     suffix += 1
                     if name not in taken:
                         break
+            taken.add(name)
             key: PathKey = (*spec, field, index)
             names[key] = name
     return names

@@ -63,7 +63,10 @@ def _flink(data: dict[str, Any]) -> list[Layout]:
                 pull_secrets=tuple((*t, "imagePullSecrets") for t in templates),
                 pull_secret_joined=((("spec", "flinkConfiguration", _FLINK_PULL_SECRETS), ";"),),
                 service_account=(("spec", "serviceAccount"),),
-                node_selector=tuple((*t, "nodeSelector") for t in templates),
+                # FlinkUtils.mergePodTemplates: the role's template merged key by key over
+                # the common one
+                node_selector=tuple((*t, "nodeSelector") for t in reversed(templates)),
+                merge_node_selectors=True,
                 affinity=tuple((*t, "affinity") for t in templates),
                 volumes=tuple(templates),
                 template_metadata=("spec", role, "podTemplate", "metadata"),
@@ -116,25 +119,88 @@ def _spark(spec: PathKey) -> Any:
                     for index, entry in enumerate(_list(get_path(data, (*pod, field))))
                     if isinstance(entry, dict)
                 ),
+                *_template_slots(data, (*pod, "template", "spec"), container),
             ]
-            accounts = [(*pod, "serviceAccount")]
+            template = (*pod, "template", "spec")
+            accounts = [(*pod, "serviceAccount"), (*template, "serviceAccountName")]
             if role == "executor":
                 accounts.append((*spec, "driver", "serviceAccount"))
             layouts.append(
                 Layout(
                     path=pod,
                     slots=tuple(slots),
+                    pull_secrets=((*template, "imagePullSecrets"),),
                     pull_secret_strings=((*spec, "imagePullSecrets"),),
                     service_account=tuple(accounts),
-                    node_selector=((*spec, "nodeSelector"), (*pod, "nodeSelector")),
+                    node_selector=(
+                        (*template, "nodeSelector"),
+                        (*spec, "nodeSelector"),
+                        (*pod, "nodeSelector"),
+                    ),
                     merge_node_selectors=True,
-                    affinity=((*pod, "affinity"),),
-                    volumes=(spec,),
+                    affinity=((*pod, "affinity"), (*template, "affinity")),
+                    volumes=(spec, template),
                 )
             )
         return layouts
 
     return read
+
+
+def _template_slots(data: dict[str, Any], template: PathKey, main: str) -> list[Slot]:
+    """A Spark pod template's own containers (`buildDriverPodTemplate` hands it to
+    spark-submit as is). Its main container, named `spark-kubernetes-driver` /
+    `-executor` or else the first, runs the application's image, so it is not one of them."""
+    containers = _list(get_path(data, (*template, "containers")))
+    named = any(isinstance(c, dict) and c.get("name") == main for c in containers)
+    slots = [
+        Slot((*template, "initContainers", index), field="initContainers", required=False)
+        for index, entry in enumerate(_list(get_path(data, (*template, "initContainers"))))
+        if isinstance(entry, dict)
+    ]
+    for index, entry in enumerate(containers):
+        if not isinstance(entry, dict):
+            continue
+        is_main = entry.get("name") == main if named else index == 0
+        if not is_main:
+            slots.append(Slot((*template, "containers", index), required=False))
+    return slots
+
+
+def _spark_conf_images(spec: PathKey) -> Any:
+    """Images set only in `sparkConf`: the operator sets each pod's image key from
+    `driver.image` / `executor.image`, else `spec.image`, after the `sparkConf` options
+    (submission.go `driverConfOption`, `executorConfOption`), so `sparkConf` decides only when
+    neither is written, and pullgate does not read it."""
+
+    def unchecked(data: dict[str, Any]) -> list[tuple[PathKey, str]]:
+        conf = get_path(data, (*spec, "sparkConf"))
+        if not isinstance(conf, dict) or _text(get_path(data, (*spec, "image"))):
+            return []
+        found: list[tuple[PathKey, str]] = []
+        for role in ("driver", "executor"):
+            if _text(get_path(data, (*spec, role, "image"))):
+                continue
+            for key in (
+                f"spark.kubernetes.{role}.container.image",
+                "spark.kubernetes.container.image",
+            ):
+                if _text(conf.get(key)):
+                    found.append(
+                        (
+                            (*spec, "sparkConf", key),
+                            f"the {role} runs the image set in sparkConf {key}: set it as "
+                            f"spec.image or spec.{role}.image to have it checked and pinned",
+                        )
+                    )
+                    break
+        return found
+
+    return unchecked
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
 
 
 def _list(value: Any) -> list[Any]:
@@ -149,6 +215,7 @@ _SPARK_PATHS = (
     "image",
     "{driver,executor}.image",
     "{driver,executor}.{initContainers,sidecars}[*].image",
+    "{driver,executor}.template.spec.{containers,initContainers}[*].image",
     "imagePullSecrets",
 )
 
@@ -182,6 +249,7 @@ KINDS: tuple[KnownKind, ...] = (
         _spark(("spec",)),
         tuple(f"spec.{p}" for p in _SPARK_PATHS),
         _SPARK_SOURCE,
+        unchecked=_spark_conf_images(("spec",)),
     ),
     KnownKind(
         "sparkoperator.k8s.io",
@@ -189,5 +257,6 @@ KINDS: tuple[KnownKind, ...] = (
         _spark(("spec", "template")),
         tuple(f"spec.template.{p}" for p in _SPARK_PATHS),
         _SPARK_SOURCE + ", scheduledsparkapplication_types.go",
+        unchecked=_spark_conf_images(("spec", "template")),
     ),
 )

@@ -99,12 +99,13 @@ def _pipeline_run(data: dict[str, Any]) -> list[Layout]:
     def settings(task_name: Any) -> dict[str, tuple[PathKey, ...]]:
         own: list[PathKey] = []
         accounts: list[PathKey] = []
-        for index, entry in enumerate(specs if isinstance(specs, list) else []):
+        # every matching entry is merged in order (GetTaskRunSpec has no break): the last
+        # one that sets a field wins
+        for index, entry in reversed(list(enumerate(specs if isinstance(specs, list) else []))):
             if isinstance(entry, dict) and task_name and entry.get("pipelineTaskName") == task_name:
                 here = ("spec", "taskRunSpecs", index)
                 own += [(*here, "podTemplate"), (*here, "taskPodTemplate")]
                 accounts += [(*here, "serviceAccountName"), (*here, "taskServiceAccountName")]
-                break
         return {
             "pod_templates": (
                 *own,
