@@ -74,6 +74,9 @@ class Layout:
     affinity: tuple[PathKey, ...] = ()
     volumes: tuple[PathKey, ...] = ()
     """Mappings holding `volumes`: every one counts (a workflow's and its template's)."""
+    workspaces: tuple[PathKey, ...] = ()
+    """Mappings holding a Tekton run's `workspaces`, bound to volumes of the same shape
+    (`secret.secretName`, `projected`, `csi`): the pod mounts them."""
     secret_names: tuple[PathKey, ...] = ()
     """Lists of Secret names the controller mounts as volumes (Prometheus `spec.secrets`)."""
     template_metadata: PathKey | None = None
@@ -138,6 +141,10 @@ def build(obj: KubeObject, layout: Layout, default_namespace: str = DEFAULT_NAME
         if isinstance(spec, dict):
             secret_refs.extend(volume_secret_refs(obj, spec, holder, problems))
             image_volumes.extend(_image_volumes(obj, spec, holder))
+    for holder in layout.workspaces:
+        spec = get_path(obj.data, holder)
+        if isinstance(spec, dict):
+            secret_refs.extend(volume_secret_refs(obj, spec, holder, problems, key="workspaces"))
     secret_refs.extend(_named_secrets(obj, layout.secret_names))
     pull_secrets, empty_pull_secrets = _pull_secrets(obj, layout, problems)
     account = _first_string(obj, layout.service_account)

@@ -67,16 +67,22 @@ def container_secret_refs(
 
 
 def volume_secret_refs(
-    obj: KubeObject, spec: dict[str, Any], path: PathKey, problems: Problems
+    obj: KubeObject,
+    spec: dict[str, Any],
+    path: PathKey,
+    problems: Problems,
+    key: str = "volumes",
 ) -> list[SecretRef]:
     """The secrets the pod's volumes need: `secret`, `projected` secret sources (with their
-    `items[].key`) and the volume types whose plugin reads one (`PLUGIN_SECRET_FIELDS`)."""
+    `items[].key`) and the volume types whose plugin reads one (`PLUGIN_SECRET_FIELDS`).
+
+    `key` names the list (a Tekton run's `workspaces` bind volumes in the same shape)."""
     refs: list[SecretRef] = []
-    volumes = spec.get("volumes")
+    volumes = spec.get(key)
     for index, volume in enumerate(volumes if isinstance(volumes, list) else []):
         if not isinstance(volume, dict):
             continue
-        vpath = (*path, "volumes", index)
+        vpath = (*path, key, index)
         volume_name = str_or_none(volume.get("name"))
         secret = volume.get("secret")
         secret_name = (

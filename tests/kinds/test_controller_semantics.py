@@ -215,3 +215,52 @@ def test_flink_role_template_is_merged_over_the_common_one() -> None:
     )
     assert jobmanager.node_selector == {"kubernetes.io/arch": "arm64", "pool": "jm"}
     assert taskmanager.node_selector == {"kubernetes.io/arch": "arm64", "pool": "common"}
+
+
+def test_tekton_run_workspaces_bound_to_secrets_are_secret_references() -> None:
+    """tektoncd/pipeline pkg/apis/pipeline/v1 workspace_types.go `WorkspaceBinding`: a run's
+    `workspaces[].secret` is mounted into the task's pod as a secret volume
+    (pkg/workspace/apply.go), so the Secret must exist as for any secret volume."""
+    (pod,) = _pods(
+        """\
+        apiVersion: tekton.dev/v1
+        kind: TaskRun
+        metadata: {name: r, namespace: ci}
+        spec:
+          workspaces:
+            - name: creds
+              secret: {secretName: git-creds, items: [{key: token, path: token}]}
+          taskSpec:
+            workspaces: [{name: creds}]
+            steps: [{name: s, image: alpine:3.20}]
+        """
+    )
+    (ref,) = pod.secret_refs
+    assert (ref.name, ref.via, ref.line, ref.items) == ("git-creds", "volume", 7, (("token", 7),))
+
+
+def test_operator_pull_policy_reaches_the_main_container() -> None:
+    """prometheus-operator CommonPrometheusFields `imagePullPolicy` is set on the containers
+    the operator builds; Spark's `spec.imagePullPolicy` on the driver and executor."""
+    pods = _pods(
+        """\
+        apiVersion: monitoring.coreos.com/v1
+        kind: Prometheus
+        metadata: {name: k8s, namespace: monitoring}
+        spec:
+          image: quay.io/prometheus/prometheus:v3.12.0
+          imagePullPolicy: Never
+        ---
+        apiVersion: sparkoperator.k8s.io/v1beta2
+        kind: SparkApplication
+        metadata: {name: pi, namespace: spark}
+        spec:
+          image: apache/spark:4.0.4
+          imagePullPolicy: Always
+        """
+    )
+    assert [(c.name, c.pull_policy) for p in pods for c in p.containers] == [
+        ("prometheus", "Never"),
+        ("spark-kubernetes-driver", "Always"),
+        ("spark-kubernetes-executor", "Always"),
+    ]

@@ -109,7 +109,13 @@ def _spark(spec: PathKey) -> Any:
                 )
             )
             slots = [
-                Slot(image, name=container, bare=True, required=not configured),
+                Slot(
+                    image,
+                    name=container,
+                    bare=True,
+                    required=not configured,
+                    policy=(*spec, "imagePullPolicy"),
+                ),
                 *(
                     Slot((*pod, field, index), field=pod_field)
                     for field, pod_field in (

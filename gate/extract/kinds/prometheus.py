@@ -44,7 +44,7 @@ def _operator_pod(main: str, thanos: bool = False) -> Any:
             if isinstance(entry, dict) and entry.get("image")
         }
         slots = [
-            Slot(path, name=name, bare=True, required=False)
+            Slot(path, name=name, bare=True, required=False, policy=("spec", "imagePullPolicy"))
             for path, name in own
             if name not in patched
         ]

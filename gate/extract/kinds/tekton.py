@@ -60,6 +60,7 @@ def _task_pod(
         node_selector=tuple((*t, "nodeSelector") for t in templates),
         affinity=tuple((*t, "affinity") for t in templates),
         volumes=(path, *templates),
+        workspaces=run.get("workspaces", ()),
         template_metadata=(*templates[0], "metadata") if templates else None,
     )
 
@@ -74,6 +75,7 @@ def _task_run(data: dict[str, Any]) -> list[Layout]:
     run = {
         "accounts": (("spec", "serviceAccountName"),),
         "pod_templates": (("spec", "podTemplate"),),
+        "workspaces": (("spec",),),
     }
     return [_task_pod(data, ("spec", "taskSpec"), run)]
 
@@ -117,6 +119,9 @@ def _pipeline_run(data: dict[str, Any]) -> list[Layout]:
                 ("spec", "taskRunTemplate", "serviceAccountName"),
                 ("spec", "serviceAccountName"),
             ),
+            # a run's workspace bindings reach the tasks that use them; every task is taken
+            # to, so a secret bound for any of them must exist
+            "workspaces": (("spec",),),
         }
 
     return _pipeline_tasks(data, ("spec", "pipelineSpec"), settings)
