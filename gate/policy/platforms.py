@@ -68,7 +68,12 @@ _UNKNOWN = _Unknown()
 
 def pod_platforms(pod: PodSpec, defaults: Sequence[Platform] = DEFAULT_PLATFORMS) -> list[Platform]:
     """The platforms `pod` may be scheduled to, in a stable order ([] if it fits no node)."""
-    selector = [_Requirement(key, "In", (value,)) for key, value in pod.node_selector.items()]
+    # only the platform labels: any other (`disktype: ssd`) narrows no platform, as in `_term`
+    selector = [
+        _Requirement(key, "In", (value,))
+        for key, value in pod.node_selector.items()
+        if key in _DIMENSION
+    ]
     terms = _required_terms(pod.affinity)
     result: list[Platform] = []
     for term in terms if terms is not None else [[]]:

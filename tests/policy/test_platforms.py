@@ -105,6 +105,20 @@ AMD64, ARM64 = Platform("linux", "amd64"), Platform("linux", "arm64")
         ("  nodeSelector: {kubernetes.io/arch: arm64}", [AMD64], [ARM64]),
         ("  nodeSelector: {beta.kubernetes.io/arch: arm64}", [AMD64], [ARM64]),
         ("  nodeSelector: {kubernetes.io/os: windows}", [AMD64], [Platform("windows", "amd64")]),
+        # labels no platform sets (the kubelet sets only os, arch and the Windows build from
+        # the node: pkg/kubelet/kubelet_node_status.go `initialNode`) narrow no platform
+        ("  nodeSelector: {disktype: ssd}", [AMD64, ARM64], [AMD64, ARM64]),
+        ("  nodeSelector: {disktype: ssd, kubernetes.io/arch: arm64}", [AMD64], [ARM64]),
+        (
+            """  affinity:
+    nodeAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+        nodeSelectorTerms:
+          - matchExpressions:
+              - {key: node.kubernetes.io/instance-type, operator: In, values: [m5.xlarge]}""",
+            [AMD64],
+            [AMD64],
+        ),
         (
             """  affinity:
     nodeAffinity:
