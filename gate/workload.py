@@ -150,11 +150,18 @@ class PodSpec:
     """(what, line) of each field the API server cannot decode (a number where a name goes,
     a string where an object goes): it refuses the whole object, so nothing of it runs."""
 
+    account_pull_secrets: bool = True
+    """False where the puller uses only the object's own list and never a service account's
+    (OpenKruise's ImagePullJob, pulled by kruise-daemon)."""
+
     @property
     def has_own_pull_secrets(self) -> bool:
-        """Whether `imagePullSecrets` has any entry, named or not: then the admission plugin
-        leaves it as it is instead of copying the service account's."""
-        return bool(self.image_pull_secrets or self.empty_pull_secrets)
+        """Whether the pod's pull secrets are its own list only: `imagePullSecrets` has an
+        entry, named or not (then the admission plugin leaves it as it is instead of copying
+        the service account's), or its puller reads no service account."""
+        return bool(self.image_pull_secrets or self.empty_pull_secrets) or not (
+            self.account_pull_secrets
+        )
 
 
 @dataclass(frozen=True)

@@ -59,8 +59,9 @@ def _explain_kinds() -> None:
         click.echo(f"      from {kind.source}")
     click.echo(
         "\nOther kinds: a `containers` or `initContainers` list whose entries have a string\n"
-        "`image` is read as a pod's containers; any other `image` string is listed under\n"
-        "unchecked_image_fields. Describe such a kind with an `images:` entry in .pullgate.yaml\n"
-        "(kind, apiVersion glob, paths, pull-secrets, service-account, node-selector,\n"
-        "namespace); an entry replaces the built-in reading of its kind."
+        "`image` is read as a pod's containers. Any `image` string no reading takes, in any\n"
+        "kind, is listed under unchecked_image_fields. Describe such fields with an `images:`\n"
+        "entry in .pullgate.yaml (kind and apiVersion globs, paths, pull-secrets,\n"
+        "service-account, node-selector, namespace): it adds the paths its kind's own reading\n"
+        "does not take, so no image is counted twice."
     )

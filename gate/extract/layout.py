@@ -85,6 +85,18 @@ class Layout:
     """The pod's namespace when the object's is not it (a SidecarSet's `spec.namespace`)."""
     builtin: bool = False
     """A Kubernetes workload: an entry without an image is still a container (and invalid)."""
+    account_pull_secrets: bool = True
+    """False: the puller uses the object's own pull secrets only (`PodSpec`)."""
+
+    def read_paths(self) -> set[PathKey]:
+        """Where this pod's images are read from: each container's `image` (or bare value)
+        and where an inherited image is written."""
+        paths: set[PathKey] = set()
+        for slot in self.slots:
+            paths.add(slot.path if slot.bare else (*slot.path, "image"))
+            if slot.inherit is not None:
+                paths.add(slot.inherit)
+        return paths
 
 
 def pod_spec_layout(
@@ -92,8 +104,10 @@ def pod_spec_layout(
 ) -> Layout:
     """The layout of a plain pod spec at `path` (a Deployment's `spec.template.spec`).
 
-    Entries without an image count as containers when `required` (default: `builtin`);
-    otherwise they are taken for partial containers (an overlay, a patch) and skipped.
+    Entries without an image count as containers when `required` (default: `builtin`).
+    Otherwise an entry that has no `image` key is taken for a partial container (an overlay,
+    a patch) and skipped, while one with an empty or invalid `image` is still a container
+    whose image is missing or invalid.
     """
     spec = get_path(data, path)
     slots: list[Slot] = []
@@ -103,7 +117,11 @@ def pod_spec_layout(
         for index, entry in enumerate(entries if isinstance(entries, list) else []):
             if isinstance(entry, dict):
                 slots.append(
-                    Slot((*path, container_field, index), field=container_field, required=need)
+                    Slot(
+                        (*path, container_field, index),
+                        field=container_field,
+                        required=need or (required is None and "image" in entry),
+                    )
                 )
     return Layout(
         path=path,
@@ -175,6 +193,7 @@ def build(obj: KubeObject, layout: Layout, default_namespace: str = DEFAULT_NAME
         annotation_lines=annotation_lines,
         image_volumes=tuple(image_volumes),
         api_problems=tuple(problems),
+        account_pull_secrets=layout.account_pull_secrets,
     )
 
 

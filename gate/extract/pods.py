@@ -43,9 +43,9 @@ def extract(
 ) -> list[PodSpec]:
     """Every pod spec in `objects`, in document order.
 
-    Objects matched by an `image_paths` rule yield one pod holding the images at those paths
-    (each "container" named by its path), read with the rule's pull secrets, service account
-    and namespace; such a rule replaces the built-in reading of its kind.
+    Objects matched by an `image_paths` rule also yield one pod holding the images at those
+    paths that their kind's own reading does not read (each "container" named by its path),
+    with the rule's pull secrets, service account, node selector and namespace.
     """
     pods: list[PodSpec] = []
     for obj in objects:
@@ -54,18 +54,24 @@ def extract(
 
 
 def layouts(obj: KubeObject, image_paths: Sequence[ImagePaths] = ()) -> list[Layout]:
-    """Where each pod of `obj` keeps its parts, by the first reading that applies."""
+    """Where each pod of `obj` keeps its parts: its kind's reading (built in, known, or the
+    generic search), then a pod for the `image_paths` entries' images it does not read."""
+    found = _own_layouts(obj)
     rules = [r for r in image_paths if rule_matches(r, obj)]
     if rules:
-        custom = _custom_layout(obj, rules)
-        return [custom] if custom is not None else []
+        read = {path for layout in found for path in layout.read_paths()}
+        custom = _custom_layout(obj, rules, read)
+        if custom is not None:
+            found.append(custom)
+    return found
+
+
+def _own_layouts(obj: KubeObject) -> list[Layout]:
     if _is_builtin(obj):
         path = _BUILTIN_POD_SPECS[obj.kind]
-        return (
-            [pod_spec_layout(obj.data, path, builtin=True)]
-            if isinstance(get_path(obj.data, path), dict)
-            else []
-        )
+        if not isinstance(get_path(obj.data, path), dict):
+            return []
+        return [pod_spec_layout(obj.data, path, builtin=True)]
     kind = known_kind(obj)
     if kind is not None:
         return kind.layouts(obj.data)
@@ -77,28 +83,26 @@ def layouts(obj: KubeObject, image_paths: Sequence[ImagePaths] = ()) -> list[Lay
     ]
 
 
-def is_read(obj: KubeObject, image_paths: Sequence[ImagePaths] = ()) -> bool:
-    """Whether a rule of its own reads `obj` (built-in, known kind, config entry), so its
-    images are never left to the generic search."""
-    return (
-        _is_builtin(obj)
-        or known_kind(obj) is not None
-        or any(rule_matches(r, obj) for r in image_paths)
-    )
-
-
 def rule_matches(rule: ImagePaths, obj: KubeObject) -> bool:
     return fnmatchcase(obj.kind, rule.kind) and fnmatchcase(obj.api_version, rule.api_version)
 
 
-def _custom_layout(obj: KubeObject, rules: Sequence[ImagePaths]) -> Layout | None:
-    """A config `images:` entry: bare image strings at its paths, with its pod settings."""
+def _custom_layout(
+    obj: KubeObject, rules: Sequence[ImagePaths], read: set[PathKey]
+) -> Layout | None:
+    """A config `images:` entry: bare image strings at its paths that the kind's own reading
+    does not read already (so none is counted twice), with the entry's pod settings."""
     slots = [
         Slot(path, name=dotted(path), field="containers", bare=True, required=False)
-        for rule in rules
-        for pattern in rule.paths
-        for path in expand_path(obj.data, pattern)
-        if isinstance(get_path(obj.data, path), str) and get_path(obj.data, path)
+        for path in dict.fromkeys(
+            path
+            for rule in rules
+            for pattern in rule.paths
+            for path in expand_path(obj.data, pattern)
+        )
+        if isinstance(get_path(obj.data, path), str)
+        and get_path(obj.data, path)
+        and path not in read
     ]
     if not slots:
         return None
@@ -131,6 +135,11 @@ def _custom_layout(obj: KubeObject, rules: Sequence[ImagePaths]) -> Layout | Non
 def _items_are(obj: KubeObject, path: PathKey, kind: type) -> bool:
     values = get_path(obj.data, path)
     return isinstance(values, list) and any(isinstance(v, kind) for v in values)
+
+
+def is_builtin(obj: KubeObject) -> bool:
+    """A Kubernetes workload kind, whose pod spec is at a known path."""
+    return _is_builtin(obj)
 
 
 def _is_builtin(obj: KubeObject) -> bool:

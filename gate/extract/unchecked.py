@@ -1,9 +1,10 @@
 """Images seen but not checked: the blind spots a user must know about before trusting a pass.
 
-Objects of kinds no rule reads (not built in, not a known custom resource, not named by a config
-`images:` entry) are walked for fields named `image` holding a string that parses as an image
-reference, outside the pod specs the generic search already found. Known kinds add the images
-their operator builds from settings (`KnownKind.unchecked`).
+Every object (but Secrets, ConfigMaps and CRDs, whose strings are data and schemas) is walked
+for fields named `image`, or ending in `Image` (`sidecarImage`), that hold a string parsing as
+an image reference, and for the strings of `images` lists; any that no reading of the object
+takes (its kind's, the generic search, a config `images:` entry) is listed. Known kinds add
+the images their controller builds from settings (`KnownKind.unchecked`).
 """
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ from typing import Any
 from gate.extract.fields import dotted
 from gate.extract.kinds import known_kind
 from gate.extract.layout import object_ref
-from gate.extract.pods import NEVER_SEARCHED, is_read, layouts, rule_matches
+from gate.extract.pods import NEVER_SEARCHED, is_builtin, layouts
 from gate.load import KubeObject, PathKey
 from gate.reference import InvalidReference, parse_reference
 from gate.workload import DEFAULT_NAMESPACE, ImagePaths, UncheckedImage
 
-_NOT_READ = (
+_UNKNOWN_KIND = (
     "pullgate does not know this kind, so nothing checks this image; add an `images:` entry "
     "for it to .pullgate.yaml (`pullgate explain kinds` lists the kinds it knows)"
+)
+_NOT_READ = (
+    "pullgate's reading of {kind} does not take this field (its controller may ignore or "
+    "replace it); if it is pulled, add an `images:` entry for it to .pullgate.yaml"
 )
 
 
@@ -30,47 +35,61 @@ def unchecked_images(
     default_namespace: str = DEFAULT_NAMESPACE,
     image_paths: Sequence[ImagePaths] = (),
 ) -> list[UncheckedImage]:
-    """Every image-like field no rule reads, in document order."""
+    """Every image-like field no reading takes, in document order."""
     found: list[UncheckedImage] = []
     for obj in objects:
-        ref = None
-        if is_read(obj, image_paths):
-            kind = known_kind(obj)
-            if kind is None or any(rule_matches(r, obj) for r in image_paths):
-                continue
-            for path, reason in dict(kind.unchecked(obj.data)).items():  # a field once
-                ref = ref or object_ref(obj, default_namespace)
-                found.append(UncheckedImage(ref, dotted(path), obj.line_of(path), None, reason))
-            continue
         if obj.kind in NEVER_SEARCHED:
             continue
-        read = [layout.path for layout in layouts(obj)]
+        read = {path for layout in layouts(obj, image_paths) for path in layout.read_paths()}
+        kind = known_kind(obj)
+        listed: dict[PathKey, tuple[str | None, str]] = {}
+        if kind is not None:
+            for path, reason in kind.unchecked(obj.data):
+                listed.setdefault(path, (None, reason))
+        unknown = kind is None and not is_builtin(obj)
+        why = _UNKNOWN_KIND if unknown else _NOT_READ.format(kind=obj.kind)
         for path, value in _image_strings(obj.data):
-            if any(path[: len(p)] == p for p in read):
-                continue
-            ref = ref or object_ref(obj, default_namespace)
-            found.append(UncheckedImage(ref, dotted(path), obj.line_of(path), value, _NOT_READ))
+            if path not in read:
+                listed.setdefault(path, (value, why))
+        if listed:
+            ref = object_ref(obj, default_namespace)
+            found.extend(
+                UncheckedImage(ref, dotted(path), obj.line_of(path), value, reason)
+                for path, (value, reason) in sorted(
+                    listed.items(), key=lambda item: obj.line_of(item[0])
+                )
+            )
     return found
 
 
 def _image_strings(data: dict[str, Any]) -> Iterator[tuple[PathKey, str]]:
-    """(path, value) of each `image: <reference>` outside `metadata` and `status`."""
+    """(path, value) of each `image: <reference>` (or `…Image:`) outside `metadata` and
+    `status`, in document order."""
     stack: list[tuple[Any, PathKey]] = [
         (value, (key,))
-        for key, value in reversed(data.items())
+        for key, value in reversed(list(data.items()))
         if key not in ("metadata", "status")
     ]
     while stack:
         value, path = stack.pop()
         if isinstance(value, dict):
-            image = value.get("image")
-            if isinstance(image, str) and _looks_like_image(image):
-                yield (*path, "image"), image
-            stack.extend((child, (*path, key)) for key, child in reversed(value.items()))
+            children: list[tuple[Any, PathKey]] = []
+            for key, child in value.items():
+                if isinstance(child, str) and _is_image_key(key) and _looks_like_image(child):
+                    yield (*path, key), child
+                elif key == "images" and isinstance(child, list):  # ImageListPullJob's
+                    for index, item in enumerate(child):
+                        if isinstance(item, str) and _looks_like_image(item):
+                            yield (*path, key, index), item
+                else:
+                    children.append((child, (*path, key)))
+            stack.extend(reversed(children))
         elif isinstance(value, list):
-            stack.extend(
-                (child, (*path, index)) for index, child in reversed(list(enumerate(value)))
-            )
+            stack.extend((child, (*path, i)) for i, child in reversed(list(enumerate(value))))
+
+
+def _is_image_key(key: Any) -> bool:
+    return isinstance(key, str) and (key == "image" or key.endswith("Image"))
 
 
 def _looks_like_image(value: str) -> bool:

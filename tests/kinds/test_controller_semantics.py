@@ -264,3 +264,99 @@ def test_operator_pull_policy_reaches_the_main_container() -> None:
         ("spark-kubernetes-driver", "Always"),
         ("spark-kubernetes-executor", "Always"),
     ]
+
+
+def test_kruise_image_pull_job_pulls_with_its_own_secrets_only() -> None:
+    """openkruise/kruise imagepulljob_controller.go `syncJobPullSecrets`: kruise-daemon pulls
+    with `spec.pullSecrets`, a list of names, and no service account's."""
+    (pod,) = _pods(
+        """\
+        apiVersion: apps.kruise.io/v1alpha1
+        kind: ImagePullJob
+        metadata: {name: warm, namespace: web}
+        spec:
+          image: nginx:1.27
+          pullSecrets: [regcred]
+        ---
+        apiVersion: apps.kruise.io/v1alpha1
+        kind: ImagePullJob
+        metadata: {name: anon, namespace: web}
+        spec:
+          image: nginx:1.27
+        """
+    )[:1]
+    assert [n for n, _ in pod.image_pull_secrets] == ["regcred"]
+    anon = _pods(
+        """\
+        apiVersion: apps.kruise.io/v1alpha1
+        kind: ImagePullJob
+        metadata: {name: anon, namespace: web}
+        spec:
+          image: nginx:1.27
+        """
+    )[0]
+    assert anon.image_pull_secrets == () and anon.has_own_pull_secrets  # no account fallback
+
+
+def test_crossplane_runtime_template_pull_secrets_are_replaced() -> None:
+    """crossplane internal/controller/pkg/runtime/runtime.go `Deployment`: the package's pull
+    secrets replace the template's (`DeploymentWithImagePullSecrets`), so the template's list
+    is not the pod's."""
+    (pod,) = _pods(
+        """\
+        apiVersion: pkg.crossplane.io/v1beta1
+        kind: DeploymentRuntimeConfig
+        metadata: {name: rc}
+        spec:
+          deploymentTemplate:
+            spec:
+              selector: {}
+              template:
+                spec:
+                  imagePullSecrets: [{name: private-reg}]
+                  containers:
+                    - name: package-runtime
+                    - {name: sidecar, image: busybox:1.36}
+        """
+    )
+    assert pod.image_pull_secrets == ()
+    assert [c.name for c in pod.containers] == ["sidecar"]
+
+
+def test_kruise_subset_patches_and_hot_upgrade_images_are_listed_as_unchecked() -> None:
+    """UnitedDeployment `spec.topology.subsets[].patch` is merged into the subset's template
+    (adapter/cloneset_adapter.go) and a SidecarSet's `hotUpgradeEmptyImage` runs in its pods
+    (sidecarset_hotupgrade.go); pullgate reads neither, so both are listed."""
+    objects = _objects(
+        """\
+        apiVersion: apps.kruise.io/v1alpha1
+        kind: UnitedDeployment
+        metadata: {name: u, namespace: web}
+        spec:
+          template:
+            cloneSetTemplate:
+              spec:
+                template:
+                  spec:
+                    containers: [{name: app, image: "nginx:1.27"}]
+          topology:
+            subsets:
+              - name: a
+                patch:
+                  spec:
+                    containers: [{name: app, image: "nginx:1.28"}]
+        ---
+        apiVersion: apps.kruise.io/v1alpha1
+        kind: SidecarSet
+        metadata: {name: s}
+        spec:
+          containers:
+            - name: agent
+              image: example/agent:2
+              upgradeStrategy: {upgradeType: HotUpgrade, hotUpgradeEmptyImage: example/empty:1}
+        """
+    )
+    assert [(u.object.kind, u.path) for u in unchecked_images(objects)] == [
+        ("UnitedDeployment", "spec.topology.subsets[0].patch.spec.containers[0].image"),
+        ("SidecarSet", "spec.containers[0].upgradeStrategy.hotUpgradeEmptyImage"),
+    ]

@@ -91,10 +91,10 @@ def test_config_images_entry_reads_the_pod_settings(tmp_path: Path) -> None:
         ".pullgate.yaml",
     )
     code, report = check_json("--offline", "--config", str(config), str(path))
-    # an entry replaces every other reading of its kind: nothing is left unchecked, and the
-    # initContainers list is not searched as well
+    # the entry's images join the generic search's (the initContainers list): nothing is
+    # left unchecked
     assert report["summary"]["unchecked_image_fields"] == 0
-    assert report["summary"]["images"] == 2
+    assert report["summary"]["images"] == 3
     findings = {(f["rule"], f["namespace"], f["line"]) for f in report["findings"]}
     # the pod runs in the namespace the object names, where neither the pull secret nor
     # the service account exists
@@ -103,7 +103,12 @@ def test_config_images_entry_reads_the_pod_settings(tmp_path: Path) -> None:
     assert code == 1
 
 
-def test_config_entry_replaces_a_built_in_reading(tmp_path: Path) -> None:
+def test_config_entry_adds_only_what_the_built_in_reading_does_not_read(
+    tmp_path: Path,
+) -> None:
+    """An `images:` entry naming a known kind (the README's earlier example named
+    Prometheus `spec.image`) adds its paths that the kind's reading does not take, so an image
+    is never counted twice, and an entry that matches nothing hides nothing."""
     path = _write(
         tmp_path,
         textwrap.dedent(
@@ -113,6 +118,7 @@ def test_config_entry_replaces_a_built_in_reading(tmp_path: Path) -> None:
             metadata: {name: k8s, namespace: monitoring}
             spec:
               image: quay.io/prometheus/prometheus:v3.12.0
+              exporterImage: ghcr.io/example/exporter:0.2
               containers:
                 - name: extra
                   image: ghcr.io/example/extra:1.0
@@ -124,13 +130,33 @@ def test_config_entry_replaces_a_built_in_reading(tmp_path: Path) -> None:
         "quay.io/prometheus/prometheus:v3.12.0",
         "ghcr.io/example/extra:1.0",
     }
+    # a field the built-in reading does not take is listed, with the way to fix it
+    [unchecked] = built_in["unchecked_image_fields"]
+    assert (unchecked["path"], unchecked["line"]) == ("spec.exporterImage", 6)
+    assert "reading of Prometheus does not take this field" in unchecked["reason"]
     config = _write(
         tmp_path,
-        "images:\n  - kind: Prometheus\n    paths: [spec.image]\n",
+        "images:\n  - kind: Prometheus\n    paths: [spec.image, spec.exporterImage, spec.nope]\n",
         ".pullgate.yaml",
     )
     _, custom = check_json("--offline", "--config", str(config), str(path))
-    assert [i["reference"] for i in custom["images"]] == ["quay.io/prometheus/prometheus:v3.12.0"]
+    assert sorted((i["reference"], len(i["locations"])) for i in custom["images"]) == [
+        ("ghcr.io/example/exporter:0.2", 1),
+        ("ghcr.io/example/extra:1.0", 1),
+        ("quay.io/prometheus/prometheus:v3.12.0", 1),
+    ]
+    assert custom["summary"]["unchecked_image_fields"] == 0
+    deployment = _write(
+        tmp_path,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n"
+        "    spec:\n      containers: [{name: a, image: 'nginx:1.27'}]\n",
+        "deployment.yaml",
+    )
+    matches_nothing = _write(
+        tmp_path, "images:\n  - kind: '*'\n    paths: [spec.nope]\n", "star.yaml"
+    )
+    _, star = check_json("--offline", "--config", str(matches_nothing), str(deployment))
+    assert [i["reference"] for i in star["images"]] == ["nginx:1.27"]
 
 
 def test_no_image_is_read_twice() -> None:
@@ -174,3 +200,36 @@ def test_github_format_gives_one_notice_for_unchecked_fields(tmp_path: Path) -> 
     assert len(notices) == 1
     assert f"file={path},line=6,title=pullgate%3A image fields not checked::" in notices[0]
     assert "2 image fields not checked, first Runner build/r1 spec.runner.image" in notices[0]
+
+
+def test_generic_pods_hide_no_other_image_and_keep_empty_images(tmp_path: Path) -> None:
+    """In an unknown kind, the generic search reads the containers it finds; any other image
+    string in the same object is still listed (only the fields read are excluded), and an
+    entry with an empty `image` is a container with a missing image, as before."""
+    path = _write(
+        tmp_path,
+        textwrap.dedent(
+            """\
+            apiVersion: db.example.com/v1
+            kind: Cluster
+            metadata: {name: c, namespace: db}
+            spec:
+              containers:
+                - {name: db, image: "postgres:16.4"}
+                - {name: broken, image: ""}
+              exporter:
+                image: quay.io/example/exporter:0.9
+                sidecarImage: quay.io/example/sidecar:1.0
+              warmup:
+                images: [busybox:1.36, not an image]
+            """
+        ),
+    )
+    code, report = check_json("--offline", str(path))
+    assert code == 1
+    assert [(f["rule"], f["line"]) for f in report["findings"]] == [("image-reference-invalid", 7)]
+    assert [(u["path"], u["line"]) for u in report["unchecked_image_fields"]] == [
+        ("spec.exporter.image", 9),
+        ("spec.exporter.sidecarImage", 10),
+        ("spec.warmup.images[0]", 12),
+    ]

@@ -24,9 +24,14 @@ _POD = "spec.deploymentTemplate.spec.template.spec"
 
 
 def _runtime_config(data: dict[str, Any]) -> list[Layout]:
+    """Crossplane replaces the template's `imagePullSecrets` with the package's
+    (runtime.go `Deployment`: `DeploymentWithImagePullSecrets(revision.GetPackagePullSecrets())`
+    after the template), which a Provider names, not this object: the template's list is not
+    the pod's."""
     return [
         replace(
             layout,
+            pull_secrets=(),
             service_account=(
                 *layout.service_account,
                 ("spec", "serviceAccountTemplate", "metadata", "name"),

@@ -52,6 +52,9 @@ def _image_pull_job(data: dict[str, Any]) -> list[Layout]:
             path=("spec",),
             slots=(Slot(("spec", "image"), name=str(name or "image"), bare=True),),
             pull_secret_strings=(("spec", "pullSecrets"),),
+            # kruise-daemon pulls with `spec.pullSecrets` only (imagepulljob_controller.go
+            # `syncJobPullSecrets`), never a service account's
+            account_pull_secrets=False,
         )
     ]
 
@@ -81,7 +84,10 @@ KINDS: tuple[KnownKind, ...] = (
         GROUP,
         "SidecarSet",
         _sidecar_set,
-        ("spec.{containers,initContainers}[*].image", "spec.imagePullSecrets"),
+        (
+            "spec.{containers,initContainers}[*].image",
+            "spec.imagePullSecrets (added to the target pods', which are not known here)",
+        ),
         _SOURCE + " sidecarset_types.go",
         cluster_scoped=True,
     ),
