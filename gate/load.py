@@ -236,7 +236,15 @@ def _load_json(text: str, file: str, result: LoadResult) -> None:
         except (yaml.YAMLError, RecursionError):  # e.g. tab indentation: lines stay coarse
             node = None
         if node is not None:  # JSON has no aliases: the budget cannot run out
-            _record_lines(node, (), line, lines, _node_budget(end - index))
+            try:
+                _record_lines(node, (), line, lines, _node_budget(end - index))
+            except yaml.MarkedYAMLError as exc:  # a duplicate key
+                mark_line = line + (exc.problem_mark.line + 1 if exc.problem_mark else 1)
+                result.invalid.append(
+                    InvalidDocument(file, mark_line, f"invalid JSON: {exc.problem}")
+                )
+                index = end
+                continue
         _add_document(data, lines, None, file, result)
         index = end
 
@@ -358,11 +366,38 @@ def _record_lines(
                 for key_node, value_node in node.value
                 if isinstance(key_node, yaml.ScalarNode)
             ]
+            _refuse_duplicate_keys(node, path)
         elif isinstance(node, yaml.SequenceNode):
             children = [(item, (*path, index)) for index, item in enumerate(node.value)]
         else:
             continue
         stack.extend(reversed(children))  # document order, so a duplicate key's last wins
+
+
+def _refuse_duplicate_keys(node: yaml.MappingNode, path: PathKey) -> None:
+    """A key written twice in one mapping: YAML and JSON parsers keep the last value without
+    a word, so the first (an `image:` perhaps) would never be checked; the API server's
+    strict field validation, kubectl's default since 1.27, refuses the object (`duplicate
+    field`). `<<` merge keys may repeat."""
+    seen: dict[str, yaml.Node] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<":
+            continue
+        first = seen.setdefault(key_node.value, key_node)
+        if first is not key_node:
+            where = _dotted(path) or "the document"
+            raise yaml.MarkedYAMLError(
+                problem=f"duplicate key {key_node.value!r} in {where} (first at line "
+                f"{first.start_mark.line + 1}; the API server refuses a duplicate field)",
+                problem_mark=key_node.start_mark,
+            )
+
+
+def _dotted(path: PathKey) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
 
 
 def _helm_source(lines: list[str], start_line: int) -> str | None:

@@ -120,6 +120,8 @@ secrets:
         ("registries:\n  r.io:\n    mirrors: ['https://u:p@m.io']\n", "user name or password"),
         ("registries:\n  r.io:\n    ca-file: garbage.pem\n", "not a PEM CA bundle"),
         ("images:\n  - kind: W\n", "needs `kind` and `paths`"),
+        # a repeated key would silently win over the first: refused, at the second
+        ("namespace: a\nfail-on: error\nnamespace: b\n", ":3: not valid YAML: duplicate key"),
         ("images:\n  - kind: W\n    paths: ['spec..image']\n", "is not a path like"),
         (
             "images:\n  - kind: W\n    paths: [spec.image]\n    namespace: 'spec..ns'\n",

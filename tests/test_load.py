@@ -802,3 +802,41 @@ def test_a_named_pipe_is_read_like_a_file(tmp_path: Path) -> None:
     writer.join(5)
     assert [o.name for o in result.objects] == ["piped"]
     assert result.files == [str(fifo)]
+
+
+def test_duplicate_keys_are_invalid_documents_in_yaml_and_json(tmp_path: Path) -> None:
+    """A key written twice: PyYAML and Python's json keep the last value silently, so the
+    first `image:` would never be checked. The API server's strict field validation (kubectl's
+    default `--validate=strict`) refuses the object ("duplicate field"), so does pullgate."""
+    text = textwrap.dedent(
+        """\
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: p}
+        spec:
+          containers:
+            - name: app
+              image: nginx:latest
+              image: nginx:1.27
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: &meta {name: merged}
+        data:
+          <<: {a: "1"}
+          <<: {b: "2"}
+        """
+    )
+    result = load_one(tmp_path, text)
+    (bad,) = result.invalid
+    assert bad.line == line_of_text(text, "image: nginx:1.27")
+    assert "duplicate key 'image' in spec.containers[0] (first at line 7" in bad.message
+    assert names(result) == ["merged"]  # `<<` merge keys may repeat
+    json_text = '{"apiVersion": "v1", "kind": "Pod",\n "metadata": {"name": "a", "name": "b"}}\n'
+    result = load_one(tmp_path, json_text, "pod.json")
+    (bad,) = result.invalid
+    assert (bad.line, bad.message) == (
+        2,
+        "invalid JSON: duplicate key 'name' in metadata (first at line 2; the API server "
+        "refuses a duplicate field)",
+    )
