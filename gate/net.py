@@ -78,14 +78,16 @@ def retry_after(response: httpx.Response) -> float | None:
 def retrying(
     attempts: int, backoff: float, also: Callable[[BaseException], bool] | None = None
 ) -> AsyncRetrying:
-    """The one retry policy: `attempts` tries, `backoff * 2**n` with ±50 % jitter between them.
+    """The one retry policy: `attempts` tries, `backoff * 2**n` with ±50 % jitter between them,
+    no wait longer than `MAX_RETRY_AFTER`.
 
     `Retryable` is retried, and whatever else `also` accepts; a `Retry-After` lengthens the
     wait up to `MAX_RETRY_AFTER`. The last failure is re-raised as it was.
     """
 
     def wait(state: RetryCallState) -> float:
-        delay: float = backoff * (2 ** (state.attempt_number - 1)) * (0.5 + random.random())
+        jitter = 0.5 + random.random()
+        delay: float = min(backoff * (2 ** (state.attempt_number - 1)) * jitter, MAX_RETRY_AFTER)
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, Retryable) and exc.retry_after is not None:
             return min(max(delay, exc.retry_after), MAX_RETRY_AFTER)

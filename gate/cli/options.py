@@ -5,6 +5,7 @@ Every option can also be set as `PULLGATE_<OPTION>` in the environment.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,23 @@ from gate.registry.transport import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 def env(name: str) -> str:
     """The environment variable that sets an option: `PULLGATE_<NAME>`."""
     return f"PULLGATE_{name}"
+
+
+MAX_TIMEOUT = 600.0
+"""No single request waits longer than ten minutes, whatever is asked."""
+
+
+class Seconds(click.FloatRange):
+    """A finite number of seconds in a range: `nan` and `inf` are no durations (a NaN
+    compares false with every bound, so a plain FloatRange lets it through)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return number
 
 
 def shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -48,7 +66,7 @@ def shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--timeout",
-            type=click.FloatRange(min=0.1),
+            type=Seconds(min=0.1, max=MAX_TIMEOUT),
             default=DEFAULT_TIMEOUT,
             show_default=True,
             envvar=env("TIMEOUT"),

@@ -4,6 +4,7 @@ defaults, turned into the pipeline's `CheckOptions`."""
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ from gate.rules import Severity
 from gate.workload import validate_namespace
 
 log = logging.getLogger("gate")
+
+MAX_BACKOFF = 30.0
+"""The first retry's wait, doubled on each retry: capped like a Retry-After (gate.net)."""
 
 
 def load_settings_file(path: str | None) -> Config:
@@ -96,10 +100,16 @@ class Settings:
             problem = ca_file_problem(ca_file)
             if problem:
                 raise UsageError(f"--ca-file: {problem}")
+        raw_backoff = os.environ.get("PULLGATE_BACKOFF", str(DEFAULT_BACKOFF))
         try:
-            backoff = float(os.environ.get("PULLGATE_BACKOFF", DEFAULT_BACKOFF))
+            backoff = float(raw_backoff)
         except ValueError:
-            raise UsageError("PULLGATE_BACKOFF must be a number of seconds") from None
+            backoff = math.nan
+        if not (math.isfinite(backoff) and 0 <= backoff <= MAX_BACKOFF):
+            raise UsageError(
+                f"PULLGATE_BACKOFF={raw_backoff!r}: must be a number of seconds from 0 to "
+                f"{MAX_BACKOFF:g}"
+            )
         return TransportOptions(
             insecure_registries=insecure,
             ca_files=params["ca_files"],

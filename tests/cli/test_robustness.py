@@ -91,9 +91,28 @@ def test_exec_plugin_that_cannot_run_is_a_clear_error(tmp_path: Path) -> None:
     assert "exec plugin" in err and "Traceback" not in err
 
 
-def test_bad_backoff_variable_is_a_usage_error(tmp_path: Path) -> None:
-    code, _, err = _run("check", _pod(tmp_path), env={"PULLGATE_BACKOFF": "soon"})
-    assert code == 2 and "PULLGATE_BACKOFF" in err
+@pytest.mark.parametrize("value", ["soon", "inf", "nan", "-1", "31"])
+def test_bad_backoff_variable_is_a_usage_error(tmp_path: Path, value: str) -> None:
+    """PULLGATE_BACKOFF=inf once made every retry wait forever: finite, 0 to 30 s."""
+    code, out, err = _run("check", _pod(tmp_path), env={"PULLGATE_BACKOFF": value})
+    assert code == 2 and "PULLGATE_BACKOFF" in err and "from 0 to 30" in err, err
+    assert out == "" and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("nan", "is not a finite number of seconds"),
+        ("inf", "not in the range"),
+        ("0", "not in the range"),
+        ("601", "not in the range"),
+    ],
+)
+def test_timeout_must_be_a_finite_bounded_number(tmp_path: Path, value: str, message: str) -> None:
+    """`--timeout nan` was an "internal error": NaN compares false with every bound."""
+    code, out, err = _run("check", "--timeout", value, _pod(tmp_path))
+    assert code == 2 and "--timeout" in err and message in err, err
+    assert out == "" and "Traceback" not in err
 
 
 def test_config_that_is_not_utf8_exits_2(tmp_path: Path) -> None:
