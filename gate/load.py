@@ -61,6 +61,10 @@ class LoadError(GateError):
     """A path given by the user cannot be read at all (a usage error, not a finding)."""
 
 
+class NothingToCheck(LoadError):
+    """The paths hold no Kubernetes object: a render step that wrote nothing must not pass."""
+
+
 @dataclass(frozen=True)
 class KubeObject:
     """One Kubernetes object, with where each of its nodes was written.

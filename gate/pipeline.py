@@ -24,7 +24,7 @@ from gate.inventory import (
     add_rendered,
 )
 from gate.inventory.cluster import load_config, read_cluster
-from gate.load import KubeObject, load_paths
+from gate.load import KubeObject, NothingToCheck, load_paths
 from gate.lock import Lock
 from gate.model import CheckResult, ImageUse, Outcome, Resolution
 from gate.platform import DEFAULT_RUNTIME, Platform, Runtime
@@ -89,17 +89,26 @@ class CheckOptions:
     """Where CI logins are read from and providers run with (default: the process
     environment)."""
     stdin: TextIO | None = None
+    allow_empty: bool = False
+    """`--allow-empty`: paths without any Kubernetes object pass (a commit that changed no
+    manifest); otherwise they are `NothingToCheck` (exit 2)."""
 
 
 def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckResult:
     """Run every stage.
 
-    Raises `gate.load.LoadError` for paths that cannot be read, `ClusterError` when the live
+    Raises `gate.load.LoadError` for paths that cannot be read (`NothingToCheck` when they
+    hold no Kubernetes object, unless `allow_empty`), `ClusterError` when the live
     cluster cannot be asked, `ClusterStateError` for a cluster-state file that cannot be read, and
     `gate.credentials.CredentialConfigError` when the credentials cannot be set up: all of them
     `GateError`s, each with its exit code.
     """
     loaded = load_paths(options.paths, stdin=options.stdin)
+    if not loaded.objects and not loaded.invalid and not options.allow_empty:
+        raise NothingToCheck(
+            f"no Kubernetes objects found in {' '.join(options.paths)}: nothing was checked "
+            "(did the render step write them?); pass --allow-empty when that is expected"
+        )
     pods = extract(loaded.objects, options.namespace, options.image_paths)
     inventory = _inventory(options, loaded.objects, pods)
     keychain = Keychain(inventory, _node_credentials(options))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
+from gate.atomic import write_files
 from gate.cli.app import UsageError, fail
 from gate.cli.logs import configure_logging
 from gate.cli.options import env, shared_options
@@ -125,13 +127,14 @@ def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
     settings = Settings(ctx, params, config)
     options = settings.check_options(paths)
     targets = [report_target(value) for value in params["reports"]]
+    for _, target_path in targets:  # before any network work, so no verdict is lost
+        preflight_report(target_path)
     progress = ProgressLine.for_terminal(sys.stderr, disabled=params["no_progress"])
     result = run(options, progress)
-    if result.objects == 0 and not result.findings:
+    if result.objects == 0 and not result.findings:  # only with --allow-empty
         click.echo(
-            "pullgate: warning: no Kubernetes objects found in "
-            + " ".join(paths)
-            + " (nothing was checked; did the render step write them?)",
+            f"pullgate: no Kubernetes objects found in {' '.join(paths)}: nothing to check "
+            "(--allow-empty)",
             err=True,
         )
     fail_on = settings.fail_on
@@ -155,11 +158,25 @@ def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
     sys.exit(code)
 
 
-def write_report(path: str, text: str) -> None:
+def preflight_report(path: str) -> None:
+    """Fail now (exit 2) if the report cannot be written later: its directory is created and
+    a file staged in it, as the report will be."""
     target = Path(path)
+    if target.is_dir():
+        fail(f"--report {path}: is a directory")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}."):
+            pass
+    except OSError as exc:
+        fail(f"--report {path}: cannot write there: {exc.strerror or exc}")
+
+
+def write_report(path: str, text: str) -> None:
+    """The report whole or not at all (staged and renamed), never half-written."""
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_files({path: text})
     except OSError as exc:
         fail(f"cannot write report {path}: {exc.strerror or exc}")
 

@@ -81,6 +81,13 @@ def shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Retries on network trouble, 429 and 5xx, with exponential backoff.",
         ),
         click.option(
+            "--allow-empty",
+            is_flag=True,
+            envvar=env("ALLOW_EMPTY"),
+            help="Pass when the paths hold no Kubernetes object (default: exit 2, since a "
+            "render step that wrote nothing must not pass).",
+        ),
+        click.option(
             "--config",
             "config_path",
             type=click.Path(dir_okay=False),

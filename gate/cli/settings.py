@@ -162,4 +162,5 @@ class Settings:
             severity=config.severity,
             ignores=config.ignore,
             transport=self._transport(),
+            allow_empty=params["allow_empty"],
         )

@@ -109,10 +109,26 @@ def test_colour_only_when_asked_or_on_a_terminal(tmp_path: Path) -> None:
     assert "\x1b[" not in as_json.stdout  # machine formats never
 
 
-def test_nothing_to_check_passes_with_a_warning(tmp_path: Path) -> None:
+def test_nothing_to_check_is_exit_2_unless_allowed(tmp_path: Path) -> None:
+    """A render step that wrote nothing (an empty directory, file or stdin, or files holding
+    no Kubernetes object) must not pass: exit 2, unless --allow-empty (the pre-commit hooks,
+    where a commit may change no manifest)."""
     empty = tmp_path / "rendered"
     empty.mkdir()
-    result = pullgate("check", "--offline", str(empty))
-    assert result.exit_code == 0
-    assert "no Kubernetes objects found" in result.stderr
-    assert "PASSED" in result.stdout
+    (tmp_path / "empty.yaml").write_text("")
+    (tmp_path / "not-kube.yaml").write_text("name: my-app\nversion: 1\n")
+    for args, stdin in (
+        ([str(empty)], None),
+        ([str(tmp_path / "empty.yaml")], None),
+        ([str(tmp_path / "not-kube.yaml")], None),
+        (["-"], ""),
+    ):
+        for command in (["check", "--offline"], ["pin"]):
+            result = pullgate(*command, *args, stdin=stdin)
+            assert result.exit_code == 2, (command, args, result.stdout)
+            assert "no Kubernetes objects found" in result.stderr
+            assert "--allow-empty" in result.stderr and result.stdout == ""
+        allowed = pullgate("check", "--offline", "--allow-empty", *args, stdin=stdin)
+        assert allowed.exit_code == 0
+        assert "nothing to check (--allow-empty)" in allowed.stderr
+        assert "PASSED" in allowed.stdout

@@ -178,3 +178,38 @@ def test_an_unexpected_error_is_one_line_and_exit_2(
     assert out == ""
     assert "internal error: RuntimeError: simulated bug" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("where", ["directory", "under-a-file"])
+def test_a_bad_report_path_fails_before_any_network_work(tmp_path: Path, where: str) -> None:
+    """A --report that cannot be written was found only after the whole check, losing the
+    verdict: now it is exit 2 before any registry is asked."""
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+        "  containers: [{name: a, image: '127.0.0.1:1/app:1.0'}]\n"
+    )
+    (tmp_path / "a-file").write_text("")
+    target = tmp_path if where == "directory" else tmp_path / "a-file" / "report.json"
+    code, out, err = _run("check", "-vv", "--report", f"json={target}", str(manifest))
+    assert code == 2, err
+    assert f"--report {target}" in err
+    assert "HTTP Request" not in err and "127.0.0.1:1" not in err  # nothing was asked
+    assert out == ""
+
+
+def test_reports_are_written_whole(tmp_path: Path) -> None:
+    """Reports are staged and renamed (gate.atomic), so no reader sees half of one; no
+    staging file is left behind."""
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+        "  containers: [{name: a, image: 'nginx:1.27'}]\n"
+    )
+    out_dir = tmp_path / "out"
+    code, _, err = _run(
+        "check", "--offline", "--report", f"json={out_dir / 'r.json'}", str(manifest)
+    )
+    assert code == 0, err
+    assert json.loads((out_dir / "r.json").read_text())["summary"]["images"] == 1
+    assert sorted(p.name for p in out_dir.iterdir()) == ["r.json"]
