@@ -8,6 +8,8 @@ point at the exact line a user has to change.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -25,6 +27,8 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+log = logging.getLogger("gate")
 STDIN = "-"
 
 PathKey = tuple[str | int, ...]
@@ -139,8 +143,12 @@ class LoadResult:
 def discover(paths: Iterable[str]) -> list[str]:
     """Expand the command line's paths into manifest files, in a stable order.
 
-    Directories are searched recursively for `*.yaml`, `*.yml` and `*.json` (hidden directories
-    such as `.git` are skipped); files named explicitly are taken whatever their suffix.
+    Directories are searched recursively for `*.yaml`, `*.yml` and `*.json` (hidden files and
+    directories such as `.git` are skipped), following symbolic links to directories once
+    each (a link back to an ancestor is a loop, not walked again); files named explicitly are
+    taken whatever their suffix. Anything that cannot be read, a directory that cannot be
+    listed or a manifest whose link leads nowhere, is a `LoadError` (exit 2): a gate that
+    skipped it would pass what it never read.
     """
     found: list[str] = []
     for raw in paths:
@@ -149,19 +157,51 @@ def discover(paths: Iterable[str]) -> list[str]:
             continue
         path = Path(raw)
         if path.is_dir():
-            matches = sorted(
-                p
-                for p in path.rglob("*")
-                if p.suffix in MANIFEST_SUFFIXES
-                and p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-            found.extend(str(p) for p in matches)
+            found.extend(_walk(raw))
         elif path.exists():  # a file, or a pipe such as <(helm template ...)
             found.append(raw)
+        elif path.is_symlink():
+            raise LoadError(f"{raw}: a symbolic link to nothing ({os.readlink(raw)})")
         else:
             raise LoadError(f"{raw}: no such file or directory")
     return found
+
+
+def _walk(root: str) -> list[str]:
+    """Manifest files under the directory `root`, sorted as paths."""
+    found: list[Path] = []
+    visited: set[str] = set()
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        real = os.path.realpath(directory)
+        if real in visited:
+            log.warning("%s: already searched (a symbolic link loop or a second link)", directory)
+            continue
+        visited.add(real)
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            message = f"{directory}: cannot list this directory: {exc.strerror or exc}"
+            raise LoadError(message) from None
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                is_dir = entry.is_dir()
+                is_file = not is_dir and entry.is_file()
+            except OSError as exc:
+                raise LoadError(f"{entry.path}: cannot be read: {exc.strerror or exc}") from None
+            if is_dir:
+                stack.append(entry.path)
+            elif Path(entry.name).suffix in MANIFEST_SUFFIXES:
+                if is_file:
+                    found.append(Path(entry.path))
+                elif entry.is_symlink():
+                    target = os.readlink(entry.path)
+                    raise LoadError(f"{entry.path}: a symbolic link to nothing ({target})")
+    return [str(p) for p in sorted(found)]
 
 
 def load_paths(paths: Iterable[str], stdin: Any = None) -> LoadResult:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -840,3 +842,45 @@ def test_duplicate_keys_are_invalid_documents_in_yaml_and_json(tmp_path: Path) -
         "invalid JSON: duplicate key 'name' in metadata (first at line 2; the API server "
         "refuses a duplicate field)",
     )
+
+
+def test_discover_follows_directory_links_once_and_survives_loops(tmp_path: Path) -> None:
+    """A symlinked subdirectory was not searched (pathlib's rglob does not follow links):
+    now it is, once; a link back to an ancestor is a loop, walked once only."""
+    root = tmp_path / "deploy"
+    write(root, "app.yaml", "{}\n")
+    shared = tmp_path / "shared"
+    write(shared, "db.yaml", "{}\n")
+    (root / "db").symlink_to(shared, target_is_directory=True)
+    (root / "again").symlink_to(root, target_is_directory=True)  # a loop
+    assert discover([str(root)]) == [str(root / "app.yaml"), str(root / "db" / "db.yaml")]
+
+
+def test_discover_refuses_what_it_cannot_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unreadable directory was skipped silently and a manifest link to nothing ignored:
+    the gate failed open. Both are now a LoadError (exit 2) naming the path. (The tests run as
+    root, whom no permission stops, so the unreadable directory is simulated.)"""
+    root = tmp_path / "deploy"
+    write(root, "app.yaml", "{}\n")
+    (root / "gone.yaml").symlink_to(tmp_path / "missing.yaml")
+    with pytest.raises(LoadError, match=r"gone\.yaml: a symbolic link to nothing"):
+        discover([str(root)])
+    (root / "gone.yaml").unlink()
+    locked = root / "locked"
+    locked.mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path: Any) -> Any:
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(LoadError, match=r"locked: cannot list this directory: Permission denied"):
+        discover([str(root)])
+    dangling = tmp_path / "named.yaml"
+    dangling.symlink_to(tmp_path / "nowhere.yaml")
+    with pytest.raises(LoadError, match=r"named\.yaml: a symbolic link to nothing"):
+        discover([str(dangling)])
