@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
+import signal
 import stat
 import tempfile
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from types import FrameType
+from typing import Any
 
 
 def write_files(texts: Mapping[str, str]) -> None:
@@ -18,30 +23,85 @@ def write_files(texts: Mapping[str, str]) -> None:
 
     Each text goes to a temporary file in the target's own directory (so `os.replace` is a
     rename on one file system), with the target's mode; only when every one is written and
-    synced are they renamed into place. A failure while staging leaves every file untouched.
+    synced are they renamed into place. A failure or a signal while staging leaves every file
+    untouched and removes the staged ones; SIGINT and SIGTERM wait until the renames are done.
     """
+    # marks this call's staged files, so that cleanup finds each one even when a signal
+    # lands between creating a file and recording its name
+    token = secrets.token_hex(6)
     staged: list[tuple[str, str]] = []
+    directories: set[str] = set()
+    done = False
     try:
         for path, text in texts.items():
             target = os.path.realpath(path)  # edit through a symlink, do not replace it
-            staged.append((_stage(target, text.encode("utf-8")), target))
-        while staged:
-            temp, target = staged[0]
-            os.replace(temp, target)
-            staged.pop(0)
+            directories.add(os.path.dirname(target) or ".")
+            staged.append((_stage(target, text.encode("utf-8"), token), target))
+        with _signals_held():  # every rename lands, then a pending SIGINT/SIGTERM is handled
+            while staged:
+                temp, target = staged[0]
+                os.replace(temp, target)
+                staged.pop(0)
+        done = True
     finally:
-        for temp, _ in staged:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
+        if not done:
+            _remove_staged(directories, token)
 
 
-def _stage(target: str, data: bytes) -> str:
+def _remove_staged(directories: set[str], token: str) -> None:
+    """Every file this call staged and did not rename, found by its token."""
+    marker = f".{token}."
+    for directory in directories:
+        with contextlib.suppress(OSError), os.scandir(directory) as entries:
+            for entry in entries:
+                if marker in entry.name and entry.name.endswith(_SUFFIX):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM for the block (renames take microseconds each), so a set of
+    files is never left half renamed; a signal that came meanwhile is handled after it.
+
+    Python runs signal handlers in the main thread whichever thread the signal reaches, so
+    the handlers are swapped for one that only notes the signal (a thread's signal mask would
+    not hold it off)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        pending.append(signum)
+
+    previous: dict[int, Any] = {signum: signal.signal(signum, note) for signum in _HELD}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if pending:
+            handler = previous[pending[0]]
+            if callable(handler):
+                handler(pending[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(pending[0])
+
+
+_HELD = (signal.SIGINT, signal.SIGTERM)
+
+
+_SUFFIX = ".pullgate"
+
+
+def _stage(target: str, data: bytes, token: str) -> str:
     directory, name = os.path.split(target)
     try:
         info: os.stat_result | None = os.stat(target)
     except FileNotFoundError:
         info = None
-    fd, temp = tempfile.mkstemp(dir=directory or ".", prefix=f".{name}.", suffix=".pullgate")
+    fd, temp = tempfile.mkstemp(dir=directory or ".", prefix=f".{name}.{token}.", suffix=_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -13,3 +13,9 @@ class GateError(Exception):
     """A problem the user can fix; never a bug. `exit_code` defaults to 2 (usage or setup)."""
 
     exit_code: int = EXIT_USAGE
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (how CI cancels a job), raised in the main thread so that every `finally`
+    runs: staged files are removed, nothing is left half-written. A KeyboardInterrupt, as
+    Ctrl-C's is, so that no `except Exception` swallows it."""

@@ -8,14 +8,21 @@ and how a failed connection is worded (never with a credential, never with raw p
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 import random
+import signal
 import socket
 import ssl
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from gate.errors import Terminated
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
@@ -102,6 +109,54 @@ def retrying(
         retry=retry_if_exception(worth_retrying),
         reraise=True,
     )
+
+
+T = TypeVar("T")
+
+# --- running -------------------------------------------------------------------------------
+
+
+def run_cancellable(work: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(work)`, where SIGTERM cancels the work as Ctrl-C does, then raises
+    `Terminated`.
+
+    A signal handler that raises inside the event loop is unsafe: asyncio logs and drops any
+    exception but KeyboardInterrupt raised in a callback, and tasks still running at shutdown
+    report it again. Cancelling the main task lets every task wind down (connections closed),
+    and the previous SIGTERM handler is back in place afterwards.
+    """
+    terminated: list[bool] = []
+
+    async def main() -> T | None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        previous = signal.getsignal(signal.SIGTERM)
+        installed = False
+
+        def on_sigterm() -> None:
+            terminated.append(True)
+            if task is not None:
+                task.cancel()
+
+        if task is not None and threading.current_thread() is threading.main_thread():
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+                installed = True
+        try:
+            return await work
+        except asyncio.CancelledError:
+            if terminated:
+                return None
+            raise
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGTERM)
+                signal.signal(signal.SIGTERM, previous)
+
+    result = asyncio.run(main())
+    if terminated:
+        raise Terminated(signal.SIGTERM)
+    return result  # type: ignore[return-value]
 
 
 # --- wording failures -------------------------------------------------------------------------

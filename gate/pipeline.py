@@ -6,7 +6,6 @@ prints, so the whole gate can be driven (and tested) as a library call.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TextIO
@@ -27,6 +26,7 @@ from gate.inventory.cluster import load_config, read_cluster
 from gate.load import KubeObject, NothingToCheck, load_paths
 from gate.lock import Lock
 from gate.model import CheckResult, ImageUse, Outcome, Resolution
+from gate.net import run_cancellable
 from gate.platform import DEFAULT_RUNTIME, Platform, Runtime
 from gate.policy.lock import lock_findings
 from gate.policy.platforms import DEFAULT_PLATFORMS, platform_findings
@@ -117,7 +117,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
     if options.offline:
         uses = [_skipped(use) for use in uses]
     else:
-        uses = asyncio.run(_resolve(uses, keychain, ci_logins, options.transport, progress))
+        uses = run_cancellable(_resolve(uses, keychain, ci_logins, options.transport, progress))
     findings = [
         *policy.document_findings(loaded.invalid),
         *policy.api_findings(pods),

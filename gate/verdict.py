@@ -16,6 +16,10 @@ EXIT_OK = 0
 EXIT_VIOLATIONS = 1
 EXIT_USAGE = 2
 EXIT_UNVERIFIED = 3
+EXIT_SIGINT = 130
+"""Interrupted (Ctrl-C): 128 + SIGINT, as a shell reports it."""
+EXIT_SIGTERM = 143
+"""Terminated (how CI cancels a job): 128 + SIGTERM."""
 
 UNVERIFIED_RULES = frozenset(
     {"image-registry-unreachable", "image-pull-unverified", "image-platform-unverified"}

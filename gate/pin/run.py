@@ -10,13 +10,8 @@ import io
 from dataclasses import dataclass, field, replace
 
 from gate.load import STDIN
-from gate.pin.files import (
-    PinFileError,
-    read_manifest,
-    unified_diff,
-    write_files,
-    write_lock,
-)
+from gate.lock import dump_lock
+from gate.pin.files import PinFileError, read_manifest, unified_diff, write_files
 from gate.pin.plan import PinPlan, plan_check
 from gate.pin.yaml_edit import pin_texts
 from gate.pipeline import CheckOptions, run_check
@@ -77,10 +72,11 @@ def run_pin(
     except OSError as exc:
         raise PinFileError(f"cannot read {exc.filename}: {exc.strerror or exc}") from exc
     try:
-        if write:
-            write_files(changed)
+        # the manifests and the lock land together: all staged, then all renamed
+        outputs = dict(changed) if write else {}
         if lock_path:
-            write_lock(lock_path, plan.lock)
+            outputs[lock_path] = dump_lock(plan.lock)
+        write_files(outputs)
     except OSError as exc:
         raise PinFileError(f"cannot write {exc.filename}: {exc.strerror or exc}") from exc
     return PinRun(plan, texts, changed, stdin_text)

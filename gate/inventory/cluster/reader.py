@@ -14,6 +14,7 @@ from gate.inventory import Inventory, SecretEntry
 from gate.inventory.cluster.client import ORIGIN, ClusterClient
 from gate.inventory.cluster.kubeconfig import ClusterConfig
 from gate.inventory.model import data_keys
+from gate.net import run_cancellable
 from gate.workload import PodSpec
 
 
@@ -87,4 +88,4 @@ def read_cluster(
     credentials: bool = False,
 ) -> ClusterReadout:
     """`read_cluster_async` for callers outside an event loop (the pipeline)."""
-    return asyncio.run(read_cluster_async(config, inventory, pods, credentials=credentials))
+    return run_cancellable(read_cluster_async(config, inventory, pods, credentials=credentials))
