@@ -21,6 +21,14 @@ class Outcome(str, Enum):
     UNAUTHORIZED = "unauthorized"
     UNREACHABLE = "unreachable"
     INVALID_RESPONSE = "invalid-response"
+    """The registry answered with something unusable that is no integrity failure (a status
+    it should not send, a token service without a token): could not verify."""
+    MANIFEST_INVALID = "manifest-invalid"
+    """What the registry served fails integrity: a digest that does not match, a manifest that
+    is no JSON object or no image manifest. containerd refuses it as well."""
+    REFUSED = "refused"
+    """Not asked, by pullgate's own rule: a credential would have gone over plain HTTP to a
+    host not marked insecure."""
     SKIPPED = "skipped"
     """Not asked: `--offline`."""
     UNVERIFIED = "unverified"

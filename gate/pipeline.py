@@ -239,7 +239,7 @@ async def _resolve(
         with_credentials.append(use)
     async with RegistryClient(transport) as client:
         resolver = Resolver(client, ci_logins.lookup if ci_logins else None)
-        answers = await resolver.resolve_all(list(requests), progress)
+        answers = await resolver.resolve_all(list(requests), progress, transport.deadline)
     by_key = dict(zip(requests, answers, strict=True))
     return [
         replace(use, resolution=by_key[key]) if key is not None else use

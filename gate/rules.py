@@ -113,6 +113,18 @@ _RULES = [
         "`--insecure-registry`); retry the job if it was an outage (exit code 3).",
     ),
     Rule(
+        "image-manifest-invalid",
+        Severity.ERROR,
+        "What the registry served for the image fails integrity: its bytes do not hash to "
+        "their digest, or it is no image manifest or index.",
+        "ErrImagePull: containerd verifies every digest and refuses such content (`unexpected "
+        "commit digest`, `failed to unmarshal`), if the nodes are served the same.",
+        "Something between the registry and this job (a proxy, a cache, a broken mirror) or "
+        "the registry itself altered the content: check with `crane manifest` or `skopeo "
+        "inspect --raw`, clear the cache or fix the mirror, and push the image again if the "
+        "registry holds it damaged. Not a network hint: retrying will not help.",
+    ),
+    Rule(
         "image-pull-unverified",
         Severity.ERROR,
         "The pull depends on a credential the gate cannot replay, and no CI login verified it.",

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from gate.registry.transport import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from gate.registry.transport import DEFAULT_DEADLINE, DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
 
 def env(name: str) -> str:
@@ -21,6 +21,8 @@ def env(name: str) -> str:
 
 MAX_TIMEOUT = 600.0
 """No single request waits longer than ten minutes, whatever is asked."""
+MAX_DEADLINE = 3600.0
+"""No run resolves for longer than an hour, whatever is asked."""
 
 
 class Seconds(click.FloatRange):
@@ -71,6 +73,15 @@ def shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             envvar=env("TIMEOUT"),
             help="Seconds to wait for a registry to answer one request.",
+        ),
+        click.option(
+            "--deadline",
+            type=Seconds(min=1, max=MAX_DEADLINE),
+            default=DEFAULT_DEADLINE,
+            show_default=True,
+            envvar=env("DEADLINE"),
+            help="Seconds all image resolution may take; images still unresolved then could "
+            "not be verified (exit 3).",
         ),
         click.option(
             "--retries",

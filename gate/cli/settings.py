@@ -116,6 +116,7 @@ class Settings:
             registry_ca_files=config.ca_files_by_api_host(),
             mirrors=config.mirrors_by_domain(),
             timeout=params["timeout"],
+            deadline=params["deadline"],
             retries=params["retries"],
             backoff=backoff,
         )

@@ -19,7 +19,13 @@ from gate.reference import DEFAULT_TAG, InvalidReference, Reference, parse_refer
 from gate.verdict import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 
 _UNVERIFIED_OUTCOMES = frozenset(
-    {Outcome.UNREACHABLE, Outcome.INVALID_RESPONSE, Outcome.SKIPPED, Outcome.UNVERIFIED}
+    {
+        Outcome.UNREACHABLE,
+        Outcome.REFUSED,
+        Outcome.INVALID_RESPONSE,
+        Outcome.SKIPPED,
+        Outcome.UNVERIFIED,
+    }
 )
 """Outcomes that mean "could not ask", not "asked and wrong" (exit 3, as for `check`)."""
 

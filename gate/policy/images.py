@@ -215,6 +215,30 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                     "named.",
                 )
             )
+        elif resolution.outcome is Outcome.MANIFEST_INVALID:
+            findings.append(
+                finding_for(
+                    "image-manifest-invalid",
+                    use,
+                    f"the registry served damaged content for {ref.familiar}: {detail}",
+                    "containerd verifies every digest and would refuse it (ErrImagePull), if the "
+                    "nodes are served the same. A proxy, cache or mirror between the registry and "
+                    "this job, or the registry itself, altered it: compare with `skopeo inspect "
+                    "--raw`, fix or bypass the cache, or push the image again.",
+                )
+            )
+        elif resolution.outcome is Outcome.REFUSED:
+            findings.append(
+                finding_for(
+                    "image-registry-unreachable",
+                    use,
+                    f"could not verify {ref.familiar}: pullgate did not ask, {detail}",
+                    "pullgate sends a credential over plain HTTP only to a registry marked "
+                    "insecure. Serve the registry over HTTPS (with `--ca-file` for a private CA), "
+                    "or, if plain HTTP is intended, mark it with `--insecure-registry HOST` or "
+                    "config `insecure-registries` (exit code 3: could not verify).",
+                )
+            )
         else:
             findings.append(
                 finding_for(

@@ -8,8 +8,9 @@ the kubelet's runtime does: the same `Accept` types, the same digest rules.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -26,6 +27,7 @@ from gate.net import (
 from gate.reference import Reference
 from gate.registry.auth import DEFAULT_TOKEN_LIFETIME, Challenge, TokenCache, basic_header
 from gate.registry.auth_flow import RegistryAuth, refuse_plain_http
+from gate.registry.decoding import BodyTooLarge, BoundedDecoder, UndecodableBody
 from gate.registry.endpoint import Endpoints
 from gate.registry.errors import (
     InvalidResponse,
@@ -307,13 +309,27 @@ class RegistryClient:
             async for attempt in retrying(attempts, self.options.backoff):
                 with attempt:
                     async with limit:
-                        return await self._send_once(
-                            method, url, headers, max_bytes, params, form, follow_redirects
+                        return await self._within_timeout(
+                            url,
+                            self._send_once(
+                                method, url, headers, max_bytes, params, form, follow_redirects
+                            ),
                         )
         except Retryable as exc:
             suffix = f" (after {attempts} attempts)" if attempts > 1 else ""
             raise Unreachable(f"{exc}{suffix}") from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _within_timeout(self, url: str, sending: Coroutine[Any, Any, Answer]) -> Answer:
+        """One request as a whole (connect, headers and the whole body) within `--timeout`:
+        httpx's timeouts are per read, so a server trickling a byte a second never trips
+        them."""
+        try:
+            return await asyncio.wait_for(sending, self.options.timeout)
+        except asyncio.TimeoutError:
+            raise Retryable(
+                f"{origin(url)}: no complete answer within {self.options.timeout:g} s"
+            ) from None
 
     async def _send_once(
         self,
@@ -350,18 +366,21 @@ class RegistryClient:
                 )
             body = bytearray()
             if method != "HEAD":
-                async for chunk in response.aiter_bytes():
-                    body.extend(chunk)
-                    if cap and len(body) > cap:
-                        if ok:
-                            raise InvalidResponse(
-                                f"{origin(url)}: the response is over the {cap}-byte limit"
-                            )
-                        break
+                decoder = BoundedDecoder(response.headers.get("Content-Encoding", ""), cap)
+                try:
+                    async for chunk in response.aiter_raw():
+                        body.extend(decoder.feed(chunk))
+                    body.extend(decoder.finish())
+                except BodyTooLarge:
+                    if ok:
+                        raise InvalidResponse(
+                            f"{origin(url)}: the response is over the {cap}-byte limit"
+                        ) from None
+                    # an error body is only read for its message: keep what fits
         except httpx.TimeoutException:
             raise Retryable(f"{origin(url)}: timed out reading the response") from None
-        except httpx.DecodingError:
-            raise InvalidResponse(f"{origin(url)}: a body that cannot be decoded") from None
+        except UndecodableBody as exc:
+            raise InvalidResponse(f"{origin(url)}: {exc}") from None
         except httpx.TransportError as exc:
             raise Retryable(_transport_message(url, exc)) from None
         finally:

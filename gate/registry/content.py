@@ -14,7 +14,13 @@ from gate import platform as platforms
 from gate.credentials import Credential
 from gate.reference import Reference
 from gate.registry.client import MAX_CONFIG_BYTES, RegistryClient
-from gate.registry.errors import InvalidResponse, ManifestUnknown, NameUnknown, RegistryError
+from gate.registry.errors import (
+    IntegrityError,
+    InvalidResponse,
+    ManifestUnknown,
+    NameUnknown,
+    RegistryError,
+)
 from gate.registry.media import (
     IMAGE_CONFIG_TYPES,
     INDEX_TYPES,
@@ -102,7 +108,7 @@ class ContentReader:
         if manifest.is_index:
             listed = document.get("manifests")
             if not isinstance(listed, list):
-                raise InvalidResponse(f"index {manifest.digest} has no manifest list")
+                raise IntegrityError(f"index {manifest.digest} has no manifest list")
             entries = await self._index_entries(
                 reference, credential, manifest.digest, listed, mirror
             )
@@ -112,7 +118,7 @@ class ContentReader:
         else:
             # Not one of the four types asked for (a schema 1 manifest, an HTML page, any
             # JSON): nothing a current runtime would pull, so nothing to call resolved.
-            raise InvalidResponse(
+            raise IntegrityError(
                 f"the registry served {manifest.media_type or 'an untyped body'} for "
                 f"{reference.familiar}, not an image manifest or index"
             )
@@ -226,14 +232,14 @@ class ContentReader:
         """
         config = document.get("config")
         if not isinstance(config, dict):
-            raise InvalidResponse("image manifest without a config descriptor")
+            raise IntegrityError("image manifest without a config descriptor")
         digest, media_type = config.get("digest"), config.get("mediaType")
         if media_type not in IMAGE_CONFIG_TYPES:
             return platforms.Entry(
                 None, None, declared=False, artifact=str(media_type or "no config media type")
             )
         if not isinstance(digest, str):
-            raise InvalidResponse("image manifest whose config has no digest")
+            raise IntegrityError("image manifest whose config has no digest")
         size = config.get("size")
         if isinstance(size, int) and size > MAX_CONFIG_BYTES:
             return platforms.Entry(
@@ -249,6 +255,6 @@ class ContentReader:
             )
             data = json_object(body)
             if data is None:
-                raise InvalidResponse(f"config {digest} is not a JSON object")
+                raise IntegrityError(f"config {digest} is not a JSON object")
             self._configs[digest] = platforms.entry_from_document(data, declared=False)
         return self._configs[digest]

@@ -47,6 +47,11 @@ class InvalidResponse(RegistryError):
     """The registry answered, but with something unusable (digest mismatch, oversize, junk)."""
 
 
+class IntegrityError(InvalidResponse):
+    """What was served fails integrity: bytes that do not hash to their digest, a manifest
+    that is not a JSON object, an index without manifests, a type that is no image."""
+
+
 class InsecureRefused(RegistryError):
     """Sending a credential would need plain HTTP to a host not marked insecure."""
 

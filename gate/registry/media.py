@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from gate.registry.errors import InvalidResponse
+from gate.registry.errors import IntegrityError
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -41,7 +41,7 @@ class Manifest:
     def document(self) -> dict[str, Any]:
         data = json_object(self.body)
         if data is None:
-            raise InvalidResponse(f"manifest {self.digest} is not a JSON object")
+            raise IntegrityError(f"manifest {self.digest} is not a JSON object")
         return data
 
     @property
@@ -91,7 +91,7 @@ def served_manifest(body: bytes, target: str, announced: str | None, content_typ
             continue
         algorithm = claimed.partition(":")[0]
         if algorithm in _DIGEST_ALGORITHMS and digest_of(body, algorithm) != claimed:
-            raise InvalidResponse(
+            raise IntegrityError(
                 f"the manifest served for {target} hashes to {digest_of(body, algorithm)}, "
                 f"not {claimed}"
             )
@@ -103,7 +103,7 @@ def check_blob(body: bytes, digest: str) -> None:
     """Refuse a blob whose bytes do not hash to the digest it was asked by."""
     algorithm = digest.partition(":")[0]
     if algorithm in _DIGEST_ALGORITHMS and digest_of(body, algorithm) != digest:
-        raise InvalidResponse(f"blob {digest} does not match its digest")
+        raise IntegrityError(f"blob {digest} does not match its digest")
 
 
 def _is_digest(target: str) -> bool:

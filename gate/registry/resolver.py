@@ -21,6 +21,7 @@ from gate.registry.client import RegistryClient
 from gate.registry.content import Content, ContentReader
 from gate.registry.errors import (
     InsecureRefused,
+    IntegrityError,
     ManifestUnknown,
     NameUnknown,
     RegistryError,
@@ -62,9 +63,16 @@ class Resolver:
         self._flights: dict[tuple[str, Credential, str], asyncio.Task[Resolution]] = {}
 
     async def resolve_all(
-        self, requests: Sequence[Request], progress: Progress | None = None
+        self,
+        requests: Sequence[Request],
+        progress: Progress | None = None,
+        deadline: float | None = None,
     ) -> list[Resolution]:
-        """Resolve every request; identical (reference, credential) pairs are asked once."""
+        """Resolve every request; identical (reference, credential) pairs are asked once.
+
+        What is not resolved within `deadline` seconds is cancelled and could not be verified
+        (`UNREACHABLE`, naming the deadline), so no registry can hold the run for long.
+        """
         done = 0
 
         async def one(request: Request) -> Resolution:
@@ -80,7 +88,23 @@ class Resolver:
                 progress(done, len(requests), request.reference.familiar)
             return result
 
-        return list(await asyncio.gather(*(one(r) for r in requests)))
+        tasks = [asyncio.ensure_future(one(r)) for r in requests]
+        if not tasks:
+            return []
+        finished, pending = await asyncio.wait(tasks, timeout=deadline)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        return [
+            task.result()
+            if task in finished
+            else Resolution(
+                request.reference,
+                Outcome.UNREACHABLE,
+                detail=f"not resolved within the run's {deadline:g} s deadline (--deadline)",
+            )
+            for task, request in zip(tasks, requests, strict=True)
+        ]
 
     async def resolve(
         self,
@@ -108,7 +132,12 @@ class Resolver:
         answer = await self._resolve_offer(reference, credentials)
         unknown = (*on_behalf_of, *unreplayable)
         fallback_only = tuple(credentials) in ((), (ANONYMOUS,)) and bool(on_behalf_of)
-        settled = [Outcome.UNREACHABLE, Outcome.INVALID_RESPONSE]
+        settled = [
+            Outcome.UNREACHABLE,
+            Outcome.REFUSED,
+            Outcome.INVALID_RESPONSE,
+            Outcome.MANIFEST_INVALID,
+        ]
         if not fallback_only:
             settled.append(Outcome.MANIFEST_UNKNOWN)
         if answer.ok or answer.outcome in settled:
@@ -169,7 +198,12 @@ class Resolver:
             if result.ok:
                 return result
             failures.append(result)
-        for outcome in (Outcome.UNREACHABLE, Outcome.INVALID_RESPONSE):
+        for outcome in (
+            Outcome.UNREACHABLE,
+            Outcome.REFUSED,
+            Outcome.INVALID_RESPONSE,
+            Outcome.MANIFEST_INVALID,
+        ):
             unverified = [f for f in failures if f.outcome is outcome]
             if unverified:
                 return unverified[0]
@@ -200,9 +234,11 @@ class Resolver:
         except Unauthorized as exc:
             return Resolution(reference, Outcome.UNAUTHORIZED, detail=str(exc))
         except InsecureRefused as exc:
-            return Resolution(reference, Outcome.UNAUTHORIZED, detail=str(exc))
+            return Resolution(reference, Outcome.REFUSED, detail=str(exc))
         except Unreachable as exc:
             return Resolution(reference, Outcome.UNREACHABLE, detail=str(exc))
+        except IntegrityError as exc:
+            return Resolution(reference, Outcome.MANIFEST_INVALID, detail=str(exc))
         except RegistryError as exc:
             return Resolution(reference, Outcome.INVALID_RESPONSE, detail=str(exc))
         return Resolution(

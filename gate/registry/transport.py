@@ -15,11 +15,15 @@ import httpx
 
 from gate import __version__
 from gate.net import LOOPBACK_HOSTS, is_loopback, split_host
+from gate.registry.decoding import ACCEPT_ENCODING
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 DEFAULT_PER_REGISTRY = 8
+DEFAULT_DEADLINE = 300.0
+"""Five minutes for every image of a run: long enough for an estate behind slow registries,
+short enough that a hanging registry cannot hold a CI job."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class TransportOptions:
     retries: int = DEFAULT_RETRIES
     backoff: float = DEFAULT_BACKOFF
     """Base of the exponential backoff between retries, in seconds."""
+    deadline: float = DEFAULT_DEADLINE
+    """Seconds all resolution may take; what is still unresolved then could not be verified."""
     per_registry: int = DEFAULT_PER_REGISTRY
     """Requests in flight to one registry at a time."""
     registry_ca_files: dict[str, str] = field(default_factory=dict)
@@ -93,6 +99,7 @@ def build_client(options: TransportOptions) -> httpx.AsyncClient:
         mounts=mounts,
         timeout=timeout,
         follow_redirects=True,
-        headers={"User-Agent": f"pullgate/{__version__}"},
+        # only what BoundedDecoder undoes under its cap
+        headers={"User-Agent": f"pullgate/{__version__}", "Accept-Encoding": ACCEPT_ENCODING},
         trust_env=True,
     )

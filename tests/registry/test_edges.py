@@ -54,7 +54,7 @@ def test_a_body_that_does_not_match_its_digest_is_refused(respx_mock: respx.Mock
         },
     )
     result = _resolve("registry.example.com/app:1.0")
-    assert result.outcome is Outcome.INVALID_RESPONSE
+    assert result.outcome is Outcome.MANIFEST_INVALID  # integrity: image-manifest-invalid
     assert "hashes to" in result.detail
 
 
@@ -66,7 +66,7 @@ def test_a_body_served_for_a_digest_must_hash_to_it(respx_mock: respx.MockRouter
         200, content=INDEX, headers={"Content-Type": "application/vnd.oci.image.index.v1+json"}
     )
     result = _resolve(f"registry.example.com/app@{wanted}")
-    assert result.outcome is Outcome.INVALID_RESPONSE
+    assert result.outcome is Outcome.MANIFEST_INVALID  # integrity: image-manifest-invalid
 
 
 @respx.mock(assert_all_called=False)
@@ -163,7 +163,7 @@ def test_any_json_is_not_a_manifest(respx_mock: respx.MockRouter) -> None:
         200, json={"hello": "world"}
     )
     result = _resolve("registry.example.com/app:1.0")
-    assert result.outcome is Outcome.INVALID_RESPONSE
+    assert result.outcome is Outcome.MANIFEST_INVALID  # integrity: image-manifest-invalid
     assert "not an image manifest" in result.detail
 
 

@@ -112,7 +112,8 @@ def test_credentials_never_go_to_a_plain_http_realm(respx_mock: respx.MockRouter
         200, json={"token": "t"}
     )
     result = _resolve(TransportOptions(retries=0), "registry.example.com/app:1.0")
-    assert result.outcome is Outcome.UNAUTHORIZED
+    # pullgate's own refusal: could not verify (exit 3), not the registry's 401
+    assert result.outcome is Outcome.REFUSED
     assert "plain HTTP" in result.detail
     assert not token_route.called  # nothing was sent there at all
     assert SECRET not in result.detail

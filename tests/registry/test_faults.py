@@ -1,0 +1,136 @@
+"""A registry that misbehaves (tests/support/faults.py): every fault ends within its bound,
+with the documented exit code and a plain message. Each case is one that held, crashed or
+misfiled the gate before (issue 13's measurements).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.faults import FaultServer
+from tests.support.paths import ROOT
+
+
+@pytest.fixture(scope="module")
+def faults() -> Iterator[FaultServer]:
+    server = FaultServer()
+    yield server
+    server.close()
+
+
+def _check(tmp_path: Path, image: str, *args: str) -> tuple[int, dict, str, float, int]:
+    """`pullgate check --format json` in a child process: exit code, report, stderr, seconds
+    and the child's peak memory in KiB (measured by a wrapper whose only child it is)."""
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+        f"  containers: [{{name: a, image: '{image}'}}]\n"
+    )
+    command = [sys.executable, "-m", "gate", "check", "--format", "json", *args, str(manifest)]
+    wrapper = (
+        "import json, resource, subprocess, sys\n"
+        f"proc = subprocess.run({command!r}, capture_output=True, text=True)\n"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "print(json.dumps([proc.returncode, proc.stdout, proc.stderr, peak]))\n"
+    )
+    start = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-c", wrapper],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PULLGATE_NO_PROGRESS": "1", "PULLGATE_BACKOFF": "0.05"},
+        timeout=180,
+    )
+    elapsed = time.monotonic() - start
+    code, out, err, peak = json.loads(run.stdout)
+    return code, json.loads(out) if out else {}, err, elapsed, peak
+
+
+def _finding(report: dict) -> dict:
+    (finding,) = report["findings"]
+    assert "Traceback" not in json.dumps(report)
+    return finding
+
+
+def test_a_trickling_body_is_bounded_by_the_whole_request_timeout(
+    tmp_path: Path, faults: FaultServer
+) -> None:
+    """One byte every half second passed every per-read timeout: 300 s with --timeout 5,
+    then a pass. Now --timeout bounds the request as a whole."""
+    code, report, err, elapsed, _ = _check(
+        tmp_path, f"{faults.host}/trickle-body/app:1", "--timeout", "2", "--retries", "1"
+    )
+    assert code == 3, err
+    finding = _finding(report)
+    assert finding["rule"] == "image-registry-unreachable"
+    assert "no complete answer within 2 s" in finding["message"]
+    assert elapsed < 30
+
+
+def test_trickling_headers_are_bounded_too(tmp_path: Path, faults: FaultServer) -> None:
+    code, report, err, elapsed, _ = _check(
+        tmp_path, f"{faults.host}/trickle-headers/app:1", "--timeout", "2", "--retries", "0"
+    )
+    assert code == 3, err
+    assert "within 2 s" in _finding(report)["message"]
+    assert elapsed < 30
+
+
+def test_a_hanging_registry_is_cut_by_the_deadline(tmp_path: Path, faults: FaultServer) -> None:
+    """A registry that accepts and never answers held the gate 135 s with the defaults; the
+    run's --deadline ends it (exit 3, a finding naming the deadline)."""
+    code, report, err, elapsed, _ = _check(
+        tmp_path, f"{faults.host}/hang/app:1", "--timeout", "60", "--deadline", "3"
+    )
+    assert code == 3, err
+    assert "within the run's 3 s deadline (--deadline)" in _finding(report)["message"]
+    assert elapsed < 30
+
+
+def test_a_long_retry_after_is_cut_by_the_deadline(tmp_path: Path, faults: FaultServer) -> None:
+    code, report, err, elapsed, _ = _check(
+        tmp_path, f"{faults.host}/rate-limited/app:1", "--retries", "5", "--deadline", "3"
+    )
+    assert code == 3, err
+    assert "deadline" in _finding(report)["message"]
+    assert elapsed < 30
+
+
+def test_a_nested_gzip_bomb_is_refused_in_bounded_memory(
+    tmp_path: Path, faults: FaultServer
+) -> None:
+    """3.5 KB of `Content-Encoding: gzip, gzip` grew the process to 4.2 GB: each layer now
+    inflates under the 4 MiB manifest cap (gate/registry/decoding.py)."""
+    code, report, err, _, peak_kib = _check(tmp_path, f"{faults.host}/gzip-bomb/app:1")
+    assert code == 3, err
+    finding = _finding(report)
+    assert finding["rule"] == "image-registry-unreachable"
+    assert "over the 4194304-byte limit" in finding["message"]
+    assert peak_kib < 200 * 1024, f"peak {peak_kib} KiB for a 256 MiB bomb"
+
+
+@pytest.mark.parametrize(
+    ("fault", "words"),
+    [("digest-mismatch", "hashes to"), ("not-json", "is not a JSON object")],
+)
+def test_integrity_failures_have_their_own_rule(
+    tmp_path: Path, faults: FaultServer, fault: str, words: str
+) -> None:
+    """A digest mismatch or a non-JSON manifest was filed as "unreachable" with a network
+    hint; it is `image-manifest-invalid` (exit 1), with an integrity hint."""
+    code, report, err, _, _ = _check(tmp_path, f"{faults.host}/{fault}/app:1")
+    assert code == 1, err
+    finding = _finding(report)
+    assert finding["rule"] == "image-manifest-invalid"
+    assert words in finding["message"]
+    assert "Welcome to our proxy" not in finding["message"]  # raw server text stays out
+    assert "skopeo inspect" in finding["hint"]
