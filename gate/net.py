@@ -26,8 +26,9 @@ from gate.errors import Terminated
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-"""Answers worth asking again: the server or something in front of it is busy or restarting."""
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+"""Answers worth asking again: the server or something in front of it is busy or restarting
+(a 500 is the server's own failure, which asking again does not cure)."""
 MAX_RETRY_AFTER = 30.0
 """Longest `Retry-After` honoured, in seconds: a gate waits for a restart, not for a quota."""
 
@@ -177,6 +178,15 @@ def is_cert_failure(exc: BaseException) -> bool:
     return any(
         isinstance(c, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(c)
         for c in causes(exc)
+    )
+
+
+def is_name_unknown(exc: BaseException) -> bool:
+    """DNS answered that the host does not exist (NXDOMAIN): final, unlike a DNS timeout."""
+    return any(
+        isinstance(cause, socket.gaierror)
+        and cause.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME))
+        for cause in causes(exc)
     )
 
 

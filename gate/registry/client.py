@@ -20,6 +20,7 @@ from gate.net import (
     Retryable,
     failure_reason,
     is_cert_failure,
+    is_name_unknown,
     origin,
     retry_after,
     retrying,
@@ -355,6 +356,8 @@ class RegistryClient:
             message = _transport_message(url, exc)
             if is_cert_failure(exc):
                 raise TLSVerificationFailed(message) from None
+            if is_name_unknown(exc):
+                raise Unreachable(message) from None  # NXDOMAIN: asking again changes nothing
             raise Retryable(message) from None
         try:
             ok = response.status_code < 300

@@ -134,3 +134,24 @@ def test_integrity_failures_have_their_own_rule(
     assert words in finding["message"]
     assert "Welcome to our proxy" not in finding["message"]  # raw server text stays out
     assert "skopeo inspect" in finding["hint"]
+
+
+def test_a_host_that_does_not_exist_is_not_asked_again(tmp_path: Path) -> None:
+    """NXDOMAIN is final: retrying with backoff only made a typo in a registry name slow.
+    (`.invalid` never resolves, RFC 2606.)"""
+    code, report, err, _, _ = _check(tmp_path, "registry.nope.invalid/app:1", "--retries", "5")
+    assert code == 3, err
+    finding = _finding(report)
+    assert "cannot resolve host registry.nope.invalid" in finding["message"]
+    assert "attempts" not in finding["message"]  # asked once
+
+
+def test_only_transient_statuses_are_retried(tmp_path: Path, faults: FaultServer) -> None:
+    """429 and 502/503/504 are a busy server or proxy, asked again; a 500 is the server's own
+    failure, asked once."""
+    for fault, asked in (("server-error", 1), ("busy", 3)):
+        before = faults.hits[fault]
+        code, report, err, _, _ = _check(tmp_path, f"{faults.host}/{fault}/app:1", "--retries", "2")
+        assert code == 3, err
+        assert _finding(report)["rule"] == "image-registry-unreachable"
+        assert faults.hits[fault] - before == asked, fault

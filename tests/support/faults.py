@@ -9,7 +9,8 @@ as `<fault>` says:
 - `gzip-bomb`: a small body with `Content-Encoding: gzip, gzip` that inflates to 256 MiB;
 - `digest-mismatch`: a valid manifest whose `Docker-Content-Digest` is another digest;
 - `not-json`: an HTML page served as an OCI manifest;
-- `rate-limited`: 429 with `Retry-After: 3600`.
+- `rate-limited`: 429 with `Retry-After: 3600`;
+- `server-error`: 500; `busy`: 503.
 
 Every request is counted per fault (`hits`). Threads sleep on an event, so `close()` ends them.
 """
@@ -131,6 +132,12 @@ class FaultServer:
             def _not_json(self, head: bool) -> None:
                 body = b"<html><body>Welcome to our proxy</body></html>"
                 self._send(200, body, {"Content-Type": OCI_MANIFEST}, head)
+
+            def _server_error(self, head: bool) -> None:
+                self._send(500, b"oops", {"Content-Type": "text/plain"}, head)
+
+            def _busy(self, head: bool) -> None:
+                self._send(503, b"busy", {"Content-Type": "text/plain"}, head)
 
             def _rate_limited(self, head: bool) -> None:
                 body = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}'
