@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from gate.display import TEXT_LIMIT, shown, shown_or_none
 from gate.platform import Entry
 from gate.reference import Reference
 from gate.rules import RULES, Severity
@@ -121,6 +122,13 @@ class Finding:
     """Where the suppression is written: `annotation` (in the manifest) or `config`."""
     volume: str | None = None
     """The image volume the finding is about (then `container` is None)."""
+
+    def __post_init__(self) -> None:
+        """Every value a report shows a person is escaped and capped (`gate.display`)."""
+        for name in ("message", "hint"):
+            object.__setattr__(self, name, shown(getattr(self, name), TEXT_LIMIT))
+        for name in ("kind", "namespace", "name", "container", "image", "source", "volume"):
+            object.__setattr__(self, name, shown_or_none(getattr(self, name)))
 
     @property
     def target(self) -> str | None:

@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gate.display import TEXT_LIMIT, shown
 from gate.model import CheckResult, Finding
 from gate.report import json_report, text_report
 from gate.report.sarif import report_path, severity_order
@@ -84,7 +85,8 @@ def _unchecked_notice(result: CheckResult, workspace: str | None) -> str:
     first, count = result.unchecked[0], len(result.unchecked)
     message = (
         f"{count} image field{'s' if count != 1 else ''} not checked, first "
-        f"{first.object.kind} {first.object.namespace}/{first.object.name} {first.path}: "
+        f"{shown(first.object.kind)} {shown(first.object.namespace)}/{shown(first.object.name)} "
+        f"{shown(first.path)}: "
         f"{first.reason}. The full list is in this step's log below."
     )
     properties = {
@@ -323,10 +325,12 @@ def _size(lines: Sequence[str]) -> int:
 
 
 def _cell(text: str) -> str:
-    """Table-cell text: no HTML from manifests, no cell breaks, newlines as <br>."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    escaped = escaped.replace("|", "\\|").replace("\r\n", "\n").replace("\r", "\n")
-    return escaped.replace("\n", "<br>")
+    """Table-cell text: no HTML from manifests, no cell breaks, newlines as <br>, any other
+    control character escaped (`gate.display`)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    escaped = "\n".join(shown(line, TEXT_LIMIT) for line in lines)
+    escaped = escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace("|", "\\|").replace("\n", "<br>")
 
 
 def _code(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from gate.display import shown, shown_or_none
 from gate.model import CheckResult, Finding, ImageUse
 from gate.workload import UncheckedImage
 
@@ -31,12 +32,12 @@ def unchecked_dict(unchecked: UncheckedImage) -> dict[str, Any]:
     return {
         "file": ref.file,
         "line": unchecked.line,
-        "api_version": ref.api_version,
-        "kind": ref.kind,
-        "namespace": ref.namespace,
-        "name": ref.name,
-        "path": unchecked.path,
-        "value": unchecked.value,
+        "api_version": shown(ref.api_version),
+        "kind": shown(ref.kind),
+        "namespace": shown(ref.namespace),
+        "name": shown(ref.name),
+        "path": shown(unchecked.path),
+        "value": shown_or_none(unchecked.value),
         "reason": unchecked.reason,
     }
 
@@ -58,7 +59,7 @@ def images(result: CheckResult) -> list[dict[str, Any]]:
         outcome = working or first.resolution
         entries.append(
             {
-                "reference": image,
+                "reference": shown(image),
                 "canonical": first.reference.canonical if first.reference else None,
                 "digest": working.digest if working else None,
                 "media_type": working.media_type if working else None,
@@ -78,17 +79,17 @@ def _location(use: ImageUse) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "file": pod.file,
         "line": use.container.line,
-        "kind": pod.kind,
-        "namespace": pod.namespace,
-        "name": pod.name,
-        "container": None if use.container.is_volume else use.container.name,
+        "kind": shown(pod.kind),
+        "namespace": shown(pod.namespace),
+        "name": shown(pod.name),
+        "container": None if use.container.is_volume else shown(use.container.name),
         "credential": use.resolution.credential if use.resolution else None,
         "verified_with": use.resolution.verified_with if use.resolution else None,
     }
     if use.container.is_volume:
-        entry["volume"] = use.container.name
+        entry["volume"] = shown(use.container.name)
     if pod.source:
-        entry["source"] = pod.source
+        entry["source"] = shown(pod.source)
     return entry
 
 

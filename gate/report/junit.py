@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gate import __version__
+from gate.display import shown
 from gate.model import CheckResult, Finding, ImageUse, Outcome
 from gate.report.sarif import message_with_hint, report_path
 from gate.rules import Severity
@@ -140,12 +141,12 @@ def _cases(result: CheckResult, root_dir: str | None, show_suppressed: bool) -> 
 
 def _image_case(use: ImageUse, file: str, classname: str) -> _Case:
     container = use.container
-    label = container.name
+    label = shown(container.name)
     if container.is_volume:
         label = container.label
     elif container.field != "containers":  # initContainer / ephemeralContainer
         label = f"{container.field.removesuffix('s')} {container.name}"
-    image = container.image if container.image is not None else "no image"
+    image = shown(container.image) if container.image is not None else "no image"
     return _Case(file, classname, f"{label} ({image})", use=use)
 
 
@@ -174,7 +175,7 @@ def _via(ref: SecretRef) -> str:
 
 def _classname(pod: PodSpec, file: str) -> str:
     obj = pod.object
-    return f"{file} {obj.kind} {obj.namespace}/{obj.name}"
+    return f"{file} {shown(obj.kind)} {shown(obj.namespace)}/{shown(obj.name)}"
 
 
 def _unique_names(cases: list[_Case]) -> None:

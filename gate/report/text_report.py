@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from gate.display import shown, shown_or_none
 from gate.model import CheckResult, Finding, ImageUse, Outcome
 from gate.rules import Severity
 from gate.verdict import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
@@ -34,11 +35,13 @@ def render(result: CheckResult, context: RenderContext) -> str:
     sources: dict[tuple[str, _ObjectKey], str | None] = {}
     for use in result.uses:
         obj = use.pod.object
-        key = (obj.kind, obj.namespace, obj.name)
+        key = (shown(obj.kind), shown(obj.namespace), shown(obj.name))  # as findings hold them
         objects[obj.file].setdefault(key, []).append(use)
-        sources[(obj.file, key)] = obj.source
+        sources[(obj.file, key)] = shown_or_none(obj.source)
     at_image: dict[tuple[str, int, str | None], list[Finding]] = defaultdict(list)
-    image_lines = {(u.pod.object.file, u.container.line, u.container.name) for u in result.uses}
+    image_lines = {
+        (u.pod.object.file, u.container.line, shown(u.container.name)) for u in result.uses
+    }
     by_object: dict[str, dict[_ObjectKey, list[Finding]]] = defaultdict(dict)
     by_file: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
@@ -71,7 +74,7 @@ def render(result: CheckResult, context: RenderContext) -> str:
             header = f"  {kind} {namespace}/{name}"
             lines.append(style.bold(header) + (style.dim(f"  ({source})") if source else ""))
             for use in sorted(objects.get(file, {}).get(key, []), key=lambda u: u.container.line):
-                image_key = (file, use.container.line, use.container.name)
+                image_key = (file, use.container.line, shown(use.container.name))
                 lines.extend(_use_lines(use, at_image.get(image_key, []), style))
             for finding in sorted(by_object.get(file, {}).get(key, []), key=lambda f: f.line):
                 where = f"    line {finding.line:<5}" + (
@@ -93,9 +96,10 @@ def _unchecked_lines(result: CheckResult, style: _Styler) -> list[str]:
     lines = [style.bold(f"Not checked: {count} image field{'s' if count != 1 else ''}")]
     for item in result.unchecked:
         ref = item.object
-        value = f" {item.value}" if item.value else ""
+        value = f" {shown(item.value)}" if item.value else ""
         lines.append(
-            f"  {ref.file}:{item.line}: {ref.kind} {ref.namespace}/{ref.name} {item.path}{value}"
+            f"  {ref.file}:{item.line}: {shown(ref.kind)} {shown(ref.namespace)}/"
+            f"{shown(ref.name)} {shown(item.path)}{value}"
         )
         lines.append(style.dim(f"    {item.reason}"))
     lines.append("")
@@ -105,9 +109,10 @@ def _unchecked_lines(result: CheckResult, style: _Styler) -> list[str]:
 def _use_lines(use: ImageUse, findings: list[Finding], style: _Styler) -> list[str]:
     container = use.container
     where = (
-        f"    line {container.line:<5} {container.label if container.is_volume else container.name}"
+        f"    line {container.line:<5} "
+        f"{shown(container.label if container.is_volume else container.name)}"
     )
-    image = container.image or "(no image)"
+    image = shown(container.image) if container.image else "(no image)"
     resolution = use.resolution
     if not findings:
         if resolution is not None and resolution.ok:
