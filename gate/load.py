@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,12 +132,25 @@ class InvalidDocument:
 @dataclass
 class LoadResult:
     objects: list[KubeObject] = field(default_factory=list)
+    """Every object, in document order (empty when a `sink` took them)."""
     invalid: list[InvalidDocument] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     documents: int = 0
     """Non-empty documents parsed (before `kind: List` expansion)."""
     skipped_documents: int = 0
     """Non-empty documents (or List items) that are not Kubernetes objects (no apiVersion/kind)."""
+    object_count: int = 0
+    """Objects loaded, whether kept in `objects` or handed to `sink`."""
+    sink: Callable[[KubeObject], None] | None = field(default=None, repr=False)
+    """Takes each object as it is parsed instead of `objects`: with it, memory holds one
+    document at a time, whatever the size of the input."""
+
+    def add(self, obj: KubeObject) -> None:
+        self.object_count += 1
+        if self.sink is not None:
+            self.sink(obj)
+        else:
+            self.objects.append(obj)
 
 
 def discover(paths: Iterable[str]) -> list[str]:
@@ -204,9 +217,12 @@ def _walk(root: str) -> list[str]:
     return [str(p) for p in sorted(found)]
 
 
-def load_paths(paths: Iterable[str], stdin: Any = None) -> LoadResult:
-    """Load every manifest under `paths` (see `discover`)."""
-    result = LoadResult()
+def load_paths(
+    paths: Iterable[str], stdin: Any = None, sink: Callable[[KubeObject], None] | None = None
+) -> LoadResult:
+    """Load every manifest under `paths` (see `discover`); with `sink`, each object goes to it
+    as it is parsed, and none is kept."""
+    result = LoadResult(sink=sink)
     for name in discover(paths):
         if name == STDIN:
             if stdin is not None:
@@ -236,17 +252,41 @@ def load_paths(paths: Iterable[str], stdin: Any = None) -> LoadResult:
 def load_text(text: str, file: str, result: LoadResult | None = None) -> LoadResult:
     """Parse one file's text (multi-document YAML, or JSON) into `result`."""
     result = result if result is not None else LoadResult()
-    # only line feeds end lines, as in an editor or a CI annotation (str.splitlines() also
-    # splits on form feeds, vertical tabs, U+2028...)
-    all_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if all_lines[-1] == "":
-        all_lines.pop()
     if text.lstrip().startswith(("{", "[")):
         _load_json(text, file, result)
         return result
-    for chunk_start, chunk in split_documents(all_lines):
-        _load_chunk(chunk, chunk_start, file, all_lines, result)
+    # only line feeds end lines, as in an editor or a CI annotation (str.splitlines() also
+    # splits on form feeds, vertical tabs, U+2028...)
+    normalized = text.replace("\r\n", "\n").replace("\r", "\n")
+    for chunk_start, chunk_lines in _stream_documents(normalized):
+        chunk = "\n".join(chunk_lines) + "\n"
+        _load_chunk(chunk, chunk_start, file, chunk_lines, result)
     return result
+
+
+def _stream_documents(text: str) -> Iterator[tuple[int, list[str]]]:
+    """`split_documents` over `text` without a list of all its lines: one document's lines
+    at a time, so a stream of any size is split in the memory of its largest document."""
+    chunk: list[str] = []
+    start = 0
+    for index, line in enumerate(_lines(text)):
+        if chunk and _DOC_SEPARATOR.match(line):
+            yield start, chunk
+            chunk, start = [], index
+        chunk.append(line)
+    yield start, chunk
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text` (split on line feeds; no empty last line after a final one)."""
+    position = 0
+    while position < len(text):
+        end = text.find("\n", position)
+        if end < 0:
+            yield text[position:]
+            return
+        yield text[position:end]
+        position = end + 1
 
 
 def _load_json(text: str, file: str, result: LoadResult) -> None:
@@ -318,7 +358,7 @@ def split_documents(lines: list[str]) -> Iterator[tuple[int, str]]:
 
 
 def _load_chunk(
-    chunk: str, offset: int, file: str, all_lines: list[str], result: LoadResult
+    chunk: str, offset: int, file: str, chunk_lines: list[str], result: LoadResult
 ) -> None:
     loader = _Loader(chunk)
     try:
@@ -331,7 +371,7 @@ def _load_chunk(
                 continue
             lines: dict[PathKey, int] = {}
             _record_lines(node, (), offset, lines, _node_budget(len(chunk)))
-            source = _helm_source(all_lines, offset + node.start_mark.line)
+            source = _helm_source(chunk_lines, node.start_mark.line)
             _add_document(data, lines, source, file, result)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -366,13 +406,11 @@ def _add_document(
     if str(data.get("kind")).endswith("List") and isinstance(data.get("items"), list):
         for index, item in enumerate(data["items"]):
             if _is_kube_object(item):
-                result.objects.append(
-                    KubeObject(item, file, doc_index, lines, source, ("items", index))
-                )
+                result.add(KubeObject(item, file, doc_index, lines, source, ("items", index)))
             elif item is not None:
                 result.skipped_documents += 1
         return
-    result.objects.append(KubeObject(data, file, doc_index, lines, source))
+    result.add(KubeObject(data, file, doc_index, lines, source))
 
 
 def _is_kube_object(data: Any) -> bool:

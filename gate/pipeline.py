@@ -21,6 +21,7 @@ from gate.inventory import (
     Inventory,
     add_cluster_state,
     add_rendered,
+    add_rendered_object,
 )
 from gate.inventory.cluster import load_config, read_cluster
 from gate.load import KubeObject, NothingToCheck, load_paths
@@ -38,7 +39,7 @@ from gate.registry.client import RegistryClient
 from gate.registry.resolver import Progress, Request, Resolver
 from gate.registry.transport import TransportOptions
 from gate.rules import Severity
-from gate.workload import DEFAULT_NAMESPACE, ImagePaths, PodSpec
+from gate.workload import DEFAULT_NAMESPACE, ImagePaths, PodSpec, UncheckedImage
 
 
 @dataclass(frozen=True)
@@ -103,14 +104,26 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
     `gate.credentials.CredentialConfigError` when the credentials cannot be set up: all of them
     `GateError`s, each with its exit code.
     """
-    loaded = load_paths(options.paths, stdin=options.stdin)
-    if not loaded.objects and not loaded.invalid and not options.allow_empty:
+    # One pass, one document at a time: each object's pods, blind spots and what it creates
+    # are taken as it is parsed, and the object is not kept (memory follows the pods, not
+    # the size of the input).
+    pods: list[PodSpec] = []
+    unchecked: list[UncheckedImage] = []
+    inventory = Inventory()
+    add_rendered(inventory, (), options.namespace)
+
+    def take(obj: KubeObject) -> None:
+        pods.extend(extract((obj,), options.namespace, options.image_paths))
+        unchecked.extend(unchecked_images((obj,), options.namespace, options.image_paths))
+        add_rendered_object(inventory, obj, options.namespace)
+
+    loaded = load_paths(options.paths, stdin=options.stdin, sink=take)
+    if not loaded.object_count and not loaded.invalid and not options.allow_empty:
         raise NothingToCheck(
             f"no Kubernetes objects found in {' '.join(options.paths)}: nothing was checked "
             "(did the render step write them?); pass --allow-empty when that is expected"
         )
-    pods = extract(loaded.objects, options.namespace, options.image_paths)
-    inventory = _inventory(options, loaded.objects, pods)
+    _complete_inventory(options, inventory, pods)
     keychain = Keychain(inventory, _node_credentials(options))
     ci_logins = _ci_logins(options)
     uses = policy.image_uses(pods)
@@ -133,23 +146,22 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
     findings = policy.sort_findings(findings)
     return CheckResult(
         files=loaded.files,
-        objects=len(loaded.objects),
+        objects=loaded.object_count,
         documents=loaded.documents,
         skipped_documents=loaded.skipped_documents,
         pods=pods,
         uses=uses,
         findings=findings,
         offline=options.offline,
-        unchecked=unchecked_images(loaded.objects, options.namespace, options.image_paths),
+        unchecked=unchecked,
     )
 
 
-def _inventory(
-    options: CheckOptions, objects: Sequence[KubeObject], pods: Sequence[PodSpec]
-) -> Inventory:
-    """What exists: the rendered set, then snapshots, then the live cluster, then config."""
-    inventory = Inventory()
-    add_rendered(inventory, objects, options.namespace)
+def _complete_inventory(
+    options: CheckOptions, inventory: Inventory, pods: Sequence[PodSpec]
+) -> None:
+    """What exists beyond the rendered set (already in `inventory`): snapshots, then the live
+    cluster, then config."""
     for path in options.cluster_state:
         add_cluster_state(inventory, path, options.namespace)
     if options.cluster is not None:
@@ -164,7 +176,6 @@ def _inventory(
         read_cluster(config, inventory, pods, credentials=options.cluster.read_pull_secrets)
     for entry in options.external_secrets:
         inventory.add_external_pattern(entry)
-    return inventory
 
 
 def _node_credentials(options: CheckOptions) -> NodeCredentials:

@@ -21,7 +21,7 @@ from gate.inventory.model import (
     ServiceAccountEntry,
     Unreadable,
 )
-from gate.inventory.rendered import add_rendered
+from gate.inventory.rendered import add_rendered, add_rendered_object
 from gate.inventory.snapshot import ClusterStateError, add_cluster_state
 
 __all__ = [
@@ -36,4 +36,5 @@ __all__ = [
     "Unreadable",
     "add_cluster_state",
     "add_rendered",
+    "add_rendered_object",
 ]

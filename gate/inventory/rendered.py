@@ -52,29 +52,37 @@ def add_rendered(
     """Add every Secret and ServiceAccount the rendered `objects` create."""
     inventory.add_source(SOURCE_DESCRIPTION)
     for obj in objects:
-        namespace = obj.namespace or default_namespace
-        if not _named(obj.name):
-            continue
-        kind, group = obj.kind, _group(obj.api_version)
-        if kind == "ServiceAccount" and group == "":
-            inventory.add_service_account(_service_account(obj, namespace))
-            continue
-        if kind == "Secret" and group == "":
-            _add_secret_object(inventory, obj, namespace)
-            continue
-        for made in made_by(obj, group, namespace, inventory):
-            inventory.add_secret(
-                SecretEntry(
-                    namespace=made.namespace,
-                    name=made.name,
-                    origin=f"rendered {obj.file}:{made.line}",
-                    type=made.type,
-                    keys=made.keys,
-                    created_by=f"{kind}/{obj.name}",
-                    file=obj.file,
-                    line=made.line,
-                )
+        add_rendered_object(inventory, obj, default_namespace)
+
+
+def add_rendered_object(
+    inventory: Inventory, obj: KubeObject, default_namespace: str = DEFAULT_NAMESPACE
+) -> None:
+    """Add what one rendered object creates (objects are taken in document order, one at a
+    time, so a stream of any size can be read)."""
+    namespace = obj.namespace or default_namespace
+    if not _named(obj.name):
+        return
+    kind, group = obj.kind, _group(obj.api_version)
+    if kind == "ServiceAccount" and group == "":
+        inventory.add_service_account(_service_account(obj, namespace))
+        return
+    if kind == "Secret" and group == "":
+        _add_secret_object(inventory, obj, namespace)
+        return
+    for made in made_by(obj, group, namespace, inventory):
+        inventory.add_secret(
+            SecretEntry(
+                namespace=made.namespace,
+                name=made.name,
+                origin=f"rendered {obj.file}:{made.line}",
+                type=made.type,
+                keys=made.keys,
+                created_by=f"{kind}/{obj.name}",
+                file=obj.file,
+                line=made.line,
             )
+        )
 
 
 def _group(api_version: str) -> str:
