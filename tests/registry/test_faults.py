@@ -155,3 +155,107 @@ def test_only_transient_statuses_are_retried(tmp_path: Path, faults: FaultServer
         assert code == 3, err
         assert _finding(report)["rule"] == "image-registry-unreachable"
         assert faults.hits[fault] - before == asked, fault
+
+
+def test_bad_chunking_is_could_not_verify_without_raw_protocol_text(
+    tmp_path: Path, faults: FaultServer
+) -> None:
+    code, report, err, _, _ = _check(
+        tmp_path, f"{faults.host}/bad-chunking/app:1", "--retries", "0"
+    )
+    assert code == 3, err
+    finding = _finding(report)
+    assert finding["rule"] == "image-registry-unreachable"
+    assert "RAW-PROTOCOL-BYTES" not in json.dumps(report) + err
+
+
+def test_a_plain_http_realm_on_another_host_gets_no_credential(
+    tmp_path: Path, faults: FaultServer
+) -> None:
+    """The registry asks for a token from `http://auth.nope.invalid`: pullgate's own refusal
+    to send the pull secret there in clear text is "could not verify" (exit 3) with the
+    reason, not the registry's `image-pull-unauthorized` (exit 1)."""
+    import base64
+
+    auth = base64.b64encode(b"user:SECRET-PASSWORD-VALUE").decode()
+    config = json.dumps({"auths": {faults.host: {"auth": auth}}})
+    secret = base64.b64encode(config.encode()).decode()
+    image = f"{faults.host}/plain-realm/app:1"
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: regcred}\n"
+        "type: kubernetes.io/dockerconfigjson\n"
+        f"data: {{.dockerconfigjson: {secret}}}\n---\n"
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+        "  imagePullSecrets: [{name: regcred}]\n"
+        f"  containers: [{{name: a, image: '{image}'}}]\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "gate", "check", "--format", "json", str(manifest)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PULLGATE_NO_PROGRESS": "1"},
+        timeout=120,
+    )
+    assert run.returncode == 3, run.stderr
+    finding = _finding(json.loads(run.stdout))
+    assert finding["rule"] == "image-registry-unreachable"
+    assert "pullgate did not ask" in finding["message"]
+    assert "plain HTTP to auth.nope.invalid" in finding["message"]
+    assert "--insecure-registry" in finding["hint"]
+    assert "SECRET-PASSWORD-VALUE" not in run.stdout + run.stderr
+
+
+def test_the_real_registry_stopped_mid_run(tmp_path: Path) -> None:
+    """The registry goes away after the first answers: what resolved stays resolved, the
+    rest could not be verified (exit 3), within the bound, with no traceback."""
+    from tests.support.images import push_image
+    from tests.support.registry import RegistryServer
+
+    server = RegistryServer(workdir=tmp_path / "registry", mode="anonymous").start()
+    try:
+        for index in range(60):
+            push_image(server, f"mid/app{index}", "1.0")
+        manifest = tmp_path / "pods.yaml"
+        manifest.write_text(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+            + "".join(
+                f"    - {{name: c{i}, image: '{server.host}/mid/app{i}:1.0'}}\n" for i in range(60)
+            )
+        )
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gate",
+                "check",
+                "-vv",
+                "--format",
+                "json",
+                "--retries",
+                "1",
+                str(manifest),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PULLGATE_NO_PROGRESS": "1", "PULLGATE_BACKOFF": "0.05"},
+        )
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "/manifests/" in line:  # the first manifest has been answered
+                server.stop()
+                break
+        start = time.monotonic()
+        out, err = proc.communicate(timeout=120)
+        elapsed = time.monotonic() - start
+    finally:
+        server.stop()
+    report = json.loads(out)
+    statuses = {image["status"] for image in report["images"]}
+    assert proc.returncode == 3, err[-2000:]
+    assert "unreachable" in statuses
+    assert "Traceback" not in err
+    assert elapsed < 60

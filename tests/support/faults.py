@@ -10,7 +10,9 @@ as `<fault>` says:
 - `digest-mismatch`: a valid manifest whose `Docker-Content-Digest` is another digest;
 - `not-json`: an HTML page served as an OCI manifest;
 - `rate-limited`: 429 with `Retry-After: 3600`;
-- `server-error`: 500; `busy`: 503.
+- `server-error`: 500; `busy`: 503;
+- `bad-chunking`: a chunked body whose chunk size is not a number, with raw bytes after it;
+- `plain-realm`: 401 asking for a Bearer token from a plain-HTTP realm on another host.
 
 Every request is counted per fault (`hits`). Threads sleep on an event, so `close()` ends them.
 """
@@ -138,6 +140,20 @@ class FaultServer:
 
             def _busy(self, head: bool) -> None:
                 self._send(503, b"busy", {"Content-Type": "text/plain"}, head)
+
+            def _bad_chunking(self, head: bool) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", OCI_MANIFEST)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.wfile.write(b"zz\r\n\x1b[31mRAW-PROTOCOL-BYTES\r\n0\r\n\r\n")
+                self.wfile.flush()
+
+            def _plain_realm(self, head: bool) -> None:
+                challenge = 'Bearer realm="http://auth.nope.invalid/token",service="faults"'
+                body = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
+                headers = {"Content-Type": "application/json", "WWW-Authenticate": challenge}
+                self._send(401, body, headers, head)
 
             def _rate_limited(self, head: bool) -> None:
                 body = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}'
