@@ -194,7 +194,10 @@ def failure_reason(url: str | httpx.URL, exc: httpx.HTTPError) -> str:
     """What went wrong reaching `url`, in plain words: `cannot resolve host x`, `connection
     refused`, `timed out (ConnectTimeout)`, `TLS certificate verification failed`, …"""
     if isinstance(exc, httpx.TimeoutException):
-        return f"timed out ({type(exc).__name__})"
+        said = str(exc)
+        return (
+            f"timed out ({said if said.startswith('no complete answer') else type(exc).__name__})"
+        )
     if is_cert_failure(exc):
         return "TLS certificate verification failed"
     host = httpx.URL(url).host

@@ -259,3 +259,45 @@ def test_the_real_registry_stopped_mid_run(tmp_path: Path) -> None:
     assert "unreachable" in statuses
     assert "Traceback" not in err
     assert elapsed < 60
+
+
+def test_a_trickling_api_server_is_bounded_too(tmp_path: Path, faults: FaultServer) -> None:
+    """`--cluster` asks the API server under the same whole-request --timeout."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+        f"clusters: [{{name: k, cluster: {{server: 'http://{faults.host}'}}}}]\n"
+        "users: [{name: u, user: {token: SECRET-TOKEN}}]\n"
+    )
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+        "  containers: [{name: a, image: 'nginx:1.27', imagePullPolicy: Never}]\n"
+    )
+    start = time.monotonic()
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gate",
+            "check",
+            "--cluster",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--timeout",
+            "2",
+            "--retries",
+            "0",
+            str(manifest),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PULLGATE_NO_PROGRESS": "1"},
+        timeout=120,
+    )
+    assert run.returncode == 3, run.stderr
+    assert "no complete answer within 2 s" in run.stderr
+    assert "SECRET-TOKEN" not in run.stdout + run.stderr
+    assert time.monotonic() - start < 30

@@ -14,6 +14,8 @@ as `<fault>` says:
 - `bad-chunking`: a chunked body whose chunk size is not a number, with raw bytes after it;
 - `plain-realm`: 401 asking for a Bearer token from a plain-HTTP realm on another host.
 
+Any `/api/...` or `/apis/...` path is a Kubernetes API server that trickles its answer.
+
 Every request is counted per fault (`hits`). Threads sleep on an event, so `close()` ends them.
 """
 
@@ -75,6 +77,10 @@ class FaultServer:
 
             def _answer(self, head: bool) -> None:
                 parts = self.path.split("?")[0].strip("/").split("/")
+                if parts[0] in ("api", "apis"):
+                    server.hits["api"] += 1
+                    self._trickle_body(head)
+                    return
                 if parts == ["v2"]:
                     self._send(200, b"{}", {"Content-Type": "application/json"}, head)
                     return

@@ -219,9 +219,13 @@ class ClusterClient:
         extensions = {"sni_hostname": config.tls_server_name} if config.tls_server_name else {}
         log.debug("GET %s %s (Accept: %s)", path, params, accept)
         async with self._limit:
-            return await self._client.get(
+            request = self._client.get(
                 config.server + path, params=params, headers=headers, extensions=extensions
             )
+            try:  # the request as a whole: httpx's timeouts are per read
+                return await asyncio.wait_for(request, config.timeout)
+            except asyncio.TimeoutError:
+                raise httpx.ReadTimeout(f"no complete answer within {config.timeout:g} s") from None
 
     def _can_refresh(self) -> bool:
         return self._exec_token is not None and self.config.exec_plugin is not None
