@@ -31,21 +31,68 @@ def write_files(texts: Mapping[str, str]) -> None:
     token = secrets.token_hex(6)
     staged: list[tuple[str, str]] = []
     directories: set[str] = set()
+    streams: list[tuple[str, str]] = []
     done = False
     try:
         for path, text in texts.items():
+            if _is_stream(path):
+                streams.append((path, text))  # /dev/stdout, a pipe: nothing to rename over
+                continue
             target = os.path.realpath(path)  # edit through a symlink, do not replace it
             directories.add(os.path.dirname(target) or ".")
             staged.append((_stage(target, text.encode("utf-8"), token), target))
+        replaced: list[str] = []
         with _signals_held():  # every rename lands, then a pending SIGINT/SIGTERM is handled
             while staged:
                 temp, target = staged[0]
-                os.replace(temp, target)
+                try:
+                    os.replace(temp, target)
+                except OSError as exc:
+                    raise PartialWrite(exc, replaced) from None
+                replaced.append(target)
                 staged.pop(0)
         done = True
     finally:
         if not done:
             _remove_staged(directories, token)
+    for path, text in streams:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+class PartialWrite(OSError):
+    """A rename failed after others had landed: says exactly which files were replaced."""
+
+    def __init__(self, cause: OSError, replaced: list[str]) -> None:
+        done = ", ".join(replaced) if replaced else "none"
+        super().__init__(
+            cause.errno,
+            f"{cause.strerror or cause} (files already replaced: {done})",
+            cause.filename,
+        )
+        self.replaced = tuple(replaced)
+
+
+def is_writable_target(path: str) -> bool:
+    """Whether `write_files` could write `path`: a stream that exists and is writable, or a
+    file whose directory takes a staged file."""
+    if _is_stream(path):
+        return os.access(path, os.W_OK)
+    directory = os.path.dirname(os.path.realpath(path)) or "."
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".pullgate-check."):
+            return True
+    except OSError:
+        return False
+
+
+def _is_stream(path: str) -> bool:
+    """An existing target that is not a regular file (`/dev/stdout`, a FIFO, `>(...)`): it
+    is written in place, as nothing can be renamed over it."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _remove_staged(directories: set[str], token: str) -> None:
@@ -75,12 +122,15 @@ def _signals_held() -> Iterator[None]:
     def note(signum: int, frame: FrameType | None) -> None:
         pending.append(signum)
 
-    previous: dict[int, Any] = {signum: signal.signal(signum, note) for signum in _HELD}
+    previous: dict[int, Any] = {}
     try:
+        for held in _HELD:  # each recorded as it is swapped, so each is put back
+            previous[int(held)] = signal.getsignal(held)
+            signal.signal(held, note)
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         if pending:
             handler = previous[pending[0]]
             if callable(handler):

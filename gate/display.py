@@ -35,8 +35,12 @@ def shown(value: str, limit: int = VALUE_LIMIT) -> str:
     safe = _UNSAFE.sub(_escape, value)
     if len(safe) <= limit:
         return safe
-    keep = max(limit - 24, 1)
-    return f"{safe[:keep]}… ({len(safe) - keep} more characters)"
+    keep = limit
+    while True:  # the whole result fits `limit`, so showing it again changes nothing
+        suffix = f"… ({len(safe) - keep} more characters)"
+        if keep + len(suffix) <= limit or keep <= 1:
+            return safe[:keep] + suffix
+        keep = max(limit - len(suffix), 1)
 
 
 def shown_or_none(value: str | None, limit: int = VALUE_LIMIT) -> str | None:

@@ -9,7 +9,6 @@ and how a failed connection is worded (never with a credential, never with raw p
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import random
 import signal
@@ -17,6 +16,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Coroutine
+from types import FrameType
 from typing import Any, TypeVar
 
 import httpx
@@ -131,18 +131,17 @@ def run_cancellable(work: Coroutine[Any, Any, T]) -> T:
     async def main() -> T | None:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
-        previous = signal.getsignal(signal.SIGTERM)
-        installed = False
 
-        def on_sigterm() -> None:
+        def on_sigterm(signum: int, frame: FrameType | None) -> None:
             terminated.append(True)
             if task is not None:
-                task.cancel()
+                loop.call_soon_threadsafe(task.cancel)
 
+        # a Python-level handler (not loop.add_signal_handler, whose removal leaves SIGTERM at
+        # its default, killing the process without cleanup, until the old one is back)
+        previous = None
         if task is not None and threading.current_thread() is threading.main_thread():
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signal.SIGTERM, on_sigterm)
-                installed = True
+            previous = signal.signal(signal.SIGTERM, on_sigterm)
         try:
             return await work
         except asyncio.CancelledError:
@@ -150,8 +149,7 @@ def run_cancellable(work: Coroutine[Any, Any, T]) -> T:
                 return None
             raise
         finally:
-            if installed:
-                loop.remove_signal_handler(signal.SIGTERM)
+            if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
 
     result = asyncio.run(main())

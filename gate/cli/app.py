@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import click
 
 from gate import __version__
+from gate.display import TEXT_LIMIT, shown
 from gate.errors import GateError, Terminated
 from gate.verdict import EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE
 
@@ -31,7 +32,7 @@ class UsageError(click.UsageError):
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print `message` as pullgate's error line and exit with `code`."""
-    click.echo(f"pullgate: error: {message}", err=True)
+    click.echo(f"pullgate: error: {shown(message, TEXT_LIMIT)}", err=True)
     sys.exit(code)
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from gate.atomic import write_files
+from gate.atomic import is_writable_target, write_files
 from gate.cli.app import UsageError, fail
 from gate.cli.logs import configure_logging
 from gate.cli.options import env, shared_options
@@ -166,10 +165,10 @@ def preflight_report(path: str) -> None:
         fail(f"--report {path}: is a directory")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}."):
-            pass
     except OSError as exc:
         fail(f"--report {path}: cannot write there: {exc.strerror or exc}")
+    if not is_writable_target(path):
+        fail(f"--report {path}: cannot write there")
 
 
 def write_report(path: str, text: str) -> None:

@@ -11,6 +11,7 @@ from gate.cli.app import UsageError
 from gate.cli.logs import configure_logging
 from gate.cli.options import env, shared_options
 from gate.cli.settings import Settings, load_settings_file
+from gate.display import TEXT_LIMIT, shown
 from gate.load import STDIN
 from gate.pin import read_stdin, run_pin
 from gate.report.progress import ProgressLine
@@ -65,7 +66,7 @@ def pin(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
         progress.close()
     if not pinned.plan.complete:
         for problem in pinned.plan.problems:
-            click.echo(f"pullgate: {problem}", err=True)
+            click.echo(f"pullgate: {shown(str(problem), TEXT_LIMIT)}", err=True)
         click.echo("pullgate: nothing pinned: every image must resolve first", err=True)
         sys.exit(pinned.exit_code)
     stdout = sys.stdout.buffer  # bytes: CRLF in a manifest stays CRLF

@@ -12,6 +12,7 @@ from dataclasses import replace
 from fnmatch import fnmatchcase
 
 from gate.config import IgnoreRule
+from gate.display import shown
 from gate.model import Finding
 from gate.reference import InvalidReference, parse_reference
 from gate.rules import RULES
@@ -23,7 +24,8 @@ _ObjectKey = tuple[str, str, str, str]
 
 
 def _key(file: str, kind: str | None, namespace: str | None, name: str | None) -> _ObjectKey:
-    return (file, kind or "", namespace or "", name or "")
+    """An object as findings name it (their fields are shown escaped, `gate.display`)."""
+    return (file, shown(kind or ""), shown(namespace or ""), shown(name or ""))
 
 
 def annotation_ignores(

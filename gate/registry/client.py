@@ -369,8 +369,8 @@ class RegistryClient:
                 )
             body = bytearray()
             if method != "HEAD":
-                decoder = BoundedDecoder(response.headers.get("Content-Encoding", ""), cap)
                 try:
+                    decoder = BoundedDecoder(response.headers.get("Content-Encoding", ""), cap)
                     async for chunk in response.aiter_raw():
                         body.extend(decoder.feed(chunk))
                     body.extend(decoder.finish())
@@ -380,10 +380,12 @@ class RegistryClient:
                             f"{origin(url)}: the response is over the {cap}-byte limit"
                         ) from None
                     # an error body is only read for its message: keep what fits
+                except UndecodableBody as exc:
+                    if ok:
+                        raise InvalidResponse(f"{origin(url)}: {exc}") from None
+                    body.clear()  # the status still says what happened; its body is lost
         except httpx.TimeoutException:
             raise Retryable(f"{origin(url)}: timed out reading the response") from None
-        except UndecodableBody as exc:
-            raise InvalidResponse(f"{origin(url)}: {exc}") from None
         except httpx.TransportError as exc:
             raise Retryable(_transport_message(url, exc)) from None
         finally:

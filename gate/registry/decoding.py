@@ -22,36 +22,61 @@ class UndecodableBody(Exception):
 
 
 class _Layer:
-    """One coding undone, its output bounded by `budget` bytes in all."""
+    """One coding undone, its output bounded by `budget` bytes in all.
+
+    As httpx decodes: gzip may hold several members (each decoded in turn), deflate may be
+    zlib-wrapped or raw. A stream that ends early, or bytes after the last member, is refused.
+    """
 
     def __init__(self, coding: str, budget: int) -> None:
-        if coding == "gzip" or coding == "x-gzip":
-            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if coding in ("gzip", "x-gzip"):
+            self._wbits = 16 + zlib.MAX_WBITS
         elif coding == "deflate":
-            self._inflate = zlib.decompressobj()
+            self._wbits = zlib.MAX_WBITS
         else:
             raise UndecodableBody(f"a body in {coding!r}, which was not asked for")
+        self._gzip = coding != "deflate"
+        self._inflate = zlib.decompressobj(self._wbits)
+        self._started = False
         self._left = budget
 
     def feed(self, data: bytes) -> bytes:
-        try:
-            out = self._inflate.decompress(data, self._left + 1)
-        except zlib.error as exc:
-            raise UndecodableBody(f"a body that does not inflate ({exc})") from None
-        self._left -= len(out)
-        if self._left < 0 or self._inflate.unconsumed_tail:
-            raise BodyTooLarge
-        return out
+        out = bytearray()
+        while data:
+            try:
+                chunk = self._inflate.decompress(data, self._left + 1)
+            except zlib.error as exc:
+                if not self._started and not self._gzip and self._wbits > 0:
+                    # deflate without its zlib header (raw), as some servers send it
+                    self._wbits = -zlib.MAX_WBITS
+                    self._inflate = zlib.decompressobj(self._wbits)
+                    continue
+                raise UndecodableBody(f"a body that does not inflate ({exc})") from None
+            self._started = True
+            self._take(chunk, out)
+            if self._inflate.unconsumed_tail:
+                raise BodyTooLarge  # output stopped at the budget with input left over
+            data = b""
+            if self._inflate.eof and self._inflate.unused_data:
+                data = self._inflate.unused_data
+                if not self._gzip:
+                    raise UndecodableBody("bytes after the end of the deflate stream")
+                self._inflate = zlib.decompressobj(self._wbits)  # the next gzip member
+        return bytes(out)
 
     def finish(self) -> bytes:
-        try:
-            out = self._inflate.flush(self._left + 1)
-        except zlib.error as exc:
-            raise UndecodableBody(f"a body that does not inflate ({exc})") from None
-        self._left -= len(out)
+        out = bytearray()
+        if self._started:
+            self._take(self._inflate.flush(), out)
+            if not self._inflate.eof:
+                raise UndecodableBody("a compressed body that ends early")
+        return bytes(out)
+
+    def _take(self, chunk: bytes, out: bytearray) -> None:
+        self._left -= len(chunk)
         if self._left < 0:
             raise BodyTooLarge
-        return out
+        out.extend(chunk)
 
 
 class BoundedDecoder:

@@ -106,7 +106,7 @@ def _cases(result: CheckResult, root_dir: str | None, show_suppressed: bool) -> 
         for use in uses_of.pop(id(pod), []):
             case = _image_case(use, file, classname)
             cases.append(case)
-            by_image[(pod.object.file, use.container.line, use.container.name)] = case
+            by_image[(pod.object.file, use.container.line, shown(use.container.name))] = case
         for _name, line, label in _secret_refs(pod):
             case = _Case(file, classname, label)
             cases.append(case)
@@ -116,7 +116,7 @@ def _cases(result: CheckResult, root_dir: str | None, show_suppressed: bool) -> 
             file = report_path(use.pod.object.file, root_dir)
             case = _image_case(use, file, _classname(use.pod, file))
             cases.append(case)
-            by_image[(use.pod.object.file, use.container.line, use.container.name)] = case
+            by_image[(use.pod.object.file, use.container.line, shown(use.container.name))] = case
     for finding in result.findings:
         if finding.severity is Severity.OFF:
             continue

@@ -65,7 +65,7 @@ def render(result: CheckResult, context: RenderContext) -> str:
         ]
         if not keys and not by_file.get(file):
             continue
-        lines.append(style.bold(file))
+        lines.append(style.bold(shown(file)))
         for finding in by_file.get(file, []):
             lines.extend(_finding_lines(finding, style, indent="  "))
         for key in keys:
@@ -98,7 +98,7 @@ def _unchecked_lines(result: CheckResult, style: _Styler) -> list[str]:
         ref = item.object
         value = f" {shown(item.value)}" if item.value else ""
         lines.append(
-            f"  {ref.file}:{item.line}: {shown(ref.kind)} {shown(ref.namespace)}/"
+            f"  {shown(ref.file)}:{item.line}: {shown(ref.kind)} {shown(ref.namespace)}/"
             f"{shown(ref.name)} {shown(item.path)}{value}"
         )
         lines.append(style.dim(f"    {item.reason}"))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -213,3 +215,36 @@ def test_reports_are_written_whole(tmp_path: Path) -> None:
     assert code == 0, err
     assert json.loads((out_dir / "r.json").read_text())["summary"]["images"] == 1
     assert sorted(p.name for p in out_dir.iterdir()) == ["r.json"]
+
+
+def test_a_report_to_a_stream_is_written_in_place(tmp_path: Path) -> None:
+    """`--report json=/dev/stdout` (or a pipe, `>(jq .)`): nothing can be renamed over a
+    stream, so it is written in place; staging it failed after the whole check."""
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+        "  containers: [{name: a, image: 'nginx:1.27'}]\n"
+    )
+    fifo = tmp_path / "report.pipe"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    code, _, err = _run("check", "--offline", "--report", f"json={fifo}", str(manifest))
+    reader.join(30)
+    assert code == 0, err
+    assert json.loads(received[0])["summary"]["images"] == 1
+
+
+def test_file_names_are_shown_escaped(tmp_path: Path) -> None:
+    """A pull request controls its file names as much as its manifests: a newline in one
+    must not start a workflow command in the text report or an error line."""
+    hostile = tmp_path / "x\n::add-mask::secret.yaml"
+    hostile.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+        "  containers: [{name: a, image: 'nginx'}]\n"
+    )
+    code, out, err = _run("check", "--offline", str(hostile))
+    assert code == 1
+    assert not any(line.startswith("::") for line in (out + err).splitlines())
+    assert "x\\n::add-mask::secret.yaml" in out

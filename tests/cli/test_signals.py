@@ -189,3 +189,27 @@ def test_a_signal_during_pin_write_leaves_all_files_pinned_or_none(
     assert proc.returncode == code, err
     assert err.strip().splitlines()[-1].startswith(f"pullgate: interrupted by {name}")
     assert "Traceback" not in err and out == ""
+
+
+def test_a_failed_rename_says_which_files_were_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {str(tmp_path / f"m{i}.yaml"): f"new {i}\n" for i in range(5)}
+    for path in files:
+        Path(path).write_text("old\n")
+    real_replace = os.replace
+    count = [0]
+
+    def replace(src: str, dst: str) -> None:
+        count[0] += 1
+        if count[0] == 3:
+            raise PermissionError(13, "Permission denied", dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(atomic.PartialWrite) as raised:
+        atomic.write_files(files)
+    first_two = [os.path.realpath(p) for p in list(files)[:2]]
+    assert raised.value.replaced == tuple(first_two)
+    assert "files already replaced: " + ", ".join(first_two) in str(raised.value)
+    assert not any(p.name.endswith(".pullgate") for p in tmp_path.iterdir())

@@ -60,3 +60,11 @@ def test_no_format_shows_a_raw_control_character_or_a_megabyte(hostile: Path, fm
         for finding in report["findings"]:
             assert "\n" not in finding["message"] and "\n" not in finding["hint"]
             assert len(finding["namespace"] or "") < 1100
+
+
+def test_a_finding_copied_keeps_its_text() -> None:
+    """Findings are copied (severity, suppression) with `dataclasses.replace`, which shows the
+    values again: the second pass must change nothing."""
+    for value in ("a" * 100_000, "x\n" * 5000, "ok"):
+        assert shown(shown(value)) == shown(value)
+        assert len(shown(value)) <= 1024
