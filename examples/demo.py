@@ -2,10 +2,11 @@
 
 It starts the real distribution registry on 127.0.0.1:5055 (PULLGATE_DEMO_PORT to change;
 the example manifests name that port), pushes the images the passing set needs through the
-registry API, then runs `pullgate check` twice: examples/passing must exit 0 and
-examples/failing must exit 1 (a latest tag, a tag never pushed, a repository typo, an untagged
-image, a template leftover, a digest that does not exist, an amd64-only image on arm64 nodes
-and a secret created in the wrong namespace). Anything else makes the demo fail.
+registry API, then runs `pullgate check` twice: examples/passing must exit 0 (a Tekton Task
+among its workloads) and examples/failing must exit 1 (a latest tag, one in an Argo Workflow
+too, a tag never pushed, a repository typo, an untagged image, a template leftover, a digest
+that does not exist, an amd64-only image on arm64 nodes and a secret created in the wrong
+namespace). Anything else makes the demo fail.
 """
 
 from __future__ import annotations
