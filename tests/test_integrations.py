@@ -115,11 +115,7 @@ def git(repo: Path, *args: str) -> str:
 
 
 def schema(name: str) -> Any:
-    path = SCHEMAS / name
-    if not path.is_file():
-        pytest.fail(
-            f"schema {path} is missing (shared/schemas/ beside the checkout)", pytrace=False
-        )
+    path = paths.require_shared(SCHEMAS / name, f"schema {name}")
     return json.loads(path.read_text(encoding="utf-8"))
 
 

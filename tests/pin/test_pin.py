@@ -589,15 +589,16 @@ def test_a_file_changed_since_the_check_is_refused(tmp_path: Path) -> None:
 
 
 def _corpus() -> list[Path]:
-    files = sorted(CORPUS.glob("*.yaml"))
-    assert files, f"corpus missing at {CORPUS}"
-    return files
+    """The corpus files, or one placeholder that the test turns into a skip (bare clone) or a
+    failure (CI)."""
+    return sorted(CORPUS.glob("*.yaml")) or [CORPUS / "missing__corpus"]
 
 
 @pytest.mark.parametrize("path", _corpus(), ids=lambda p: p.name.split("__")[1])
 def test_real_manifests_change_only_at_their_images(path: Path) -> None:
     """Every published manifest in the corpus: the pinned text minus the pins is the original,
     and loading it again finds each image pinned where it was."""
+    paths.require_shared(path, "the manifest corpus")
     result = check(path)
     uses = resolved(result.uses)
     plan = plan_pins(uses)

@@ -163,9 +163,7 @@ EMPTY = CheckResult(files=[], objects=0, documents=0, skipped_documents=0, pods=
 
 @pytest.fixture(scope="module")
 def sarif_validator() -> jsonschema.protocols.Validator:
-    path = SCHEMAS / "sarif-2.1.0.json"
-    if not path.is_file():
-        pytest.fail(f"SARIF schema missing: {path}", pytrace=False)
+    path = paths.require_shared(SCHEMAS / "sarif-2.1.0.json", "the SARIF schema")
     schema = json.loads(path.read_text())
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
