@@ -47,9 +47,15 @@ def render(result: CheckResult, context: RenderContext) -> str:
 
 
 def images(result: CheckResult) -> list[dict[str, Any]]:
-    """One entry per image as written, in order of first appearance."""
+    """One entry per image as written, in order of first appearance in the files (file by
+    file as given, then by line), each with its locations in that order."""
+    order = {file: index for index, file in enumerate(result.files)}
+    in_file_order = sorted(
+        result.uses,
+        key=lambda u: (order.get(u.pod.object.file, len(order)), u.container.line),
+    )
     grouped: dict[str, list[ImageUse]] = {}
-    for use in result.uses:
+    for use in in_file_order:
         if use.container.image is not None:
             grouped.setdefault(use.container.image, []).append(use)
     entries = []

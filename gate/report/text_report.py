@@ -150,17 +150,17 @@ def _finding_lines(finding: Finding, style: _Styler, indent: str) -> list[str]:
 def _summary_lines(result: CheckResult, context: RenderContext, style: _Styler) -> list[str]:
     summary = result.summary()
     counts = (
-        f"{summary['files']} files, {summary['objects']} objects, {summary['pods']} pods, "
-        f"{summary['images']} images ({summary['unique_images']} unique, "
-        f"{summary['resolved']} resolved)"
+        f"{_count(summary['files'], 'file')}, {_count(summary['objects'], 'object')}, "
+        f"{_count(summary['pods'], 'pod')}, {_count(summary['images'], 'image')} "
+        f"({summary['unique_images']} unique, {summary['resolved']} resolved)"
     )
     if result.offline:
         counts += ", offline: no registry was asked"
-    tally = f"{summary['errors']} errors, {summary['warnings']} warnings"
+    tally = f"{_count(summary['errors'], 'error')}, {_count(summary['warnings'], 'warning')}"
     if summary["suppressed"]:
         tally += f", {summary['suppressed']} suppressed"
     if summary["unchecked_image_fields"]:
-        tally += f", {summary['unchecked_image_fields']} image fields not checked"
+        tally += f", {_count(summary['unchecked_image_fields'], 'image field')} not checked"
     verdicts = {
         EXIT_OK: style.color("ok", "PASSED"),
         EXIT_VIOLATIONS: style.color("error", "FAILED"),
@@ -173,6 +173,11 @@ def _summary_lines(result: CheckResult, context: RenderContext, style: _Styler) 
         EXIT_UNVERIFIED: "some images could not be verified (registry unreachable)",
     }.get(context.exit_code, "")
     return [counts, tally, f"{verdict}: {explain} (exit {context.exit_code})"]
+
+
+def _count(number: int, noun: str) -> str:
+    """`1 file`, `2 files`, `0 errors`."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 class _Styler:

@@ -68,3 +68,31 @@ def test_a_finding_copied_keeps_its_text() -> None:
     for value in ("a" * 100_000, "x\n" * 5000, "ok"):
         assert shown(shown(value)) == shown(value)
         assert len(shown(value)) <= 1024
+
+
+def test_summary_counts_are_singular_or_plural(tmp_path: Path) -> None:
+    """ "1 files", "1 pods", "1 errors" read badly (issue 16)."""
+    path = tmp_path / "one.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+        "  containers: [{name: a, image: 'nginx'}]\n"
+    )
+    out = pullgate("check", "--offline", str(path)).stdout
+    assert "1 file, 1 object, 1 pod, 1 image (1 unique, 0 resolved)" in out
+    assert "1 error, 0 warnings" in out
+
+
+def test_json_locations_are_in_file_and_line_order(tmp_path: Path) -> None:
+    """Init containers were listed first (extraction order), not where the file has them."""
+    path = tmp_path / "pod.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+        "  containers:\n    - {name: late, image: 'busybox:1.36'}\n"
+        "  initContainers:\n    - {name: early, image: 'busybox:1.36'}\n"
+    )
+    report = json.loads(pullgate("check", "--offline", "--format", "json", str(path)).stdout)
+    (image,) = report["images"]
+    assert [(loc["container"], loc["line"]) for loc in image["locations"]] == [
+        ("late", 6),
+        ("early", 8),
+    ]
