@@ -1,10 +1,11 @@
 """Pod specs found in every object, with their containers, images and annotations.
 
 Built-in workload kinds keep their pod spec at a known path. Custom resources of the kinds in
-`gate.extract.kinds` are read by their own rule, and kinds named by a config `images:` entry by
-that entry. Any other object is searched for pod-spec-shaped mappings: a `containers` or
-`initContainers` list whose entries carry a string `image`. CustomResourceDefinitions are never
-searched: their schemas describe containers without being any.
+`gate.extract.kinds` are read by their own rule. Any other object is searched for
+pod-spec-shaped mappings: a `containers` or `initContainers` list whose entries carry a string
+`image`. CustomResourceDefinitions are never searched: their schemas describe containers
+without being any. A config `images:` entry adds, for the objects it names, the images at its
+paths that this reading does not take.
 """
 
 from __future__ import annotations
