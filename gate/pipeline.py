@@ -15,7 +15,7 @@ from gate.config import IgnoreRule
 from gate.credentials.ci import CILogins
 from gate.credentials.node import NodeCredentials
 from gate.credentials.pods import Keychain
-from gate.extract import extract, unchecked_images
+from gate.extract import read_object
 from gate.inventory import (
     ExternalPattern,
     Inventory,
@@ -113,8 +113,9 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
     add_rendered(inventory, (), options.namespace)
 
     def take(obj: KubeObject) -> None:
-        pods.extend(extract((obj,), options.namespace, options.image_paths))
-        unchecked.extend(unchecked_images((obj,), options.namespace, options.image_paths))
+        its_pods, its_unchecked = read_object(obj, options.namespace, options.image_paths)
+        pods.extend(its_pods)
+        unchecked.extend(its_unchecked)
         add_rendered_object(inventory, obj, options.namespace)
 
     loaded = load_paths(options.paths, stdin=options.stdin, sink=take)

@@ -14,7 +14,7 @@ from typing import Any
 
 from gate.extract.fields import dotted
 from gate.extract.kinds import known_kind
-from gate.extract.layout import object_ref
+from gate.extract.layout import Layout, object_ref
 from gate.extract.pods import NEVER_SEARCHED, is_builtin, layouts
 from gate.load import KubeObject, PathKey
 from gate.reference import InvalidReference, parse_reference
@@ -36,30 +36,37 @@ def unchecked_images(
     image_paths: Sequence[ImagePaths] = (),
 ) -> list[UncheckedImage]:
     """Every image-like field no reading takes, in document order."""
-    found: list[UncheckedImage] = []
-    for obj in objects:
-        if obj.kind in NEVER_SEARCHED:
-            continue
-        read = {path for layout in layouts(obj, image_paths) for path in layout.read_paths()}
-        kind = known_kind(obj)
-        listed: dict[PathKey, tuple[str | None, str]] = {}
-        if kind is not None:
-            for path, reason in kind.unchecked(obj.data):
-                listed.setdefault(path, (None, reason))
-        unknown = kind is None and not is_builtin(obj)
-        why = _UNKNOWN_KIND if unknown else _NOT_READ.format(kind=obj.kind)
-        for path, value in _image_strings(obj.data):
-            if path not in read:
-                listed.setdefault(path, (value, why))
-        if listed:
-            ref = object_ref(obj, default_namespace)
-            found.extend(
-                UncheckedImage(ref, dotted(path), obj.line_of(path), value, reason)
-                for path, (value, reason) in sorted(
-                    listed.items(), key=lambda item: obj.line_of(item[0])
-                )
-            )
-    return found
+    return [
+        item
+        for obj in objects
+        for item in unchecked_in(obj, layouts(obj, image_paths), default_namespace)
+    ]
+
+
+def unchecked_in(
+    obj: KubeObject, read_by: Sequence[Layout], default_namespace: str = DEFAULT_NAMESPACE
+) -> list[UncheckedImage]:
+    """The image-like fields of `obj` that none of `read_by` (its layouts) takes."""
+    if obj.kind in NEVER_SEARCHED:
+        return []
+    read = {path for layout in read_by for path in layout.read_paths()}
+    kind = known_kind(obj)
+    listed: dict[PathKey, tuple[str | None, str]] = {}
+    if kind is not None:
+        for path, reason in kind.unchecked(obj.data):
+            listed.setdefault(path, (None, reason))
+    unknown = kind is None and not is_builtin(obj)
+    why = _UNKNOWN_KIND if unknown else _NOT_READ.format(kind=obj.kind)
+    for path, value in _image_strings(obj.data):
+        if path not in read:
+            listed.setdefault(path, (value, why))
+    if not listed:
+        return []
+    ref = object_ref(obj, default_namespace)
+    return [
+        UncheckedImage(ref, dotted(path), obj.line_of(path), value, reason)
+        for path, (value, reason) in sorted(listed.items(), key=lambda item: obj.line_of(item[0]))
+    ]
 
 
 def _image_strings(data: dict[str, Any]) -> Iterator[tuple[PathKey, str]]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gate.extract.fields import expand_path
-from gate.extract.layout import Layout, pod_spec_layout
+from gate.extract.layout import Layout, Slot, pod_spec_layout
 from gate.load import PathKey, get_path
 
 Reader = Callable[[dict[str, Any]], list[Layout]]
@@ -81,6 +81,19 @@ def pod_template_kinds(
         )
         for kind, patterns in kinds.items()
     )
+
+
+def bare_image(
+    data: dict[str, Any], container: str | None = None, required: bool = True, **settings: Any
+) -> list[Layout]:
+    """The one pod of a kind whose image is a bare `spec.image` (a pre-pull or image-cache
+    object, a flat runtime config): its container named `container`, else after the object;
+    `settings` are the `Layout`'s other fields, paths under `spec`."""
+    if not isinstance(data.get("spec"), dict):
+        return []
+    name = container or str(get_path(data, ("metadata", "name")) or "image")
+    slot = Slot(("spec", "image"), name=name, bare=True, required=required)
+    return [Layout(path=("spec",), slots=(slot,), **settings)]
 
 
 def renamed(layout: Layout, names: dict[PathKey, str]) -> Layout:

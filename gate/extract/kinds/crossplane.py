@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from gate.extract.kinds.base import KnownKind, pod_templates
-from gate.extract.layout import Layout, Slot
+from gate.extract.kinds.base import KnownKind, bare_image, pod_templates
+from gate.extract.layout import Layout
 
 GROUP = "pkg.crossplane.io"
 _POD = "spec.deploymentTemplate.spec.template.spec"
@@ -42,19 +42,16 @@ def _runtime_config(data: dict[str, Any]) -> list[Layout]:
 
 
 def _controller_config(data: dict[str, Any]) -> list[Layout]:
-    if not isinstance(data.get("spec"), dict):
-        return []
-    return [
-        Layout(
-            path=("spec",),
-            slots=(Slot(("spec", "image"), name="package-runtime", bare=True, required=False),),
-            pull_secrets=(("spec", "imagePullSecrets"),),
-            service_account=(("spec", "serviceAccountName"),),
-            node_selector=(("spec", "nodeSelector"),),
-            affinity=(("spec", "affinity"),),
-            volumes=(("spec",),),
-        )
-    ]
+    return bare_image(
+        data,
+        "package-runtime",
+        required=False,
+        pull_secrets=(("spec", "imagePullSecrets"),),
+        service_account=(("spec", "serviceAccountName"),),
+        node_selector=(("spec", "nodeSelector"),),
+        affinity=(("spec", "affinity"),),
+        volumes=(("spec",),),
+    )
 
 
 KINDS: tuple[KnownKind, ...] = (

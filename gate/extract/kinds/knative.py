@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gate.extract.kinds.base import KnownKind, renamed, spec_paths
-from gate.extract.layout import Layout, Slot, pod_spec_layout
+from gate.extract.kinds.base import KnownKind, bare_image, renamed, spec_paths
+from gate.extract.layout import Layout, pod_spec_layout
 from gate.load import PathKey, get_path
 
 _SOURCE = "knative/serving pkg/apis/serving/v1 (revision_types.go, revision_defaults.go)"
@@ -65,17 +65,11 @@ def _revisions(*patterns: str) -> Any:
 
 
 def _image(data: dict[str, Any]) -> list[Layout]:
-    if not isinstance(data.get("spec"), dict):
-        return []
-    name = get_path(data, ("metadata", "name"))
-    return [
-        Layout(
-            path=("spec",),
-            slots=(Slot(("spec", "image"), name=str(name or "image"), bare=True),),
-            pull_secrets=(("spec", "imagePullSecrets"),),
-            service_account=(("spec", "serviceAccountName"),),
-        )
-    ]
+    return bare_image(
+        data,
+        pull_secrets=(("spec", "imagePullSecrets"),),
+        service_account=(("spec", "serviceAccountName"),),
+    )
 
 
 def _kind(group: str, kind: str, spec: str) -> KnownKind:

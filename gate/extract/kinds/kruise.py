@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gate.extract.kinds.base import KnownKind, pod_template_kinds
+from gate.extract.kinds.base import KnownKind, bare_image, pod_template_kinds
 from gate.extract.layout import Layout, Slot
-from gate.load import get_path
 
 GROUP = "apps.kruise.io"
 _SOURCE = "openkruise/kruise apis/apps/v1alpha1, v1beta1"
@@ -44,19 +43,13 @@ def _sidecar_set(data: dict[str, Any]) -> list[Layout]:
 
 
 def _image_pull_job(data: dict[str, Any]) -> list[Layout]:
-    if not isinstance(data.get("spec"), dict):
-        return []
-    name = get_path(data, ("metadata", "name"))
-    return [
-        Layout(
-            path=("spec",),
-            slots=(Slot(("spec", "image"), name=str(name or "image"), bare=True),),
-            pull_secret_strings=(("spec", "pullSecrets"),),
-            # kruise-daemon pulls with `spec.pullSecrets` only (imagepulljob_controller.go
-            # `syncJobPullSecrets`), never a service account's
-            account_pull_secrets=False,
-        )
-    ]
+    return bare_image(
+        data,
+        pull_secret_strings=(("spec", "pullSecrets"),),
+        # kruise-daemon pulls with `spec.pullSecrets` only (imagepulljob_controller.go
+        # `syncJobPullSecrets`), never a service account's
+        account_pull_secrets=False,
+    )
 
 
 KINDS: tuple[KnownKind, ...] = (
