@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -99,9 +99,7 @@ def test_a_signal_while_staging_leaves_every_file_as_it_was(
 ) -> None:
     """An interrupt while files are being staged: no file changed, no staged file left (SIGTERM
     once left 644 temporary files: it killed the process without running any cleanup)."""
-    files = {str(tmp_path / f"m{i}.yaml"): f"new {i}\n" for i in range(50)}
-    for path in files:
-        Path(path).write_text("old\n")
+    files = _old_files(tmp_path, 50)
     real_stage = atomic._stage
     calls = []
 
@@ -119,24 +117,37 @@ def test_a_signal_while_staging_leaves_every_file_as_it_was(
     assert {Path(p).read_text() for p in files} == {"old\n"}
 
 
-def test_a_signal_during_the_renames_waits_until_every_file_is_renamed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """SIGINT during the renames once left 6 of 3000 files pinned: the signals are held while
-    the renames run, then delivered."""
-    files = {str(tmp_path / f"m{i}.yaml"): f"new {i}\n" for i in range(200)}
+def _old_files(tmp_path: Path, count: int) -> dict[str, str]:
+    """`count` files that say "old", with the new text each is to get."""
+    files = {str(tmp_path / f"m{i}.yaml"): f"new {i}\n" for i in range(count)}
     for path in files:
         Path(path).write_text("old\n")
+    return files
+
+
+def _on_third_rename(monkeypatch: pytest.MonkeyPatch, act: Callable[[str], None]) -> list[int]:
+    """`os.replace`, with `act(target)` run before the third rename; the renames counted."""
     real_replace = os.replace
     count = [0]
 
     def replace(src: str, dst: str) -> None:
         count[0] += 1
         if count[0] == 3:
-            os.kill(os.getpid(), signal.SIGINT)  # arrives mid-way: held until the end
+            act(dst)
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", replace)
+    return count
+
+
+def test_a_signal_during_the_renames_waits_until_every_file_is_renamed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGINT during the renames once left 6 of 3000 files pinned: the signals are held while
+    the renames run, then delivered."""
+    files = _old_files(tmp_path, 200)
+    # the signal arrives mid-way, and is held until the end
+    count = _on_third_rename(monkeypatch, lambda _: os.kill(os.getpid(), signal.SIGINT))
     with pytest.raises(KeyboardInterrupt):
         atomic.write_files(files)
     assert count[0] == 200
@@ -194,19 +205,12 @@ def test_a_signal_during_pin_write_leaves_all_files_pinned_or_none(
 def test_a_failed_rename_says_which_files_were_replaced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    files = {str(tmp_path / f"m{i}.yaml"): f"new {i}\n" for i in range(5)}
-    for path in files:
-        Path(path).write_text("old\n")
-    real_replace = os.replace
-    count = [0]
+    files = _old_files(tmp_path, 5)
 
-    def replace(src: str, dst: str) -> None:
-        count[0] += 1
-        if count[0] == 3:
-            raise PermissionError(13, "Permission denied", dst)
-        real_replace(src, dst)
+    def refuse(target: str) -> None:
+        raise PermissionError(13, "Permission denied", target)
 
-    monkeypatch.setattr(os, "replace", replace)
+    _on_third_rename(monkeypatch, refuse)
     with pytest.raises(atomic.PartialWrite) as raised:
         atomic.write_files(files)
     first_two = [os.path.realpath(p) for p in list(files)[:2]]
