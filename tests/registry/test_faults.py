@@ -106,7 +106,10 @@ def test_integrity_failures_have_their_own_rule(
     tmp_path: Path, faults: FaultServer, fault: str, words: str
 ) -> None:
     """A digest mismatch or a non-JSON manifest was filed as "unreachable" with a network
-    hint; it is `image-manifest-invalid` (exit 1), with an integrity hint."""
+    hint; it is `image-manifest-invalid` (exit 1), with an integrity hint. The node refuses
+    such content too: containerd commits fetched content only when it hashes to the expected
+    digest (content/local writer `Commit`: "unexpected commit digest"), and its CRI pull
+    fails on a manifest it cannot unmarshal."""
     code, report, err, _, _ = _check(tmp_path, f"{faults.host}/{fault}/app:1")
     assert code == 1, err
     finding = _finding(report)
