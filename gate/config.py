@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +17,17 @@ import yaml
 
 from gate import platform as platforms
 from gate.errors import GateError
+from gate.hosts import ALL_CAPABILITIES, Host, HostsConfig, registry_itself, split_url
 from gate.inventory.model import ExternalPattern
 from gate.load import PathKey, nearest_line, parse_yaml
-from gate.net import ca_file_problem, url_problem
+from gate.net import ca_file_problem, client_pair_problem, url_problem
 from gate.platform import Platform
 from gate.reference import api_host, registry_key
 from gate.rules import RULES, Severity
 from gate.workload import ImagePaths, validate_namespace
 
 CONFIG_NAMES = (".pullgate.yaml", ".pullgate.yml")
+_TLS_KEYS = ("ca-file", "cert-file", "key-file", "skip-verify")
 
 
 class ConfigError(GateError):
@@ -48,8 +50,13 @@ class IgnoreRule:
 
 @dataclass(frozen=True)
 class RegistryConfig:
+    """`registries.<host>`: its mirrors and its own TLS, in containerd's host model."""
+
     ca_file: str | None = None
     mirrors: tuple[str, ...] = ()
+    """Each mirror's URL, as written (its settings are in `hosts`)."""
+    hosts: tuple[Host, ...] = ()
+    """The mirrors in order, then the registry itself: what a `hosts.toml` would say."""
 
 
 @dataclass(frozen=True)
@@ -82,21 +89,11 @@ class Config:
     # keys mirrors by image domain, the transport keys TLS settings by the host it talks to
     # (Docker Hub's API lives at registry-1.docker.io).
 
-    def mirrors_by_domain(self) -> dict[str, tuple[str, ...]]:
-        """`registries.<host>.mirrors`, keyed by the image domain the resolver looks up."""
-        return {
-            registry_key(host): entry.mirrors
-            for host, entry in self.registries.items()
-            if entry.mirrors
-        }
-
-    def ca_files_by_api_host(self) -> dict[str, str]:
-        """`registries.<host>.ca_file`, keyed by the host the transport connects to."""
-        return {
-            api_host(registry_key(host)): entry.ca_file
-            for host, entry in self.registries.items()
-            if entry.ca_file
-        }
+    def hosts(self) -> HostsConfig:
+        """`registries:` as containerd's hosts, keyed by the image domain they serve."""
+        return HostsConfig(
+            {registry_key(host): entry.hosts for host, entry in self.registries.items()}
+        )
 
     def insecure_api_hosts(self, extra: Iterable[str] = ()) -> frozenset[str]:
         """`insecure_registries` plus `extra` (the command line's), keyed as the transport keys
@@ -295,19 +292,81 @@ class _Parser:
         for host, settings in mapping.items():
             here = (*where, host)
             settings = self._type(settings or {}, dict, here, "a mapping")
-            self._keys(settings, {"ca-file", "mirrors"}, here)
-            ca_file = (
-                self._ca_file(settings["ca-file"], (*here, "ca-file"))
-                if "ca-file" in settings
+            self._keys(settings, {"mirrors", *_TLS_KEYS}, here)
+            mirrors = self._type(settings.get("mirrors", []), list, (*here, "mirrors"), "a list")
+            hosts = [self._mirror(m, (*here, "mirrors", i)) for i, m in enumerate(mirrors)]
+            urls = tuple(m if isinstance(m, str) else m["url"] for m in mirrors)
+            itself = registry_itself(registry_key(str(host)), self._where(here))
+            hosts.append(replace(itself, **self._tls(settings, here)))
+            result[str(host)] = RegistryConfig(
+                ca_file=hosts[-1].ca_files[0] if hosts[-1].ca_files else None,
+                mirrors=urls,
+                hosts=tuple(hosts),
+            )
+        return {"registries": result}
+
+    def _where(self, where: PathKey) -> str:
+        line = nearest_line(self.lines, where)
+        return f"{self.path}:{line}"
+
+    def _mirror(self, value: Any, where: PathKey) -> Host:
+        """A mirror: its URL, or `{url, override-path, capabilities, ca-file, cert-file,
+        key-file, skip-verify}` as a `[host."URL"]` table of hosts.toml says them."""
+        if isinstance(value, str):
+            value = {"url": value}
+        settings = self._type(value, dict, where, "a URL or a mapping with `url`")
+        self._keys(settings, {"url", "override-path", "capabilities", *_TLS_KEYS}, where)
+        url = self._type(settings.get("url"), str, (*where, "url"), "a URL")
+        problem = url_problem(url)
+        if problem:
+            raise self.fail((*where, "url"), problem)
+        override = self._type(
+            settings.get("override-path", False), bool, (*where, "override-path"), "true or false"
+        )
+        capabilities = ALL_CAPABILITIES
+        if "capabilities" in settings:
+            names = self._strings(settings["capabilities"], (*where, "capabilities"))
+            for index, name in enumerate(names):
+                if name.lower() not in ALL_CAPABILITIES:
+                    raise self.fail(
+                        (*where, "capabilities", index),
+                        f"unknown capability {name!r} (pull, resolve, push, referrers)",
+                    )
+            capabilities = frozenset(n.lower() for n in names) or ALL_CAPABILITIES
+        scheme, host, path = split_url(url, override)
+        return Host(
+            scheme,
+            host,
+            path,
+            capabilities=capabilities,
+            override_path=override,
+            source=f"{self._where(where)} {url}",
+            **self._tls(settings, where),
+        )
+
+    def _tls(self, settings: dict[str, Any], where: PathKey) -> dict[str, Any]:
+        """`ca-file`, `cert-file` with `key-file`, `skip-verify`: as Host's TLS fields."""
+        tls: dict[str, Any] = {}
+        if "ca-file" in settings:
+            tls["ca_files"] = (self._ca_file(settings["ca-file"], (*where, "ca-file")),)
+        if "key-file" in settings and "cert-file" not in settings:
+            raise self.fail((*where, "key-file"), "needs `cert-file` beside it")
+        if "cert-file" in settings:
+            cert = self._path(settings["cert-file"], (*where, "cert-file"))
+            key = (
+                self._path(settings["key-file"], (*where, "key-file"))
+                if "key-file" in settings
                 else None
             )
-            mirrors = self._strings(settings.get("mirrors", []), (*here, "mirrors"))
-            for index, mirror in enumerate(mirrors):
-                problem = url_problem(mirror)
-                if problem:
-                    raise self.fail((*here, "mirrors", index), problem)
-            result[str(host)] = RegistryConfig(ca_file=ca_file, mirrors=mirrors)
-        return {"registries": result}
+            problem = client_pair_problem(cert, key)
+            if problem:
+                raise self.fail((*where, "cert-file"), problem)
+            tls["client_pairs"] = ((cert, key),)
+        if "skip-verify" in settings:
+            tls["skip_verify"] = self._type(
+                settings["skip-verify"], bool, (*where, "skip-verify"), "true or false"
+            )
+        return tls
 
     def _images(self, value: Any, where: PathKey) -> dict[str, Any]:
         entries = self._type(value, list, where, "a list of {kind, paths} entries")

@@ -27,6 +27,9 @@ class Outcome(str, Enum):
     MANIFEST_INVALID = "manifest-invalid"
     """What the registry served fails integrity: a digest that does not match, a manifest that
     is no JSON object or no image manifest. containerd refuses it as well."""
+    NO_HOST = "no-host"
+    """No configured host may serve it (containerd's `no resolve hosts: not found`): every
+    host of the domain lacks the `pull` (or, for a tag, `resolve`) capability."""
     REFUSED = "refused"
     """Not asked, by pullgate's own rule: a credential would have gone over plain HTTP to a
     host not marked insecure."""
@@ -63,6 +66,8 @@ class Resolution:
     """For a missing tag: existing tags that look like it."""
     mirror: str | None = None
     """The configured mirror that served it, if one did."""
+    endpoint: str | None = None
+    """Where it was resolved: the mirror's or the registry's URL (`https://host[/path]`)."""
     verified_with: str | None = None
     """The CI login that verified on behalf of `credential` (which the gate cannot replay)."""
     pulled_by_ci_login: str | None = None

@@ -242,3 +242,15 @@ def ca_file_problem(path: str) -> str | None:
     except (ssl.SSLError, OSError, ValueError) as exc:
         return f"{path} is not a PEM CA bundle ({getattr(exc, 'reason', None) or exc})"
     return None
+
+
+def client_pair_problem(cert_file: str, key_file: str | None) -> str | None:
+    """Why `cert_file` (with `key_file`, or its own key) cannot serve as a TLS client
+    certificate, or None (checked before any connection). The message names the files only."""
+    try:
+        ssl.create_default_context().load_cert_chain(cert_file, key_file)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        files = f"{cert_file} and {key_file}" if key_file else cert_file
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
+        return f"{files}: not a PEM client certificate and key ({reason})"
+    return None

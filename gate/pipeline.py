@@ -28,7 +28,7 @@ from gate.load import KubeObject, NothingToCheck, load_paths
 from gate.lock import Lock
 from gate.model import CheckResult, ImageUse, Outcome, Resolution
 from gate.net import run_cancellable
-from gate.platform import DEFAULT_RUNTIME, Platform, Runtime
+from gate.platform import CRIO, DEFAULT_RUNTIME, Platform, Runtime
 from gate.policy.lock import lock_findings
 from gate.policy.platforms import DEFAULT_PLATFORMS, platform_findings
 from gate.policy.pull_secrets import pull_secret_invalid_findings
@@ -131,7 +131,9 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
     if options.offline:
         uses = [_skipped(use) for use in uses]
     else:
-        uses = run_cancellable(_resolve(uses, keychain, ci_logins, options.transport, progress))
+        uses = run_cancellable(
+            _resolve(uses, keychain, ci_logins, options.transport, progress, options.runtime)
+        )
     findings = [
         *policy.document_findings(loaded.invalid),
         *policy.api_findings(pods),
@@ -208,8 +210,12 @@ async def _resolve(
     ci_logins: CILogins,
     transport: TransportOptions,
     progress: Progress | None,
+    runtime: Runtime = DEFAULT_RUNTIME,
 ) -> list[ImageUse]:
-    """Resolve each distinct (reference, offer) once; hand every use its pod's answer."""
+    """Resolve each distinct (reference, offer) once; hand every use its pod's answer.
+
+    containerd's CRI hands the kubelet's credential to every host, mirrors included; CRI-O
+    keeps it for the registry the image names."""
     requests: dict[Request, Request] = {}
     keys: list[Request | None] = []
     with_credentials: list[ImageUse] = []
@@ -250,7 +256,11 @@ async def _resolve(
         keys.append(request)
         with_credentials.append(use)
     async with RegistryClient(transport) as client:
-        resolver = Resolver(client, ci_logins.lookup if ci_logins else None)
+        resolver = Resolver(
+            client,
+            ci_logins.lookup if ci_logins else None,
+            credentials_to_mirrors=runtime.engine != CRIO,
+        )
         answers = await resolver.resolve_all(list(requests), progress, transport.deadline)
     by_key = dict(zip(requests, answers, strict=True))
     return [

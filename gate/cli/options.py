@@ -67,6 +67,15 @@ def shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Trust this PEM CA bundle too (repeatable).",
         ),
         click.option(
+            "--containerd-hosts",
+            "containerd_hosts",
+            type=click.Path(exists=True, file_okay=False),
+            envvar=env("CONTAINERD_HOSTS"),
+            help="The nodes' containerd certs.d tree (config_path, e.g. a copy of "
+            "/etc/containerd/certs.d): mirrors, capabilities, override_path, CAs, client "
+            "certificates and headers, read as containerd reads them.",
+        ),
+        click.option(
             "--timeout",
             type=Seconds(min=0.1, max=MAX_TIMEOUT),
             default=DEFAULT_TIMEOUT,

@@ -15,11 +15,12 @@ from click.core import ParameterSource
 from gate import platform as platforms
 from gate.cli.app import UsageError
 from gate.config import Config, ConfigError, find_config, load_config
+from gate.hosts import Host, HostsError, load_certs_d
 from gate.lock import read_lock
-from gate.net import ca_file_problem
+from gate.net import ca_file_problem, client_pair_problem
 from gate.pipeline import CheckOptions, ClusterOptions, NodeOptions
 from gate.policy.platforms import DEFAULT_PLATFORMS
-from gate.registry.transport import DEFAULT_BACKOFF, TransportOptions
+from gate.registry.transport import DEFAULT_BACKOFF, TransportOptions, host_tls
 from gate.rules import Severity
 from gate.workload import validate_namespace
 
@@ -110,11 +111,24 @@ class Settings:
                 f"PULLGATE_BACKOFF={raw_backoff!r}: must be a number of seconds from 0 to "
                 f"{MAX_BACKOFF:g}"
             )
+        hosts = config.hosts()
+        if params.get("containerd_hosts"):
+            try:
+                hosts = load_certs_d(params["containerd_hosts"]).merged_over(hosts)
+            except HostsError as exc:
+                raise UsageError(f"--containerd-hosts: {exc}") from None
+            for host in hosts.all_hosts():
+                problem = _tls_files_problem(host)
+                if problem:
+                    # containerd's ConfigureHosts fails every pull of the domain alike
+                    raise UsageError(f"--containerd-hosts: {host.source}: {problem}")
+        tls = host_tls(hosts)
         return TransportOptions(
             insecure_registries=insecure,
             ca_files=params["ca_files"],
-            registry_ca_files=config.ca_files_by_api_host(),
-            mirrors=config.mirrors_by_domain(),
+            hosts=hosts,
+            host_tls=tls,
+            registry_ca_files={h: t.ca_files[-1] for h, t in tls.items() if t.ca_files},
             timeout=params["timeout"],
             deadline=params["deadline"],
             retries=params["retries"],
@@ -165,3 +179,16 @@ class Settings:
             transport=self._transport(),
             allow_empty=params["allow_empty"],
         )
+
+
+def _tls_files_problem(host: Host) -> str | None:
+    """Why a host's CA or client files cannot be used, or None."""
+    for ca_file in host.ca_files:
+        problem = ca_file_problem(ca_file)
+        if problem:
+            return problem
+    for cert, key in host.client_pairs:
+        problem = client_pair_problem(cert, key)
+        if problem:
+            return problem
+    return None

@@ -175,6 +175,18 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                     "push the image.",
                 )
             )
+        elif resolution.outcome is Outcome.NO_HOST:
+            findings.append(
+                finding_for(
+                    "image-digest-not-found" if ref.digest else "image-tag-not-found",
+                    use,
+                    f"{ref.familiar} cannot be pulled: {detail}",
+                    "containerd fails the pull with `no resolve hosts: not found` "
+                    "(ErrImagePull). Give a host in the domain's hosts.toml (or `registries:` "
+                    "mirror) the capabilities `pull` and `resolve`, or drop `capabilities` to "
+                    "allow all.",
+                )
+            )
         elif resolution.outcome is Outcome.MANIFEST_UNKNOWN and ref.digest is not None:
             findings.append(
                 finding_for(

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from gate.credentials import Credential
+from gate.hosts import Host
 from gate.net import (
     RETRY_STATUSES,
     Retryable,
@@ -92,12 +93,12 @@ class RegistryClient:
         ref: Reference,
         credential: Credential,
         target: str | None = None,
-        mirror: str | None = None,
+        host: Host | None = None,
     ) -> Manifest:
         """GET the manifest for `target` (default: the reference's digest, else its tag)."""
         target = target or ref.pull_ref
         answer = await self._call(
-            "GET", ref, f"manifests/{target}", credential, MAX_MANIFEST_BYTES, ACCEPT, mirror
+            "GET", ref, f"manifests/{target}", credential, MAX_MANIFEST_BYTES, ACCEPT, host
         )
         headers = answer.response.headers
         return served_manifest(
@@ -112,17 +113,17 @@ class RegistryClient:
         ref: Reference,
         credential: Credential,
         target: str | None = None,
-        mirror: str | None = None,
+        host: Host | None = None,
     ) -> tuple[str | None, str]:
         """HEAD the manifest: (digest the registry announces or None, media type)."""
         target = target or ref.pull_ref
-        answer = await self._call("HEAD", ref, f"manifests/{target}", credential, 0, ACCEPT, mirror)
+        answer = await self._call("HEAD", ref, f"manifests/{target}", credential, 0, ACCEPT, host)
         headers = answer.response.headers
         content_type = str(headers.get("Content-Type", ""))
         return headers.get("Docker-Content-Digest"), media_type(content_type, b"")
 
     async def list_tags(
-        self, ref: Reference, credential: Credential, limit: int = 1000, mirror: str | None = None
+        self, ref: Reference, credential: Credential, limit: int = 1000, host: Host | None = None
     ) -> list[str]:
         """The repository's tags (first page only); NameUnknown if there is no repository."""
         answer = await self._call(
@@ -132,7 +133,7 @@ class RegistryClient:
             credential,
             MAX_MANIFEST_BYTES,
             "application/json",
-            mirror,
+            host,
         )
         tags = (json_object(answer.body) or {}).get("tags")
         return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
@@ -143,12 +144,10 @@ class RegistryClient:
         credential: Credential,
         digest: str,
         max_bytes: int,
-        mirror: str | None = None,
+        host: Host | None = None,
     ) -> bytes:
         """GET a blob (an image config) and check it against its digest."""
-        answer = await self._call(
-            "GET", ref, f"blobs/{digest}", credential, max_bytes, "*/*", mirror
-        )
+        answer = await self._call("GET", ref, f"blobs/{digest}", credential, max_bytes, "*/*", host)
         check_blob(answer.body, digest)
         return answer.body
 
@@ -167,16 +166,22 @@ class RegistryClient:
         credential: Credential,
         max_bytes: int,
         accept: str,
-        mirror: str | None = None,
+        host: Host | None = None,
     ) -> Answer:
-        if mirror is not None:
-            endpoint = await self.endpoints.mirror(mirror)
+        if host is not None and not host.discover:
+            endpoint = await self.endpoints.host(host)
         else:
             endpoint = await self.endpoints.registry(ref.domain)
         url = f"{endpoint.api_root}/{ref.path}/{path}"
+        headers = {"Accept": accept}
+        if host is not None:
+            if host.is_mirror_for(ref.domain):
+                # as containerd tells a mirror which registry is meant (`?ns=`)
+                url += ("&" if "?" in url else "?") + f"ns={ref.domain}"
+            headers.update({name: ", ".join(values) for name, values in host.headers})
         scope = f"repository:{ref.path}:pull"
         auth = RegistryAuth(endpoint, scope, credential, self.tokens, self.options)
-        answer = await self._send_with(auth, method, url, {"Accept": accept}, max_bytes)
+        answer = await self._send_with(auth, method, url, headers, max_bytes)
         raise_for_status(answer.response, answer.body, ref, path, credential)
         return answer
 

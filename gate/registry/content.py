@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from gate import platform as platforms
 from gate.credentials import Credential
+from gate.hosts import Host
 from gate.reference import Reference
 from gate.registry.client import MAX_CONFIG_BYTES, RegistryClient
 from gate.registry.errors import (
@@ -57,23 +58,23 @@ class ContentReader:
         return digest in self._content
 
     async def of(
-        self, reference: Reference, credential: Credential, manifest: Manifest, mirror: str | None
+        self, reference: Reference, credential: Credential, manifest: Manifest, host: Host | None
     ) -> Content:
         """What `manifest`, just fetched, holds (described once per digest)."""
 
         async def described() -> Content:
-            return await self._describe(reference, credential, manifest, mirror)
+            return await self._describe(reference, credential, manifest, host)
 
         return await self._content_for(manifest.digest, described)
 
     async def by_digest(
-        self, reference: Reference, credential: Credential, digest: str, mirror: str | None
+        self, reference: Reference, credential: Credential, digest: str, host: Host | None
     ) -> Content:
         """The content of `digest`, fetched (by digest) only if nobody has learnt it yet."""
 
         async def fetch() -> Content:
-            manifest = await self.client.get_manifest(reference, credential, digest, mirror)
-            return await self._describe(reference, credential, manifest, mirror)
+            manifest = await self.client.get_manifest(reference, credential, digest, host)
+            return await self._describe(reference, credential, manifest, host)
 
         return await self._content_for(digest, fetch)
 
@@ -99,7 +100,7 @@ class ContentReader:
             raise
 
     async def _describe(
-        self, reference: Reference, credential: Credential, manifest: Manifest, mirror: str | None
+        self, reference: Reference, credential: Credential, manifest: Manifest, host: Host | None
     ) -> Content:
         """Media type and platforms of a manifest (remembered by digest by the caller)."""
         document = manifest.document
@@ -110,10 +111,10 @@ class ContentReader:
             if not isinstance(listed, list):
                 raise IntegrityError(f"index {manifest.digest} has no manifest list")
             entries = await self._index_entries(
-                reference, credential, manifest.digest, listed, mirror
+                reference, credential, manifest.digest, listed, host
             )
         elif manifest.media_type in MANIFEST_TYPES:
-            entry = await self._config_entry(reference, credential, document, mirror)
+            entry = await self._config_entry(reference, credential, document, host)
             entries, artifact = (entry,), entry.artifact
         else:
             # Not one of the four types asked for (a schema 1 manifest, an HTML page, any
@@ -130,7 +131,7 @@ class ContentReader:
         credential: Credential,
         index_digest: str,
         listed: list[object],
-        mirror: str | None,
+        host: Host | None,
     ) -> tuple[platforms.Entry, ...]:
         """Every entry of an index, in order: its declared platform, or its config's.
 
@@ -188,7 +189,7 @@ class ContentReader:
             children.append((len(found), child))
             found.append(None)
         contents = await asyncio.gather(
-            *(self._undeclared(reference, credential, index_digest, d, mirror) for _, d in children)
+            *(self._undeclared(reference, credential, index_digest, d, host) for _, d in children)
         )
         for (position, _), content in zip(children, contents, strict=True):
             kept = content.entries if content.media_type in MANIFEST_TYPES else ()
@@ -205,11 +206,11 @@ class ContentReader:
         credential: Credential,
         index_digest: str,
         child: str,
-        mirror: str | None,
+        host: Host | None,
     ) -> Content:
         """The content of an index entry that names no platform (its manifest, by digest)."""
         try:
-            return await self.by_digest(reference, credential, child, mirror)
+            return await self.by_digest(reference, credential, child, host)
         except (ManifestUnknown, NameUnknown) as exc:
             # Not "tag not found": the index exists, one of its manifests does not.
             raise InvalidResponse(
@@ -222,7 +223,7 @@ class ContentReader:
         reference: Reference,
         credential: Credential,
         document: dict[str, object],
-        mirror: str | None,
+        host: Host | None,
     ) -> platforms.Entry:
         """A single manifest's platform lives in its config blob: one small GET per digest.
 
@@ -250,9 +251,7 @@ class ContentReader:
                 f"{MAX_CONFIG_BYTES // (1024 * 1024)} MiB the gate reads",
             )
         if digest not in self._configs:
-            body = await self.client.get_blob(
-                reference, credential, digest, MAX_CONFIG_BYTES, mirror
-            )
+            body = await self.client.get_blob(reference, credential, digest, MAX_CONFIG_BYTES, host)
             data = json_object(body)
             if data is None:
                 raise IntegrityError(f"config {digest} is not a JSON object")

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import httpx
 
+from gate.hosts import Host
 from gate.reference import api_host
 from gate.registry.auth import Challenge, parse_challenges, preferred_challenge
-from gate.registry.errors import TLSVerificationFailed, Unreachable
+from gate.registry.errors import InsecureRefused, TLSVerificationFailed, Unreachable
 from gate.registry.transport import TransportOptions
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,8 @@ class Endpoint:
 
     host: str
     api_root: str
-    """`https://host/v2`, or a mirror's root such as `https://mirror.example.com/docker.io/v2`."""
+    """`https://host/v2`, a mirror's root such as `https://mirror.example.com/docker.io/v2`, or
+    an `override_path` root as written (`https://harbor.example.com/v2/hub-proxy`)."""
     challenge: Challenge | None
 
 
@@ -52,26 +54,25 @@ class Endpoints:
             self._found[host] = task
         return await asyncio.shield(task)
 
-    async def mirror(self, url: str) -> Endpoint:
-        """A configured mirror: its URL's path is the API root, with `/v2` appended as
-        containerd does unless it is already there; plain HTTP only where allowed."""
-        task = self._found.get(url)
+    async def host(self, host: Host) -> Endpoint:
+        """A configured host (a mirror, or a `server`): its scheme as written, plain HTTP
+        only where allowed; its root probed once, except where `override_path` makes the
+        root the host's own (containerd never probes: the first 401 tells the challenge)."""
+        task = self._found.get(host.root)
         if task is None:
-            task = asyncio.ensure_future(self._discover_mirror(url))
-            self._found[url] = task
+            task = asyncio.ensure_future(self._discover_host(host))
+            self._found[host.root] = task
         return await asyncio.shield(task)
 
-    async def _discover_mirror(self, url: str) -> Endpoint:
-        parsed = httpx.URL(url)
-        host = parsed.netloc.decode("ascii")
-        if parsed.scheme == "http" and not self._options.plain_http_allowed(host):
-            raise Unreachable(
-                f"mirror {url}: plain HTTP to {host} is not allowed; mark it with "
-                "--insecure-registry (or use https://)"
+    async def _discover_host(self, host: Host) -> Endpoint:
+        if host.scheme == "http" and not self._options.plain_http_allowed(host.host):
+            raise InsecureRefused(
+                f"{host.name} ({host.source}): plain HTTP to {host.host} is not allowed; mark "
+                "it with --insecure-registry (or use https://)"
             )
-        path = parsed.path.rstrip("/")
-        root = f"{parsed.scheme}://{host}{path if path.endswith('/v2') else path + '/v2'}"
-        return await self._probe(host, root, retries=None)
+        if host.override_path:
+            return Endpoint(host.host, host.root, None)
+        return await self._probe(host.host, host.root, retries=None)
 
     async def _discover(self, host: str) -> Endpoint:
         """`GET /v2/` over HTTPS; over plain HTTP only where allowed and HTTPS did not answer.

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from gate import platform as platforms
 from gate.credentials import ANONYMOUS, Credential
+from gate.hosts import PULL, RESOLVE, Host
 from gate.model import Outcome, Resolution
 from gate.reference import Reference, is_docker_hub
 from gate.registry.client import RegistryClient
@@ -54,9 +55,13 @@ class Resolver:
         self,
         client: RegistryClient,
         ci_logins: Callable[[str], Sequence[Credential]] | None = None,
+        credentials_to_mirrors: bool = True,
     ) -> None:
-        """`ci_logins` looks up the CI machine's logins for `domain/path` (they only verify)."""
+        """`ci_logins` looks up the CI machine's logins for `domain/path` (they only verify).
+        `credentials_to_mirrors`: the pod's credentials go to mirrors too (containerd's CRI)
+        rather than to the registry only (CRI-O)."""
         self.client = client
+        self._credentials_to_mirrors = credentials_to_mirrors
         self._ci_logins = ci_logins
         self._ci_lock = asyncio.Lock()
         self.contents = ContentReader(client)
@@ -148,7 +153,7 @@ class Resolver:
         if not verifiers and not unknown:
             return answer
         tried = tuple(dict.fromkeys(c.source for c in verifiers))
-        checks = [await self._resolve_once(reference, login) for login in verifiers]
+        checks = [await self._resolve_offer(reference, (login,)) for login in verifiers]
         pulled = next((c for c in checks if c.ok), None)
         if pulled is not None and on_behalf_of:
             return replace(pulled, credential=on_behalf_of[0], verified_with=pulled.credential)
@@ -180,57 +185,102 @@ class Resolver:
     async def _resolve_offer(
         self, reference: Reference, credentials: Sequence[Credential]
     ) -> Resolution:
-        """Try each credential until one pulls, as the kubelet does (whatever the others got).
+        """Try each credential until one pulls, as the kubelet does (whatever the others got);
+        each credential goes through the domain's hosts in order, as containerd's resolver
+        goes (`core/remotes/docker/resolver.go`).
 
-        When none does, the answer that decides the finding is: could not verify (a registry
-        or token service out of reach) before every credential refused before "not found".
+        When none pulls, the answer that decides the finding is: could not verify (a host or
+        token service out of reach) before "not found" before every credential refused.
         """
-        for mirror in self.client.options.mirrors.get(reference.domain, ()):
-            # As containerd does: mirrors first, anonymously (the kubelet's credentials are
-            # for the registry named in the image, never sent to another host), then upstream.
-            answer = await self._resolve_once(reference, ANONYMOUS, mirror)
-            if answer.ok:
-                return replace(answer, mirror=mirror)
-            log.info("mirror %s for %s: %s", mirror, reference.familiar, answer.detail)
+        hosts = self.client.options.hosts.hosts_for(reference.domain)
+        needed = (PULL,) if reference.digest else (PULL, RESOLVE)
+        usable = tuple(h for h in hosts if h.can(*needed))
+        if not usable:
+            configured = "; ".join(dict.fromkeys(h.source or h.name for h in hosts))
+            return Resolution(
+                reference,
+                Outcome.NO_HOST,
+                detail=f"no host configured for {reference.domain} may "
+                f"{'pull' if reference.digest else 'resolve tags'} ({configured})",
+            )
+        mirrors = tuple(h for h in usable if h.is_mirror_for(reference.domain))
         failures: list[Resolution] = []
+        if not self._credentials_to_mirrors and mirrors:
+            # CRI-O (containers/image) drops the pod's credentials for a mirror of another
+            # domain: mirrors are asked anonymously first, then the registry with each one.
+            answer = await self._through(reference, ANONYMOUS, mirrors)
+            if answer.ok:
+                return answer
+            failures.append(answer)
+            usable = tuple(h for h in usable if h not in mirrors) or usable[-1:]
         for credential in credentials or (ANONYMOUS,):
-            result = await self._resolve_once(reference, credential)
+            result = await self._through(reference, credential, usable)
             if result.ok:
                 return result
             failures.append(result)
-        for outcome in (
-            Outcome.UNREACHABLE,
-            Outcome.REFUSED,
-            Outcome.INVALID_RESPONSE,
-            Outcome.MANIFEST_INVALID,
-        ):
-            unverified = [f for f in failures if f.outcome is outcome]
-            if unverified:
-                return unverified[0]
-        refused = [f for f in failures if f.outcome is Outcome.UNAUTHORIZED]
-        if len(refused) == len(failures):
-            return replace(refused[0], detail="; ".join(r.detail for r in refused))
-        return next(f for f in failures if f.outcome is not Outcome.UNAUTHORIZED)
+        return _deciding(failures)
+
+    async def _through(
+        self, reference: Reference, credential: Credential, hosts: Sequence[Host]
+    ) -> Resolution:
+        """`credential` offered to each host in turn until one serves the reference (as
+        containerd's CRI offers the kubelet's one credential to every host: the kubelet sets
+        no `ServerAddress`, so `ParseAuth` gives it to mirrors too)."""
+        answers = []
+        for host in hosts:
+            answer = await self._resolve_once(reference, credential, host)
+            if answer.ok or answer.outcome is Outcome.MANIFEST_INVALID:
+                return answer
+            if len(hosts) > 1:
+                log.info("%s for %s: %s", host.name, reference.familiar, answer.detail)
+            answers.append(answer)
+        return _deciding(answers)
 
     async def _resolve_once(
-        self, reference: Reference, credential: Credential, mirror: str | None = None
+        self, reference: Reference, credential: Credential, host: Host
     ) -> Resolution:
-        key = (reference.canonical, credential, mirror or "")
+        key = (reference.canonical, credential, host.root)
         task = self._flights.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._fetch(reference, credential, mirror))
+            task = asyncio.ensure_future(self._fetch(reference, credential, host))
             self._flights[key] = task
         return await asyncio.shield(task)
 
-    async def _fetch(
-        self, reference: Reference, credential: Credential, mirror: str | None
-    ) -> Resolution:
+    async def _fetch(self, reference: Reference, credential: Credential, host: Host) -> Resolution:
+        failed = await self._failure(reference, credential, host)
+        if isinstance(failed, Resolution):
+            if not host.discover and not failed.detail.startswith(host.name):
+                failed = replace(failed, detail=f"{host.name}: {failed.detail}")
+            return failed
+        digest, content = failed
+        endpoint = host.name
+        if host.discover:
+            found = await self.client.endpoints.registry(reference.domain)
+            endpoint = found.api_root.removesuffix("/v2")
+        return Resolution(
+            reference,
+            Outcome.RESOLVED,
+            digest=digest,
+            media_type=content.media_type,
+            platforms=platforms.strings(content.entries),
+            entries=content.entries,
+            credential=credential.source,
+            tag_digest=await self._tag_digest(reference, credential, host),
+            mirror=host.name if host.is_mirror_for(reference.domain) else None,
+            endpoint=endpoint,
+            artifact_config=content.artifact_config,
+        )
+
+    async def _failure(
+        self, reference: Reference, credential: Credential, host: Host
+    ) -> Resolution | tuple[str, Content]:
+        """What `host` serves for the reference, or the failed Resolution saying why not."""
         try:
-            digest, content = await self._lookup(reference, credential, mirror)
+            return await self._lookup(reference, credential, host)
         except NameUnknown as exc:
             return Resolution(reference, Outcome.NAME_UNKNOWN, detail=str(exc))
         except ManifestUnknown as exc:
-            return await self._explain_missing(reference, credential, exc, mirror)
+            return await self._explain_missing(reference, credential, exc, host)
         except Unauthorized as exc:
             return Resolution(reference, Outcome.UNAUTHORIZED, detail=str(exc))
         except InsecureRefused as exc:
@@ -241,27 +291,16 @@ class Resolver:
             return Resolution(reference, Outcome.MANIFEST_INVALID, detail=str(exc))
         except RegistryError as exc:
             return Resolution(reference, Outcome.INVALID_RESPONSE, detail=str(exc))
-        return Resolution(
-            reference,
-            Outcome.RESOLVED,
-            digest=digest,
-            media_type=content.media_type,
-            platforms=platforms.strings(content.entries),
-            entries=content.entries,
-            credential=credential.source,
-            tag_digest=await self._tag_digest(reference, credential, mirror),
-            artifact_config=content.artifact_config,
-        )
 
     async def _tag_digest(
-        self, reference: Reference, credential: Credential, mirror: str | None
+        self, reference: Reference, credential: Credential, host: Host | None
     ) -> str | None:
         """For `name:tag@digest`, where the tag points now (a HEAD: free of rate limits)."""
         if reference.tag is None or reference.digest is None:
             return None
         try:
             digest, _ = await self.client.head_manifest(
-                reference, credential, target=reference.tag, mirror=mirror
+                reference, credential, target=reference.tag, host=host
             )
         except ManifestUnknown:
             return ""
@@ -275,7 +314,7 @@ class Resolver:
         reference: Reference,
         credential: Credential,
         exc: ManifestUnknown,
-        mirror: str | None,
+        host: Host | None,
     ) -> Resolution:
         """Tell a missing tag from a missing repository, which distribution reports alike.
 
@@ -285,7 +324,7 @@ class Resolver:
         if reference.digest is not None:
             return Resolution(reference, Outcome.MANIFEST_UNKNOWN, detail=str(exc))
         try:
-            tags = await self.client.list_tags(reference, credential, mirror=mirror)
+            tags = await self.client.list_tags(reference, credential, host=host)
         except NameUnknown as missing:
             return Resolution(reference, Outcome.NAME_UNKNOWN, detail=str(missing))
         except RegistryError:
@@ -297,19 +336,41 @@ class Resolver:
         )
 
     async def _lookup(
-        self, reference: Reference, credential: Credential, mirror: str | None
+        self, reference: Reference, credential: Credential, host: Host | None
     ) -> tuple[str, Content]:
         client = self.client
         if is_docker_hub(reference.domain) and not reference.digest:
-            digest, _ = await client.head_manifest(reference, credential, mirror=mirror)
+            digest, _ = await client.head_manifest(reference, credential, host=host)
             if digest and digest.startswith("sha256:"):
-                return digest, await self.contents.by_digest(reference, credential, digest, mirror)
-            manifest = await client.get_manifest(reference, credential, mirror=mirror)
+                return digest, await self.contents.by_digest(reference, credential, digest, host)
+            manifest = await client.get_manifest(reference, credential, host=host)
         elif reference.digest is not None and self.contents.knows(reference.digest):
             # Known content, but existence and access are per repository and credential.
-            await client.head_manifest(reference, credential, mirror=mirror)
+            await client.head_manifest(reference, credential, host=host)
             digest = reference.digest
-            return digest, await self.contents.by_digest(reference, credential, digest, mirror)
+            return digest, await self.contents.by_digest(reference, credential, digest, host)
         else:
-            manifest = await client.get_manifest(reference, credential, mirror=mirror)
-        return manifest.digest, await self.contents.of(reference, credential, manifest, mirror)
+            manifest = await client.get_manifest(reference, credential, host=host)
+        return manifest.digest, await self.contents.of(reference, credential, manifest, host)
+
+
+_UNVERIFIED = (
+    Outcome.UNREACHABLE,
+    Outcome.REFUSED,
+    Outcome.INVALID_RESPONSE,
+    Outcome.MANIFEST_INVALID,
+)
+
+
+def _deciding(failures: Sequence[Resolution]) -> Resolution:
+    """Of failed answers (hosts in order, or credentials in order): could not verify first
+    (an unasked host might have served it), then "not found", then refusals (joined)."""
+    for outcome in _UNVERIFIED:
+        unverified = [f for f in failures if f.outcome is outcome]
+        if unverified:
+            return unverified[0]
+    refused = [f for f in failures if f.outcome is Outcome.UNAUTHORIZED]
+    if len(refused) == len(failures):
+        details = dict.fromkeys(r.detail for r in refused)
+        return replace(refused[0], detail="; ".join(details))
+    return next(f for f in failures if f.outcome is not Outcome.UNAUTHORIZED)

@@ -14,6 +14,7 @@ import certifi
 import httpx
 
 from gate import __version__
+from gate.hosts import Host, HostsConfig
 from gate.net import LOOPBACK_HOSTS, is_loopback, split_host
 from gate.registry.decoding import ACCEPT_ENCODING
 
@@ -24,6 +25,37 @@ DEFAULT_PER_REGISTRY = 8
 DEFAULT_DEADLINE = 300.0
 """Five minutes for every image of a run: long enough for an estate behind slow registries,
 short enough that a hanging registry cannot hold a CI job."""
+
+
+@dataclass(frozen=True)
+class HostTLS:
+    """TLS for one registry host, as containerd's `hosts.toml` gives it (`ca`, `client`,
+    `skip_verify`) or the config's `registries:` entries do."""
+
+    ca_files: tuple[str, ...] = ()
+    """Private CAs trusted for this host, beside the system's."""
+    client_pairs: tuple[tuple[str, str | None], ...] = ()
+    """(certificate, key) files for mutual TLS; key None: the key is in the certificate file."""
+    skip_verify: bool | None = None
+    """True: the server's certificate is not verified (containerd's `skip_verify`)."""
+
+
+def host_tls(hosts: HostsConfig) -> dict[str, HostTLS]:
+    """Each configured host's TLS, keyed by the host connected to. Where several domains'
+    entries name one host (containerd keeps a client per domain), their CAs and client
+    certificates add up, and verification is skipped only where every entry says so."""
+    found: dict[str, list[Host]] = {}
+    for host in hosts.all_hosts():
+        if host.ca_files or host.client_pairs or host.skip_verify is not None:
+            found.setdefault(host.host, []).append(host)
+    return {
+        name: HostTLS(
+            ca_files=tuple(dict.fromkeys(c for h in entries for c in h.ca_files)),
+            client_pairs=tuple(dict.fromkeys(p for h in entries for p in h.client_pairs)),
+            skip_verify=all(h.skip_verify for h in entries) or None,
+        )
+        for name, entries in found.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -41,8 +73,10 @@ class TransportOptions:
     """Requests in flight to one registry at a time."""
     registry_ca_files: dict[str, str] = field(default_factory=dict)
     """Per registry host: a private CA trusted for that host only."""
-    mirrors: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """Per image domain (`docker.io`): mirror URLs tried in order before the registry."""
+    hosts: HostsConfig = field(default_factory=HostsConfig)
+    """Per image domain (`docker.io`): the hosts asked in order (containerd's host model)."""
+    host_tls: dict[str, HostTLS] = field(default_factory=dict)
+    """Per host the transport connects to (`host` or `host:port`, as `api_host` spells it)."""
 
     def is_insecure(self, host: str) -> bool:
         name, port = split_host(host)

@@ -40,6 +40,7 @@ _STATUS = {
     "not-pulled": "not pulled (pull policy Never)",
     "unverified": "could not verify",
     "keyring-invalid": "pull secret unreadable by the kubelet",
+    "no-host": "no configured host may serve it",
 }
 
 

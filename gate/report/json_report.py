@@ -74,6 +74,7 @@ def images(result: CheckResult) -> list[dict[str, Any]]:
                 "verified_with": working.verified_with if working else None,
                 "status": outcome.outcome.value if outcome else "invalid",
                 **({"mirror": working.mirror} if working and working.mirror else {}),
+                **({"endpoint": working.endpoint} if working and working.endpoint else {}),
                 "locations": [_location(u) for u in uses],
             }
         )
@@ -92,6 +93,8 @@ def _location(use: ImageUse) -> dict[str, Any]:
         "credential": use.resolution.credential if use.resolution else None,
         "verified_with": use.resolution.verified_with if use.resolution else None,
     }
+    if use.resolution and use.resolution.endpoint:
+        entry["endpoint"] = use.resolution.endpoint
     if use.container.is_volume:
         entry["volume"] = shown(use.container.name)
     if pod.source:

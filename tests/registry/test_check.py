@@ -230,8 +230,10 @@ def test_json_report_carries_the_contract_fields(tmp_path: Path, seeded: Seeded)
         "container": "web",
         "credential": "anonymous",
         "verified_with": None,
+        "endpoint": f"http://{host}",
         "source": "shop/templates/web.yaml",
     }
+    assert web["endpoint"] == f"http://{host}"  # plain HTTP, found by `GET /v2/` (loopback)
     missing = images[f"{host}/e2e/web:1.1"]
     assert missing["digest"] is None
     assert missing["locations"][0]["credential"] is None

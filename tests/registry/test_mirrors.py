@@ -76,10 +76,13 @@ def test_docker_hub_through_a_mirror_heads_first(
     assert images["docker.io/library/nginx:stable"]["digest"] == nginx.digest
     assert images["index.docker.io/library/redis:7"]["digest"] == redis.digest
     assert nginx.digest == skopeo_inspect_digest(registry, "library/nginx", "stable")
-    # HEAD for every tag; GET by digest once per content; never a GET by tag
+    # HEAD for every tag; GET by digest once per content; never a GET by tag. Each names the
+    # registry meant (`?ns=docker.io`), as containerd's resolver does for a mirror
+    # (core/remotes/docker/resolver.go `addNamespace`).
     requests = requests_since(registry, offset)
     assert sorted(requests) == sorted(
-        [
+        f"{request}?ns=docker.io"
+        for request in [
             "HEAD /v2/library/nginx/manifests/1.27",
             "HEAD /v2/library/nginx/manifests/stable",
             f"GET /v2/library/nginx/manifests/{nginx.digest}",

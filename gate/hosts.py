@@ -1,0 +1,344 @@
+"""Which hosts serve an image domain, in which order: containerd's host model.
+
+containerd asks, for each image domain, an ordered list of hosts (`core/remotes/docker/
+config/hosts.go`, `ConfigureHosts`): the `[host."…"]` tables of the domain's `hosts.toml`
+in the order they are written, then its `server` (or the registry itself). Each host has
+capabilities: a tag is resolved only by hosts that may `pull` and `resolve`, content by digest
+is fetched from hosts that may `pull`. The tree is found as containerd finds it
+(`config_unix.go` `hostPaths`): `<root>/<host>_<port>_`, `<root>/<host:port>`, then
+`<root>/_default`; a directory without `hosts.toml` lends its Docker-style certificate files
+(`*.crt`, `*.cert` + `*.key`) to the registry itself.
+
+The config's `registries:` speaks the same model, so both sources give the same `Host`s. Only
+files are read here; the registry client does the talking.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from gate.net import split_host
+from gate.reference import DEFAULT_DOMAIN, DOCKER_HUB_API, registry_key
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+log = logging.getLogger(__name__)
+
+PULL, RESOLVE, PUSH, REFERRERS = "pull", "resolve", "push", "referrers"
+ALL_CAPABILITIES = frozenset({PULL, RESOLVE, PUSH, REFERRERS})
+
+
+class HostsError(ValueError):
+    """A host configuration that containerd refuses as well, located (file and key)."""
+
+
+@dataclass(frozen=True)
+class Host:
+    """One place an image domain's content may come from, and how to talk to it."""
+
+    scheme: str
+    host: str
+    """`host` or `host:port`, as connected to."""
+    path: str
+    """The API root's path: `/v2`, `/prefix/v2`, or, with `override_path`, as written."""
+    capabilities: frozenset[str] = ALL_CAPABILITIES
+    ca_files: tuple[str, ...] = ()
+    client_pairs: tuple[tuple[str, str | None], ...] = ()
+    skip_verify: bool | None = None
+    headers: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    override_path: bool = False
+    upstream: bool = False
+    """containerd's last entry: `server`, or the registry itself where none is written."""
+    discover: bool = False
+    """The registry itself, unconfigured: its scheme is found by `GET /v2/` (HTTPS first,
+    plain HTTP where allowed), as pullgate always has."""
+    source: str = ""
+    """Where it is configured, to name in messages (`certs.d/docker.io/hosts.toml`)."""
+
+    @property
+    def root(self) -> str:
+        return f"{self.scheme}://{self.host}{self.path}"
+
+    @property
+    def name(self) -> str:
+        """As reports name the endpoint: its URL without the `/v2` every registry has."""
+        path = self.path
+        if not self.override_path and path.endswith("/v2"):
+            path = path[: -len("/v2")]
+        return f"{self.scheme}://{self.host}{path}"
+
+    def can(self, *capabilities: str) -> bool:
+        return all(c in self.capabilities for c in capabilities)
+
+    def is_mirror_for(self, domain: str) -> bool:
+        """containerd's `isProxy`: another host than the image's own (which adds `?ns=`)."""
+        if self.host == domain:
+            return False
+        return not (domain == DEFAULT_DOMAIN and self.host == DOCKER_HUB_API)
+
+
+def registry_itself(domain: str, source: str = "") -> Host:
+    """The registry named in the image, as containerd's `ConfigureHosts` defaults it."""
+    if domain == DEFAULT_DOMAIN:
+        return Host("https", DOCKER_HUB_API, "/v2", upstream=True, discover=True, source=source)
+    return Host("https", domain, "/v2", upstream=True, discover=True, source=source)
+
+
+@dataclass(frozen=True)
+class HostsConfig:
+    """Every configured image domain's hosts; domains not named get the registry itself."""
+
+    by_domain: Mapping[str, tuple[Host, ...]] = field(default_factory=dict)
+    default: tuple[Host, ...] | None = None
+    """`_default`'s hosts, for any domain without its own (upstream filled in per domain)."""
+
+    def hosts_for(self, domain: str) -> tuple[Host, ...]:
+        hosts = self.by_domain.get(domain)
+        if hosts is None and self.default is not None:
+            hosts = self.default
+        if hosts is None:
+            return (registry_itself(domain),)
+        return tuple(_fill_upstream(h, domain) for h in hosts)
+
+    def all_hosts(self, domains: Iterable[str] = ()) -> list[Host]:
+        """Every host configured (for TLS set-up), the default's filled in for `domains`."""
+        found: list[Host] = []
+        for domain in (*self.by_domain, *domains):
+            found.extend(self.hosts_for(domain))
+        return found
+
+    def merged_over(self, other: HostsConfig) -> HostsConfig:
+        """These hosts, and `other`'s for the domains these leave to the registry itself."""
+        if self.default is not None:
+            return self
+        return HostsConfig({**other.by_domain, **self.by_domain}, other.default)
+
+
+def _fill_upstream(host: Host, domain: str) -> Host:
+    """containerd fills an upstream entry without a host with the registry itself, keeping
+    the TLS settings written for it (and giving it every capability)."""
+    if host.host:
+        return host
+    itself = registry_itself(domain, host.source)
+    return replace(
+        itself,
+        ca_files=host.ca_files,
+        client_pairs=host.client_pairs,
+        skip_verify=host.skip_verify,
+        headers=host.headers,
+    )
+
+
+# -- containerd's certs.d tree ----------------------------------------------------------------
+
+
+def host_directory(domain: str) -> str:
+    """`host:port` is the directory `host_port_` (containerd's `hostDirectory`)."""
+    name, port = split_host(domain)
+    return f"{name}_{port}_" if port is not None else domain
+
+
+def load_certs_d(root: str | os.PathLike[str]) -> HostsConfig:
+    """Every host directory under `root` (containerd's `config_path`), read as containerd
+    reads it. A directory named `host_port_` wins over one named `host:port`."""
+    base = Path(root)
+    if not base.is_dir():
+        raise HostsError(
+            f"{base}: not a directory (give the nodes' certs.d, e.g. a copy of "
+            "/etc/containerd/certs.d)"
+        )
+    by_domain: dict[str, tuple[Host, ...]] = {}
+    default = None
+    entries = sorted(p for p in base.iterdir() if p.is_dir())
+    for directory in entries:
+        if directory.name == "_default":
+            default = load_host_dir(directory, base)
+            continue
+        domain = _domain_of(directory.name)
+        if domain in by_domain and ":" in directory.name:
+            continue  # `host_port_` is looked for first
+        by_domain[domain] = load_host_dir(directory, base)
+    return HostsConfig(by_domain, default)
+
+
+def _domain_of(directory: str) -> str:
+    if directory.endswith("_") and "_" in directory[:-1]:
+        name, _, port = directory[:-1].rpartition("_")
+        if port.isdigit():
+            return registry_key(f"{name}:{port}")
+    return registry_key(directory)
+
+
+def load_host_dir(directory: Path, root: Path | None = None) -> tuple[Host, ...]:
+    """One domain's hosts: its `hosts.toml`, or its certificate files (containerd's
+    `loadHostDir`, which also falls back to the certificate files when `hosts.toml` does not
+    parse; containerd logs that, and so does pullgate)."""
+    hosts_file = directory / "hosts.toml"
+    shown = str(hosts_file.relative_to(root.parent)) if root is not None else str(hosts_file)
+    try:
+        data = hosts_file.read_bytes()
+    except FileNotFoundError:
+        data = b""
+    except OSError as exc:
+        raise HostsError(f"{shown}: cannot read it ({exc.strerror})") from None
+    if not data:
+        return (_cert_files_host(directory, shown),)
+    try:
+        return parse_hosts_toml(data.decode("utf-8"), directory, shown)
+    except (HostsError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        log.warning(
+            "%s: containerd cannot use it (%s) and falls back to the certificate files in %s; "
+            "so does pullgate",
+            shown,
+            exc,
+            directory,
+        )
+        return (_cert_files_host(directory, shown),)
+
+
+def _cert_files_host(directory: Path, source: str) -> Host:
+    """The registry itself with Docker's certificate layout: `*.crt` CAs, `*.cert` client
+    certificates with the `*.key` of the same name (or the key inside the `.cert`)."""
+    cas: list[str] = []
+    pairs: list[tuple[str, str | None]] = []
+    for path in sorted(directory.iterdir()):
+        if not path.is_file():
+            continue
+        if path.name.endswith(".crt"):
+            cas.append(str(path))
+        if path.name.endswith(".cert"):
+            key = path.with_name(path.name[: -len(".cert")] + ".key")
+            pairs.append((str(path), str(key) if key.exists() else None))
+    return Host(
+        "", "", "", upstream=True, ca_files=tuple(cas), client_pairs=tuple(pairs), source=source
+    )
+
+
+def parse_hosts_toml(text: str, base_dir: Path, source: str) -> tuple[Host, ...]:
+    """The `[host."…"]` entries in the order written, then `server` (or the registry itself).
+    Relative certificate paths are relative to the host directory, as containerd makes them."""
+    document = tomllib.loads(text)
+    tables = document.get("host", {})
+    if not isinstance(tables, dict):
+        raise HostsError('`host` must be a table of `[host."URL"]` entries')
+    hosts = [
+        _host(url, settings, base_dir, f'{source} [host."{url}"]')
+        for url, settings in tables.items()
+    ]
+    server = document.get("server", "")
+    if not isinstance(server, str):
+        raise HostsError("`server` must be a URL")
+    root_settings = {k: v for k, v in document.items() if k not in ("host", "server")}
+    upstream = _host(server, root_settings, base_dir, source)
+    hosts.append(replace(upstream, upstream=True))
+    return tuple(hosts)
+
+
+def _host(url: str, settings: Any, base_dir: Path, source: str) -> Host:
+    if not isinstance(settings, dict):
+        raise HostsError(f"{source}: must be a table")
+    scheme = host = path = ""
+    override = settings.get("override_path", False)
+    if not isinstance(override, bool):
+        raise HostsError(f"{source}: override_path must be true or false")
+    if url:
+        scheme, host, path = split_url(url, override)
+    capabilities = _capabilities(settings.get("capabilities"), source)
+    skip = settings.get("skip_verify")
+    if skip is not None and not isinstance(skip, bool):
+        raise HostsError(f"{source}: skip_verify must be true or false")
+    return Host(
+        scheme=scheme,
+        host=host,
+        path=path,
+        capabilities=capabilities,
+        ca_files=tuple(_abs(p, base_dir) for p in _strings(settings.get("ca"), "ca", source)),
+        client_pairs=_client_pairs(settings.get("client"), base_dir, source),
+        skip_verify=skip,
+        headers=_headers(settings.get("header"), source),
+        override_path=override,
+        source=source,
+    )
+
+
+def split_url(url: str, override_path: bool = False) -> tuple[str, str, str]:
+    """(scheme, host, API root path) as containerd's `parseHostConfig` reads a host URL: no
+    scheme means HTTPS; `/v2` is appended to the path unless it is there or
+    `override_path` says the path is the API root as it stands."""
+    if not url.startswith("http"):
+        url = "https://" + url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise HostsError(f"{url!r} is not an http(s) URL with a host")
+    path = parts.path
+    if path:
+        path = os.path.normpath(path).replace("\\", "/")
+        if path == "/":
+            path = ""
+    if not override_path and not path.endswith("/v2"):
+        path = path + "/v2"
+    return parts.scheme, parts.netloc, path
+
+
+def _capabilities(value: Any, source: str) -> frozenset[str]:
+    if not value:
+        return ALL_CAPABILITIES
+    names = _strings(value, "capabilities", source)
+    unknown = [n for n in names if n.lower() not in ALL_CAPABILITIES]
+    if unknown:
+        raise HostsError(f"{source}: unknown capability {unknown[0]!r} (pull, resolve, push)")
+    return frozenset(n.lower() for n in names)
+
+
+def _strings(value: Any, key: str, source: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise HostsError(f"{source}: {key} must be a string or a list of strings")
+
+
+def _client_pairs(value: Any, base_dir: Path, source: str) -> tuple[tuple[str, str | None], ...]:
+    """`client`: one file (certificate and key), a list of such files, or a list of
+    [certificate, key] pairs."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise HostsError(f"{source}: client must be a file, a list of files or of pairs")
+    pairs: list[tuple[str, str | None]] = []
+    for item in items:
+        if isinstance(item, str):
+            pairs.append((_abs(item, base_dir), None))
+        elif isinstance(item, list) and len(item) == 2 and all(isinstance(i, str) for i in item):
+            key = _abs(item[1], base_dir) if item[1] else None  # "": the key is in the cert
+            pairs.append((_abs(item[0], base_dir), key))
+        else:
+            raise HostsError(f"{source}: client pair {item!r} must be [certificate, key]")
+    return tuple(pairs)
+
+
+def _headers(value: Any, source: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise HostsError(f"{source}: header must be a table of name = value")
+    return tuple(
+        (str(name), tuple(_strings(v, f"header {name}", source))) for name, v in value.items()
+    )
+
+
+def _abs(path: str, base_dir: Path) -> str:
+    return path if os.path.isabs(path) else str(base_dir / path)

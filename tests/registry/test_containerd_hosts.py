@@ -1,0 +1,247 @@
+"""The nodes' `certs.d` tree (`--containerd-hosts`), against real registries.
+
+What is pinned, and where containerd decides it:
+
+- hosts are tried in the order `hosts.toml` writes them, then `server` or the registry itself;
+  a tag is resolved only by hosts that may `pull` and `resolve`, a digest by hosts that may
+  `pull`; a 404 or an error moves on to the next host (`core/remotes/docker/resolver.go`
+  `Resolve`, `filterHosts`);
+- a mirror is told which registry is meant with `?ns=` (`resolver.go` `addNamespace`);
+- `override_path` makes the URL's path the API root (`config/hosts.go` `parseHostConfig`):
+  a Harbor-style proxy project `…/v2/hub-proxy` serves `hub-proxy/<repository>`;
+- `_default`, `host_port_` directories and Docker-style `*.crt` files (`config_unix.go`
+  `hostPaths`, `hosts.go` `loadCertFiles`);
+- the kubelet's credential goes to every host, mirrors included: the kubelet sets no
+  `ServerAddress`, so the CRI's `ParseAuth` (`internal/cri/server/images/image_pull.go`) hands
+  it to whichever host asks; CRI-O's containers/image drops it for a mirror of another domain.
+
+The upstream registry is a name that does not resolve, so only a mirror can serve.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from click.testing import Result
+
+from tests.support.cli import pullgate
+from tests.support.images import push_image
+from tests.support.manifests import secret
+from tests.support.registry import RegistryServer
+from tests.support.skopeo import skopeo_inspect_digest
+
+UPSTREAM = "registry.corp.invalid"
+
+
+def hosts_tree(root: Path, files: dict[str, str]) -> Path:
+    """`certs.d` with one `hosts.toml` per directory name."""
+    for directory, text in files.items():
+        (root / directory).mkdir(parents=True, exist_ok=True)
+        (root / directory / "hosts.toml").write_text(text)
+    return root
+
+
+def check(manifest: Path, certs_d: Path, *extra: str) -> Result:
+    return pullgate(
+        "check",
+        "--format",
+        "json",
+        "--containerd-hosts",
+        str(certs_d),
+        "--retries",
+        "0",
+        "--timeout",
+        "5",
+        "--no-node-credentials",
+        *extra,
+        str(manifest),
+    )
+
+
+def requests_to(server: RegistryServer, offset: int) -> list[str]:
+    log = server.log_path.read_text()[offset:]
+    return re.findall(r'"((?:GET|HEAD) /v2/\S+) HTTP/[\d.]+" \d+ \d+ "[^"]*" "pullgate/', log)
+
+
+def pod(*images: str, secrets: tuple[str, ...] = ()) -> str:
+    lines = ["apiVersion: v1", "kind: Pod", "metadata: {name: app, namespace: apps}", "spec:"]
+    if secrets:
+        names = ", ".join(f"{{name: {name}}}" for name in secrets)
+        lines.append(f"  imagePullSecrets: [{names}]")
+    lines.append("  containers:")
+    lines += [f"    - {{name: c{i}, image: '{image}'}}" for i, image in enumerate(images)]
+    return "\n".join(lines) + "\n"
+
+
+def test_hosts_in_order_override_path_and_the_upstream_out_of_reach(
+    tmp_path: Path, registry: RegistryServer
+) -> None:
+    proxied = push_image(registry, "hub-proxy/team/app", "1.0")  # a Harbor proxy project
+    rooted = push_image(registry, "team/tool", "2.0")
+    certs_d = hosts_tree(
+        tmp_path / "certs.d",
+        {
+            UPSTREAM: f'server = "https://{UPSTREAM}"\n'
+            f'[host."http://{registry.host}/v2/hub-proxy"]\n'
+            '  capabilities = ["pull", "resolve"]\n'
+            "  override_path = true\n"
+            f'[host."http://{registry.host}"]\n'
+            '  capabilities = ["pull", "resolve"]\n'
+        },
+    )
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        pod(f"{UPSTREAM}/team/app:1.0", f"{UPSTREAM}/team/tool:2.0", f"{UPSTREAM}/team/gone:1")
+    )
+    offset = len(registry.log_path.read_text())
+    result = check(manifest, certs_d)
+    report = json.loads(result.stdout)
+    images = {i["reference"]: i for i in report["images"]}
+    app, tool = images[f"{UPSTREAM}/team/app:1.0"], images[f"{UPSTREAM}/team/tool:2.0"]
+    assert (
+        app["digest"]
+        == proxied.digest
+        == skopeo_inspect_digest(registry, "hub-proxy/team/app", "1.0")
+    )
+    assert app["endpoint"] == f"http://{registry.host}/v2/hub-proxy"
+    assert app["locations"][0]["endpoint"] == app["endpoint"]
+    assert tool["digest"] == rooted.digest == skopeo_inspect_digest(registry, "team/tool", "2.0")
+    assert tool["endpoint"] == tool["mirror"] == f"http://{registry.host}"
+    # the proxy project had no team/tool: containerd moves on to the next host
+    requests = requests_to(registry, offset)
+    assert f"GET /v2/hub-proxy/team/tool/manifests/2.0?ns={UPSTREAM}" in requests
+    assert f"GET /v2/team/tool/manifests/2.0?ns={UPSTREAM}" in requests
+    # in neither mirror, and the registry itself out of reach: not verified, not "missing"
+    [finding] = report["findings"]
+    assert finding["rule"] == "image-registry-unreachable"
+    assert UPSTREAM in finding["message"]
+    assert result.exit_code == 3
+
+
+def test_a_host_without_resolve_never_turns_a_tag_into_a_digest(
+    tmp_path: Path, registry: RegistryServer
+) -> None:
+    pushed = push_image(registry, "team/pullonly", "3.0")
+    certs_d = hosts_tree(
+        tmp_path / "certs.d",
+        {UPSTREAM: f'[host."http://{registry.host}"]\n  capabilities = ["pull"]\n'},
+    )
+    manifest = tmp_path / "pod.yaml"
+    by_digest = f"{UPSTREAM}/team/pullonly@{pushed.digest}"
+    manifest.write_text(pod(f"{UPSTREAM}/team/pullonly:3.0", by_digest))
+    offset = len(registry.log_path.read_text())
+    result = check(manifest, certs_d)
+    report = json.loads(result.stdout)
+    images = {i["reference"]: i for i in report["images"]}
+    assert images[by_digest]["digest"] == pushed.digest
+    assert images[by_digest]["endpoint"] == f"http://{registry.host}"
+    assert images[f"{UPSTREAM}/team/pullonly:3.0"]["digest"] is None
+    assert not any("/manifests/3.0" in r for r in requests_to(registry, offset))
+    assert result.exit_code == 3  # only the registry itself may resolve the tag: out of reach
+
+
+def test_no_host_may_resolve_tags_is_the_nodes_failure_too(
+    tmp_path: Path, registry: RegistryServer
+) -> None:
+    certs_d = hosts_tree(
+        tmp_path / "certs.d",
+        {UPSTREAM: f'server = "http://{registry.host}"\ncapabilities = ["pull"]\n'},
+    )
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(pod(f"{UPSTREAM}/team/tool:2.0"))
+    result = check(manifest, certs_d)
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["rule"] == "image-tag-not-found"
+    assert "no host configured for registry.corp.invalid may resolve tags" in finding["message"]
+    assert "no resolve hosts" in finding["hint"] and "hosts.toml" in finding["message"]
+    assert result.exit_code == 1
+
+
+def test_a_tree_with_default_and_three_hosts(
+    tmp_path: Path, registry: RegistryServer, tls_registry: RegistryServer
+) -> None:
+    hub = push_image(registry, "library/nginx", "1.27-hosts")
+    quay = push_image(registry, "quay-cache/coreos/etcd", "v3.5")
+    ghcr = push_image(registry, "org/tool", "1.0")
+    private = push_image(tls_registry, "team/secure", "1.0")
+    host_dir = tls_registry.host.replace(":", "_") + "_"
+    certs_d = hosts_tree(
+        tmp_path / "certs.d",
+        {
+            "_default": f'[host."http://{registry.host}"]\n  capabilities = ["pull", "resolve"]\n',
+            "docker.io": 'server = "https://registry-1.docker.io"\n'
+            f'[host."http://{registry.host}"]\n  capabilities = ["pull", "resolve"]\n',
+            "quay.io": f'server = "http://{registry.host}/v2/quay-cache"\noverride_path = true\n',
+        },
+    )
+    (certs_d / host_dir).mkdir()  # no hosts.toml: Docker's layout, the CA as `*.crt`
+    (certs_d / host_dir / "ca.crt").write_bytes(Path(tls_registry.ca_file).read_bytes())
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        pod(
+            "nginx:1.27-hosts",
+            "quay.io/coreos/etcd:v3.5",
+            "ghcr.io/org/tool:1.0",
+            f"{tls_registry.host}/team/secure:1.0",
+        )
+    )
+    result = check(manifest, certs_d)
+    report = json.loads(result.stdout)
+    assert report["findings"] == [], report["findings"]
+    images = {i["reference"]: i for i in report["images"]}
+    assert images["nginx:1.27-hosts"]["digest"] == hub.digest
+    assert images["quay.io/coreos/etcd:v3.5"]["digest"] == quay.digest
+    assert images["quay.io/coreos/etcd:v3.5"]["endpoint"] == f"http://{registry.host}/v2/quay-cache"
+    assert images["ghcr.io/org/tool:1.0"]["digest"] == ghcr.digest
+    secure = images[f"{tls_registry.host}/team/secure:1.0"]
+    assert secure["digest"] == private.digest
+    assert secure["endpoint"] == f"https://{tls_registry.host}"
+    assert "mirror" not in secure
+    assert result.exit_code == 0
+
+
+def test_the_pods_credential_reaches_the_mirror_on_containerd_not_on_cri_o(
+    tmp_path: Path, htpasswd_registry: RegistryServer
+) -> None:
+    pushed = push_image(htpasswd_registry, "team/private", "1.0")
+    certs_d = hosts_tree(
+        tmp_path / "certs.d",
+        {UPSTREAM: f'[host."http://{htpasswd_registry.host}"]\n'},
+    )
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        secret("regcred", {UPSTREAM: ("alice", "wonderland")})
+        + "---\n"
+        + pod(f"{UPSTREAM}/team/private:1.0", secrets=("regcred",))
+    )
+    result = check(manifest, certs_d)
+    report = json.loads(result.stdout)
+    [image] = report["images"]
+    assert image["digest"] == pushed.digest
+    assert image["credential"] == "secret:apps/regcred"
+    assert image["endpoint"] == f"http://{htpasswd_registry.host}"
+    assert result.exit_code == 0, report["findings"]
+
+    crio = check(manifest, certs_d, "--runtime", "cri-o")
+    report = json.loads(crio.stdout)
+    [image] = report["images"]
+    assert image["digest"] is None
+    assert crio.exit_code == 3  # the mirror refused anonymous pulls; upstream out of reach
+    for output in (result.stdout, result.stderr, crio.stdout, crio.stderr):
+        assert "wonderland" not in output
+
+
+def test_a_ca_the_tree_names_but_does_not_hold_is_a_usage_error(tmp_path: Path) -> None:
+    certs_d = hosts_tree(
+        tmp_path / "certs.d",
+        {UPSTREAM: '[host."https://mirror.example"]\n  ca = "/etc/containerd/certs.d/ca.pem"\n'},
+    )
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(pod(f"{UPSTREAM}/team/tool:2.0"))
+    result = pullgate("check", "--containerd-hosts", str(certs_d), str(manifest))
+    assert result.exit_code == 2
+    assert 'hosts.toml [host."https://mirror.example"]' in result.stderr
+    assert "/etc/containerd/certs.d/ca.pem" in result.stderr
+    assert "Traceback" not in result.stderr

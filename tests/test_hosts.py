@@ -1,0 +1,265 @@
+"""containerd's host model, read from a `certs.d` tree and from the config's `registries:`.
+
+Each behaviour is containerd's own, read in `core/remotes/docker/config/hosts.go`
+(`parseHostsFile`, `parseHostConfig`, `loadHostDir`, `loadCertFiles`, `ConfigureHosts`) and
+`config_unix.go` (`hostPaths`): host tables tried in the order written, then `server` or the
+registry itself; capabilities; `/v2` appended unless `override_path`; relative certificate
+paths taken from the host directory; `host_port_` directories; `_default`; a directory without
+`hosts.toml`, or with one containerd cannot parse, lending its Docker-style certificate files to
+the registry itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from gate.config import ConfigError, load_config
+from gate.hosts import (
+    ALL_CAPABILITIES,
+    Host,
+    HostsConfig,
+    HostsError,
+    load_certs_d,
+    parse_hosts_toml,
+    split_url,
+)
+
+HOSTS_TOML = """\
+server = "https://upstream.example"
+ca = "upstream-ca.pem"
+[header]
+  x-from-root = "root"
+
+[host."https://cache.example"]
+  capabilities = ["pull", "resolve"]
+  ca = "/etc/pki/cache.pem"
+  skip_verify = false
+  [host."https://cache.example".header]
+    x-tenant = ["a", "b"]
+
+[host."https://backup.example/eu"]
+  capabilities = ["pull"]
+  skip_verify = true
+
+[host."http://cache.example:5000"]
+  capabilities = ["pull"]
+
+[host."https://mtls.example"]
+  ca = ["one.pem", "/abs/two.pem"]
+  client = [["client.cert", "client.key"], ["combined.pem", ""]]
+
+[host."https://single.example"]
+  client = "combined.pem"
+
+[host."https://harbor.example/v2/hub-proxy"]
+  capabilities = ["pull", "resolve"]
+  override_path = true
+
+[host."https://bare.example"]
+  override_path = true
+"""
+
+
+def test_hosts_toml_is_read_as_containerd_reads_it(tmp_path: Path) -> None:
+    hosts = parse_hosts_toml(HOSTS_TOML, tmp_path, "certs.d/docker.io/hosts.toml")
+    table = [(h.scheme, h.host, h.path, h.capabilities) for h in hosts]
+    pull, resolve = frozenset({"pull"}), frozenset({"pull", "resolve"})
+    assert table == [
+        ("https", "cache.example", "/v2", resolve),
+        ("https", "backup.example", "/eu/v2", pull),
+        ("http", "cache.example:5000", "/v2", pull),
+        ("https", "mtls.example", "/v2", ALL_CAPABILITIES),
+        ("https", "single.example", "/v2", ALL_CAPABILITIES),
+        ("https", "harbor.example", "/v2/hub-proxy", resolve),
+        ("https", "bare.example", "", ALL_CAPABILITIES),
+        ("https", "upstream.example", "/v2", ALL_CAPABILITIES),
+    ]
+    cache, backup, _, mtls, single, harbor, bare, upstream = hosts
+    assert cache.ca_files == ("/etc/pki/cache.pem",) and cache.skip_verify is False
+    assert cache.headers == (("x-tenant", ("a", "b")),)
+    assert backup.skip_verify is True
+    assert mtls.ca_files == (str(tmp_path / "one.pem"), "/abs/two.pem")
+    assert mtls.client_pairs == (
+        (str(tmp_path / "client.cert"), str(tmp_path / "client.key")),
+        (str(tmp_path / "combined.pem"), None),
+    )
+    assert single.client_pairs == ((str(tmp_path / "combined.pem"), None),)
+    assert harbor.override_path and harbor.root == "https://harbor.example/v2/hub-proxy"
+    assert bare.root == "https://bare.example"
+    assert upstream.upstream and not any(h.upstream for h in hosts[:-1])
+    assert upstream.ca_files == (str(tmp_path / "upstream-ca.pem"),)
+    assert upstream.headers == (("x-from-root", ("root",)),)
+    assert cache.source == 'certs.d/docker.io/hosts.toml [host."https://cache.example"]'
+
+
+def test_without_server_the_registry_itself_comes_last_with_the_root_settings(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "docker.io").mkdir()
+    (tmp_path / "docker.io" / "hosts.toml").write_text(
+        'ca = "hub-ca.pem"\n[host."https://cache.example"]\n  capabilities = ["pull"]\n'
+    )
+    hosts = load_certs_d(tmp_path).hosts_for("docker.io")
+    assert [h.root for h in hosts] == [
+        "https://cache.example/v2",
+        "https://registry-1.docker.io/v2",  # containerd's default for docker.io
+    ]
+    itself = hosts[-1]
+    assert itself.discover and itself.capabilities == ALL_CAPABILITIES
+    assert itself.ca_files == (str(tmp_path / "docker.io" / "hub-ca.pem"),)
+
+
+def test_the_tree_finds_host_port_directories_and_default(tmp_path: Path) -> None:
+    for name, server in [
+        ("registry.example_5000_", "https://from-underscored.example"),
+        ("registry.example:5000", "https://from-colon.example"),
+        ("quay.io", "https://quay-cache.example"),
+        ("_default", "https://everything-else.example"),
+    ]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "hosts.toml").write_text(f'server = "{server}"\n')
+    tree = load_certs_d(tmp_path)
+    assert [h.host for h in tree.hosts_for("registry.example:5000")] == [
+        "from-underscored.example"  # `host_port_` is looked for first
+    ]
+    assert [h.host for h in tree.hosts_for("quay.io")] == ["quay-cache.example"]
+    assert [h.host for h in tree.hosts_for("ghcr.io")] == ["everything-else.example"]
+    assert [h.host for h in tree.hosts_for("docker.io")] == ["everything-else.example"]
+
+
+def test_no_tree_entry_means_the_registry_itself() -> None:
+    assert [h.root for h in HostsConfig().hosts_for("ghcr.io")] == ["https://ghcr.io/v2"]
+    assert [h.root for h in HostsConfig().hosts_for("docker.io")] == [
+        "https://registry-1.docker.io/v2"
+    ]
+
+
+def test_a_directory_without_hosts_toml_lends_its_certificate_files(tmp_path: Path) -> None:
+    directory = tmp_path / "registry.example"
+    directory.mkdir()
+    for name in ("ca.crt", "client.cert", "client.key", "lonely.cert", "notes.txt"):
+        (directory / name).write_text("x")
+    [itself] = load_certs_d(tmp_path).hosts_for("registry.example")
+    assert itself.root == "https://registry.example/v2" and itself.upstream
+    assert itself.ca_files == (str(directory / "ca.crt"),)
+    assert itself.client_pairs == (
+        (str(directory / "client.cert"), str(directory / "client.key")),
+        (str(directory / "lonely.cert"), None),  # the key may be inside the .cert
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'server = "https://x.example"\n[host."https://m.example"]\ncapabilities = ["fly"]\n',
+        "this is = not toml [",
+        '[host."https://m.example"]\nskip_verify = "yes"\n',
+    ],
+)
+def test_a_file_containerd_cannot_use_falls_back_to_the_certificate_files(
+    tmp_path: Path, text: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory = tmp_path / "registry.example"
+    directory.mkdir()
+    (directory / "hosts.toml").write_text(text)
+    (directory / "ca.crt").write_text("x")
+    with caplog.at_level(logging.WARNING):
+        [itself] = load_certs_d(tmp_path).hosts_for("registry.example")
+    assert itself.root == "https://registry.example/v2"
+    assert itself.ca_files == (str(directory / "ca.crt"),)
+    assert "containerd cannot use it" in caplog.text and "hosts.toml" in caplog.text
+
+
+def test_not_a_directory_is_a_plain_error(tmp_path: Path) -> None:
+    with pytest.raises(HostsError, match="not a directory"):
+        load_certs_d(tmp_path / "missing")
+
+
+@pytest.mark.parametrize(
+    ("url", "override", "expected"),
+    [
+        ("mirror.example", False, ("https", "mirror.example", "/v2")),
+        ("http://mirror.example:5000", False, ("http", "mirror.example:5000", "/v2")),
+        ("https://mirror.example/docker.io", False, ("https", "mirror.example", "/docker.io/v2")),
+        ("https://mirror.example/x/v2/", False, ("https", "mirror.example", "/x/v2")),
+        ("https://harbor.example/v2/proj", True, ("https", "harbor.example", "/v2/proj")),
+    ],
+)
+def test_host_urls(url: str, override: bool, expected: tuple[str, str, str]) -> None:
+    assert split_url(url, override) == expected
+
+
+def test_mirror_or_registry_itself() -> None:
+    hub = Host("https", "registry-1.docker.io", "/v2")
+    assert not hub.is_mirror_for("docker.io")
+    assert Host("https", "cache.example", "/v2").is_mirror_for("docker.io")
+    assert not Host("https", "quay.io", "/v2").is_mirror_for("quay.io")
+
+
+def test_config_registries_speak_the_same_model(tmp_path: Path, pki_files: Path) -> None:
+    config = tmp_path / ".pullgate.yaml"
+    config.write_text(
+        "registries:\n"
+        "  docker.io:\n"
+        "    mirrors:\n"
+        "      - https://mirror.example/docker.io\n"
+        "      - url: https://harbor.example/v2/hub-proxy\n"
+        "        override-path: true\n"
+        "        capabilities: [pull, resolve]\n"
+        f"        ca-file: {pki_files / 'ca.pem'}\n"
+        "  registry.example:\n"
+        f"    ca-file: {pki_files / 'ca.pem'}\n"
+        f"    cert-file: {pki_files / 'client.pem'}\n"
+        f"    key-file: {pki_files / 'client.key'}\n"
+    )
+    loaded = load_config(config)
+    hub = loaded.hosts().hosts_for("docker.io")
+    assert [h.root for h in hub] == [
+        "https://mirror.example/docker.io/v2",
+        "https://harbor.example/v2/hub-proxy",
+        "https://registry-1.docker.io/v2",
+    ]
+    assert hub[1].capabilities == frozenset({"pull", "resolve"})
+    assert hub[1].ca_files == (str(pki_files / "ca.pem"),)
+    [itself] = loaded.hosts().hosts_for("registry.example")
+    assert itself.client_pairs == ((str(pki_files / "client.pem"), str(pki_files / "client.key")),)
+    assert loaded.registries["docker.io"].mirrors == (
+        "https://mirror.example/docker.io",
+        "https://harbor.example/v2/hub-proxy",
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("mirrors: [{url: 'https://m.example', capabilities: [fly]}]", "unknown capability"),
+        ("mirrors: [{url: 'https://m.example', path: x}]", "unknown key"),
+        ("mirrors: [{override-path: true}]", "must be a URL"),
+        ("key-file: /x.key", "needs `cert-file`"),
+        ("cert-file: /nonexistent.pem", "no such file"),
+        ("cert-file: /etc/hostname", "not a PEM client certificate"),
+    ],
+)
+def test_config_registry_errors_are_located(tmp_path: Path, entry: str, message: str) -> None:
+    config = tmp_path / ".pullgate.yaml"
+    config.write_text(f"registries:\n  docker.io:\n    {entry}\n")
+    with pytest.raises(ConfigError, match=message) as raised:
+        load_config(config)
+    assert f"{config}:" in str(raised.value)
+
+
+@pytest.fixture
+def pki_files(tmp_path: Path) -> Path:
+    """A CA and a client certificate with its key, as PEM files."""
+    from tests.support.certs import cert_pem, key_pem, new_key, self_signed_cert
+
+    directory = tmp_path / "pki"
+    directory.mkdir()
+    key = new_key()
+    (directory / "ca.pem").write_bytes(cert_pem(self_signed_cert(key, "test CA")))
+    (directory / "client.pem").write_bytes(cert_pem(self_signed_cert(key, "client", ca=False)))
+    (directory / "client.key").write_bytes(key_pem(key))
+    return directory
