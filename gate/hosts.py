@@ -77,6 +77,10 @@ class Host:
             path = path[: -len("/v2")]
         return f"{self.scheme}://{self.host}{path}"
 
+    @property
+    def tls_configured(self) -> bool:
+        return bool(self.ca_files or self.client_pairs or self.skip_verify is not None)
+
     def can(self, *capabilities: str) -> bool:
         return all(c in self.capabilities for c in capabilities)
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 
 from gate.hosts import Host
+from gate.net import split_host
 from gate.reference import api_host
 from gate.registry.auth import Challenge, parse_challenges, preferred_challenge
 from gate.registry.errors import InsecureRefused, TLSVerificationFailed, Unreachable
@@ -64,7 +65,18 @@ class Endpoints:
             self._found[host.root] = task
         return await asyncio.shield(task)
 
-    async def _discover_host(self, host: Host) -> Endpoint:
+    async def _discover_host(self, host: Host, retries: int | None = None) -> Endpoint:
+        explicit_tls = host.tls_configured and not host.override_path
+        if host.scheme == "http" and explicit_tls and split_host(host.host)[1] != 80:
+            # containerd: TLS configured for an `http://` host means HTTPS first, falling
+            # back to plain HTTP on a TLS error (`ConfigureHosts`, `NewHTTPFallback`)
+            secure = replace(host, scheme="https")
+            try:
+                return await self._discover_host(secure, retries=0)
+            except TLSVerificationFailed:
+                raise
+            except Unreachable:
+                log.info("%s: no HTTPS; plain HTTP as containerd falls back", host.host)
         if host.scheme == "http" and not self._options.plain_http_allowed(host.host):
             raise InsecureRefused(
                 f"{host.name} ({host.source}): plain HTTP to {host.host} is not allowed; mark "
@@ -72,7 +84,7 @@ class Endpoints:
             )
         if host.override_path:
             return Endpoint(host.host, host.root, None)
-        return await self._probe(host.host, host.root, retries=None)
+        return await self._probe(host.host, host.root, retries=retries)
 
     async def _discover(self, host: str) -> Endpoint:
         """`GET /v2/` over HTTPS; over plain HTTP only where allowed and HTTPS did not answer.

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from click.testing import Result
@@ -245,3 +247,79 @@ def test_a_ca_the_tree_names_but_does_not_hold_is_a_usage_error(tmp_path: Path) 
     assert 'hosts.toml [host."https://mirror.example"]' in result.stderr
     assert "/etc/containerd/certs.d/ca.pem" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_http_host_with_tls_configured_is_tried_over_https_first(
+    tmp_path: Path, registry: RegistryServer, tls_registry: RegistryServer
+) -> None:
+    """containerd's `ConfigureHosts`: TLS settings on an `http://` host (port not 80) mean
+    HTTPS first, plain HTTP only when the host does not speak TLS (`NewHTTPFallback`)."""
+    secure = push_image(tls_registry, "team/secure", "2.0")
+    plain = push_image(registry, "team/plain", "2.0")
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(Path(tls_registry.ca_file).read_bytes())
+    certs_d = hosts_tree(
+        tmp_path / "certs.d",
+        {
+            "secure.corp.invalid": f'[host."http://{tls_registry.host}"]\n  ca = "{ca}"\n',
+            "plain.corp.invalid": f'[host."http://{registry.host}"]\n  skip_verify = true\n',
+        },
+    )
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        pod("secure.corp.invalid/team/secure:2.0", "plain.corp.invalid/team/plain:2.0")
+    )
+    result = check(manifest, certs_d)
+    images = {i["reference"]: i for i in json.loads(result.stdout)["images"]}
+    assert images["secure.corp.invalid/team/secure:2.0"]["digest"] == secure.digest
+    assert (
+        images["secure.corp.invalid/team/secure:2.0"]["endpoint"] == f"https://{tls_registry.host}"
+    )
+    assert images["plain.corp.invalid/team/plain:2.0"]["digest"] == plain.digest
+    assert images["plain.corp.invalid/team/plain:2.0"]["endpoint"] == f"http://{registry.host}"
+    assert result.exit_code == 0
+
+
+def test_a_hosts_headers_are_sent_to_that_host(tmp_path: Path) -> None:
+    """`header` in a `[host."…"]` table (`hosts.go` `parseHostConfig`) goes with every
+    request to that host; a real HTTP server records what arrives."""
+    seen: list[tuple[str, str | None, str | None]] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            seen.append((self.path, self.headers.get("X-Tenant"), self.headers.get("X-Root")))
+            body = b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}'
+            status = 200 if self.path == "/v2/" else 404
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        address = f"127.0.0.1:{server.server_address[1]}"
+        certs_d = hosts_tree(
+            tmp_path / "certs.d",
+            {
+                UPSTREAM: f'server = "http://{address}/root"\n[header]\n  x-root = "r"\n'
+                f'[host."http://{address}"]\n  [host."http://{address}".header]\n'
+                '    x-tenant = ["a", "b"]\n'
+            },
+        )
+        manifest = tmp_path / "pod.yaml"
+        manifest.write_text(pod(f"{UPSTREAM}/team/app:1.0"))
+        result = check(manifest, certs_d)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (f"/v2/team/app/manifests/1.0?ns={UPSTREAM}", "a, b", None) in seen
+    # `server` is another host than the image's too, so it is told the namespace as well
+    assert (f"/root/v2/team/app/manifests/1.0?ns={UPSTREAM}", None, "r") in seen
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["rule"] == "image-tag-not-found"
+    assert result.exit_code == 1
