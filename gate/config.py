@@ -67,6 +67,8 @@ class NodesConfig:
     provider_config: str | None = None
     provider_bin_dir: str | None = None
     registries: tuple[str, ...] = ()
+    count: int | None = None
+    """`nodes: {count: N}`: how many nodes the cluster has (a DaemonSet pulls on each)."""
 
 
 @dataclass(frozen=True)
@@ -412,7 +414,12 @@ class _Parser:
 
     def _nodes(self, value: Any, where: PathKey) -> dict[str, Any]:
         mapping = self._type(value or {}, dict, where, "a mapping")
-        self._keys(mapping, {"docker-config", "credential-providers", "registries"}, where)
+        self._keys(mapping, {"docker-config", "credential-providers", "registries", "count"}, where)
+        count = mapping.get("count")
+        if count is not None and (
+            isinstance(count, bool) or not isinstance(count, int) or count < 1
+        ):
+            raise self.fail((*where, "count"), "must be a whole number of nodes, 1 or more")
         configs = self._strings(mapping.get("docker-config", []), (*where, "docker-config"))
         docker_configs = tuple(
             self._existing(path, (*where, "docker-config", index))
@@ -434,7 +441,11 @@ class _Parser:
                 raise self.fail(here, "needs both `config` and `bin-dir`, as the kubelet does")
             provider_config = self._existing(providers["config"], (*here, "config"))
             provider_bin_dir = self._existing(providers["bin-dir"], (*here, "bin-dir"), True)
-        return {"nodes": NodesConfig(docker_configs, provider_config, provider_bin_dir, registries)}
+        return {
+            "nodes": NodesConfig(
+                docker_configs, provider_config, provider_bin_dir, registries, count
+            )
+        }
 
     def _secrets(self, value: Any, where: PathKey) -> dict[str, Any]:
         mapping = self._type(value, dict, where, "a mapping with `external`")

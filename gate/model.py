@@ -68,6 +68,8 @@ class Resolution:
     """The configured mirror that served it, if one did."""
     endpoint: str | None = None
     """Where it was resolved: the mirror's or the registry's URL (`https://host[/path]`)."""
+    rate_limited: bool = False
+    """Not verified because Docker Hub's pull budget is spent for this runner (429)."""
     verified_with: str | None = None
     """The CI login that verified on behalf of `credential` (which the gate cannot replay)."""
     pulled_by_ci_login: str | None = None

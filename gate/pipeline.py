@@ -32,10 +32,12 @@ from gate.platform import CRIO, DEFAULT_RUNTIME, Platform, Runtime
 from gate.policy.lock import lock_findings
 from gate.policy.platforms import DEFAULT_PLATFORMS, platform_findings
 from gate.policy.pull_secrets import pull_secret_invalid_findings
+from gate.policy.ratelimit import rate_limit_findings
 from gate.policy.secrets import secret_findings
 from gate.policy.suppress import suppress
 from gate.policy.volumes import volume_support_findings
 from gate.registry.client import RegistryClient
+from gate.registry.ratelimit import RateBudgets
 from gate.registry.resolver import Progress, Request, Resolver
 from gate.registry.transport import TransportOptions
 from gate.rules import Severity
@@ -61,6 +63,8 @@ class NodeOptions:
     provider_config: str | None = None
     provider_bin_dir: str | None = None
     registries: tuple[str, ...] = ()
+    count: int | None = None
+    """`--nodes N`, config `nodes: {count: N}`: how many nodes run a DaemonSet's pods."""
 
 
 @dataclass(frozen=True)
@@ -128,11 +132,14 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
     keychain = Keychain(inventory, _node_credentials(options))
     ci_logins = _ci_logins(options)
     uses = policy.image_uses(pods)
+    budgets = RateBudgets()
     if options.offline:
         uses = [_skipped(use) for use in uses]
     else:
         uses = run_cancellable(
-            _resolve(uses, keychain, ci_logins, options.transport, progress, options.runtime)
+            _resolve(
+                uses, keychain, ci_logins, options.transport, progress, options.runtime, budgets
+            )
         )
     findings = [
         *policy.document_findings(loaded.invalid),
@@ -144,6 +151,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
         *(lock_findings(uses, options.lock) if options.lock is not None else []),
         *secret_findings(pods, inventory),
         *pull_secret_invalid_findings(pods, keychain),
+        *rate_limit_findings(uses, budgets, options.nodes.count),
     ]
     findings = suppress(policy.apply_severities(findings, options.severity), pods, options.ignores)
     findings = policy.sort_findings(findings)
@@ -211,6 +219,7 @@ async def _resolve(
     transport: TransportOptions,
     progress: Progress | None,
     runtime: Runtime = DEFAULT_RUNTIME,
+    budgets: RateBudgets | None = None,
 ) -> list[ImageUse]:
     """Resolve each distinct (reference, offer) once; hand every use its pod's answer.
 
@@ -262,6 +271,8 @@ async def _resolve(
             credentials_to_mirrors=runtime.engine != CRIO,
         )
         answers = await resolver.resolve_all(list(requests), progress, transport.deadline)
+        if budgets is not None:  # Docker Hub's pull budgets, for the policy stage
+            budgets.extend(client.budgets)
     by_key = dict(zip(requests, answers, strict=True))
     return [
         replace(use, resolution=by_key[key]) if key is not None else use

@@ -226,6 +226,19 @@ _RULES = [
         "is what you mean, drop the tag.",
     ),
     Rule(
+        "docker-hub-rate-limit",
+        Severity.WARNING,
+        "The pulls this change would make from Docker Hub exceed the pull budget left (as this "
+        "runner sees it), or Docker Hub answered that the budget is spent.",
+        "ImagePullBackOff with `429 Too Many Requests: toomanyrequests: You have reached your "
+        "pull rate limit` on the pods pulled after the budget runs out: nodes behind one NAT "
+        "address share the anonymous budget, pods pulling with one login share its account's.",
+        "Give the pods a Docker Hub login with a higher limit (an imagePullSecret), pull "
+        "through a mirror or pull-through cache, copy the images to your own registry, or "
+        "spread the rollout over time. Tell pullgate the node count (`--nodes N`, config "
+        "`nodes: {count: N}`) so DaemonSets count one pull per node.",
+    ),
+    Rule(
         "image-lock-mismatch",
         Severity.ERROR,
         "The image resolves to another digest than the lock file records.",

@@ -154,6 +154,12 @@ class PodSpec:
     """False where the puller uses only the object's own list and never a service account's
     (OpenKruise's ImagePullJob, pulled by kruise-daemon)."""
 
+    replicas: int | None = None
+    """How many pods the object runs from this spec (`spec.replicas`, a Job's `parallelism`;
+    1 for a bare Pod), None where unknown (a custom resource, a PodTemplate)."""
+    per_node: bool = False
+    """One pod per node (a DaemonSet): how many depends on the cluster, not the object."""
+
     @property
     def has_own_pull_secrets(self) -> bool:
         """Whether the pod's pull secrets are its own list only: `imagePullSecrets` has an

@@ -98,6 +98,15 @@ def run(options: CheckOptions, progress: ProgressLine) -> CheckResult:
     help="Fail images whose digest differs from this lock file (written by pin --lock).",
 )
 @click.option(
+    "--nodes",
+    "node_count",
+    type=click.IntRange(min=1),
+    metavar="N",
+    envvar=env("NODES"),
+    help="How many nodes the cluster has: a DaemonSet pulls its images on each (for "
+    "docker-hub-rate-limit; config `nodes: {count: N}`).",
+)
+@click.option(
     "--color/--no-color",
     default=None,
     envvar=env("COLOR"),

@@ -77,7 +77,8 @@ class Settings:
         provider_config, bin_dir = params["provider_config"], params["provider_bin_dir"]
         if provider_config is None and bin_dir is None:
             provider_config, bin_dir = nodes.provider_config, nodes.provider_bin_dir
-        return NodeOptions(tuple(docker_configs), provider_config, bin_dir, nodes.registries)
+        count = params.get("node_count") or nodes.count
+        return NodeOptions(tuple(docker_configs), provider_config, bin_dir, nodes.registries, count)
 
     def _runtime(self) -> platforms.Runtime:
         config_runtime = self.config.runtime

@@ -87,6 +87,10 @@ class Layout:
     """A Kubernetes workload: an entry without an image is still a container (and invalid)."""
     account_pull_secrets: bool = True
     """False: the puller uses the object's own pull secrets only (`PodSpec`)."""
+    replicas: int | None = None
+    """Pods run from this spec, where the kind says (`PodSpec.replicas`)."""
+    per_node: bool = False
+    """One pod per node (`PodSpec.per_node`)."""
 
     def read_paths(self) -> set[PathKey]:
         """Where this pod's images are read from: each container's `image` (or bare value)
@@ -194,6 +198,8 @@ def build(obj: KubeObject, layout: Layout, default_namespace: str = DEFAULT_NAME
         image_volumes=tuple(image_volumes),
         api_problems=tuple(problems),
         account_pull_secrets=layout.account_pull_secrets,
+        replicas=layout.replicas,
+        per_node=layout.per_node,
     )
 
 

@@ -11,6 +11,7 @@ paths that this reading does not take.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -72,7 +73,8 @@ def _own_layouts(obj: KubeObject) -> list[Layout]:
         path = _BUILTIN_POD_SPECS[obj.kind]
         if not isinstance(get_path(obj.data, path), dict):
             return []
-        return [pod_spec_layout(obj.data, path, builtin=True)]
+        layout = pod_spec_layout(obj.data, path, builtin=True)
+        return [replace(layout, replicas=replicas(obj), per_node=obj.kind == "DaemonSet")]
     kind = known_kind(obj)
     if kind is not None:
         return kind.layouts(obj.data)
@@ -82,6 +84,34 @@ def _own_layouts(obj: KubeObject) -> list[Layout]:
         pod_spec_layout(obj.data, path)
         for path in _search_pod_specs(obj.data.get("spec"), ("spec",))
     ]
+
+
+_REPLICAS: dict[str, PathKey] = {
+    "Deployment": ("spec", "replicas"),
+    "ReplicaSet": ("spec", "replicas"),
+    "StatefulSet": ("spec", "replicas"),
+    "ReplicationController": ("spec", "replicas"),
+    "Job": ("spec", "parallelism"),
+    "CronJob": ("spec", "jobTemplate", "spec", "parallelism"),
+}
+
+
+def replicas(obj: KubeObject) -> int | None:
+    """How many pods a built-in workload runs at once from its template: `spec.replicas`
+    (default 1; a Deployment's rollout surge is not counted), a Job's `parallelism` (default
+    1), a CronJob's job template's; a bare Pod is 1. None: a PodTemplate (it runs nothing), a
+    DaemonSet (one per node), or a value the API server would refuse."""
+    if obj.kind == "Pod":
+        return 1
+    path = _REPLICAS.get(obj.kind)
+    if path is None:
+        return None
+    value = get_path(obj.data, path)
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
 
 
 def rule_matches(rule: ImagePaths, obj: KubeObject) -> bool:

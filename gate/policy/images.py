@@ -251,6 +251,19 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                     "config `insecure-registries` (exit code 3: could not verify).",
                 )
             )
+        elif resolution.rate_limited:
+            findings.append(
+                finding_for(
+                    "image-registry-unreachable",
+                    use,
+                    f"could not verify {ref.familiar}: {detail}",
+                    "Docker Hub refused this runner more pulls (429 `toomanyrequests`); the "
+                    "nodes' budget is their own (per NAT address, or per login), so this says "
+                    "nothing about them. Log the runner in (`docker login`, or a CI login), use "
+                    "a pull-through mirror (`registries: docker.io: mirrors`), or rerun after "
+                    "the reset (exit code 3: could not verify).",
+                )
+            )
         else:
             findings.append(
                 finding_for(

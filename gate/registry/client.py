@@ -19,20 +19,21 @@ from gate.hosts import Host
 from gate.net import (
     RETRY_STATUSES,
     Retryable,
-    failure_reason,
+    describe_failure,
     is_cert_failure,
     is_name_unknown,
     origin,
     retry_after,
     retrying,
 )
-from gate.reference import Reference
+from gate.reference import Reference, is_docker_hub
 from gate.registry.auth import DEFAULT_TOKEN_LIFETIME, Challenge, TokenCache, basic_header
 from gate.registry.auth_flow import RegistryAuth, refuse_plain_http
 from gate.registry.decoding import BodyTooLarge, BoundedDecoder, UndecodableBody
 from gate.registry.endpoint import Endpoints
 from gate.registry.errors import (
     InvalidResponse,
+    RateLimited,
     TLSVerificationFailed,
     Unauthorized,
     Unreachable,
@@ -47,6 +48,7 @@ from gate.registry.media import (
     media_type,
     served_manifest,
 )
+from gate.registry.ratelimit import RateBudgets, parse_budget, spent_budget, spent_message
 from gate.registry.transport import TransportOptions, build_client
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
@@ -74,6 +76,8 @@ class RegistryClient:
         self.endpoints = Endpoints(self.options, self._ping)
         self._limits: dict[str, asyncio.Semaphore] = {}
         self.tokens = TokenCache(self._fetch_token)
+        self.budgets = RateBudgets()
+        """Docker Hub pull budgets seen, per (host, credential source)."""
         self.requests = 0
         """HTTP requests sent (for benchmarks and tests)."""
 
@@ -182,8 +186,25 @@ class RegistryClient:
         scope = f"repository:{ref.path}:pull"
         auth = RegistryAuth(endpoint, scope, credential, self.tokens, self.options)
         answer = await self._send_with(auth, method, url, headers, max_bytes)
+        self._note_budget(endpoint.host, ref, credential, answer)
         raise_for_status(answer.response, answer.body, ref, path, credential)
         return answer
+
+    def _note_budget(
+        self, host: str, ref: Reference, credential: Credential, answer: Answer
+    ) -> None:
+        """Keep the pull budget the answer states (Docker Hub's rate-limit headers) for
+        `host` and `credential`; a spent one (429 `TOOMANYREQUESTS`) is Unreachable: the
+        runner's budget is not the nodes', so the image could not be verified."""
+        response = answer.response
+        budget = spent_budget(response.status_code, host, response.headers, answer.body)
+        if budget is None and response.status_code < 300:
+            budget = parse_budget(response.headers)
+        if budget is None:
+            return
+        self.budgets.record(host, credential.source, budget, docker_hub=is_docker_hub(ref.domain))
+        if budget.spent:
+            raise RateLimited(spent_message(credential.source, budget))
 
     async def _send_with(
         self, auth: RegistryAuth, method: str, url: str, headers: dict[str, str], max_bytes: int
@@ -356,13 +377,15 @@ class RegistryClient:
         except httpx.TooManyRedirects:
             raise InvalidResponse(f"{origin(url)}: redirects without end") from None
         except httpx.TimeoutException as exc:
-            raise Retryable(f"{origin(url)}: {failure_reason(url, exc)}") from None
+            raise Retryable(_transport_message(url, exc)) from None
         except httpx.TransportError as exc:
             message = _transport_message(url, exc)
             if is_cert_failure(exc):
                 raise TLSVerificationFailed(message) from None
-            if is_name_unknown(exc):
-                raise Unreachable(message) from None  # NXDOMAIN: asking again changes nothing
+            if is_name_unknown(exc) or describe_failure(url, exc).kind in _FINAL_FAILURES:
+                # NXDOMAIN, a client certificate wanted or refused, a proxy asking for
+                # credentials: asking again changes nothing
+                raise Unreachable(message) from None
             raise Retryable(message) from None
         try:
             ok = response.status_code < 300
@@ -395,7 +418,9 @@ class RegistryClient:
             raise Retryable(_transport_message(url, exc)) from None
         finally:
             await response.aclose()
-        if response.status_code in RETRY_STATUSES:
+        if response.status_code in RETRY_STATUSES and not spent_budget(
+            response.status_code, httpx.URL(url).host, response.headers, bytes(body)
+        ):  # Docker Hub's pull limit is spent for hours: asking again in seconds is no use
             raise Retryable(
                 f"{origin(url)} answered {response.status_code} {response.reason_phrase}",
                 retry_after(response),
@@ -403,9 +428,51 @@ class RegistryClient:
         return Answer(response, bytes(body))
 
 
+_FINAL_FAILURES = frozenset(
+    {"client-cert-required", "client-cert-refused", "proxy-auth", "proxy-unsupported"}
+)
+
+
 def _transport_message(url: str, exc: httpx.TransportError) -> str:
-    """A plain sentence for a network failure: what failed, where, and never a credential."""
-    message = f"{origin(url)}: {failure_reason(url, exc)}"
-    if is_cert_failure(exc):
-        message += "; trust its CA with --ca-file, or mark the host with --insecure-registry"
+    """A plain sentence for a network failure: what failed, where, how to fix it, and never a
+    credential (a proxy is named by scheme, host and port only)."""
+    failure = describe_failure(url, exc)
+    host = httpx.URL(url).netloc.decode("ascii")
+    message = f"{origin(url)}: {failure.reason}"
+    kind = failure.kind
+    if kind in ("cert-unknown-authority", "cert-other"):
+        message += (
+            f"; trust its CA with `ca` in hosts.toml, `registries.{host}.ca-file` in the "
+            "config or --ca-file, or mark the host with --insecure-registry"
+        )
+    elif kind == "cert-expired":
+        message += "; the registry's certificate must be renewed on the registry"
+    elif kind == "cert-not-yet-valid":
+        message += "; check this machine's clock, or the certificate's start date"
+    elif kind == "cert-wrong-name":
+        message += (
+            "; use the name the certificate is for in the image reference (or give the "
+            "registry a certificate for this name)"
+        )
+    elif kind == "client-cert-required":
+        message += (
+            "; the registry wants a client certificate: give one with `client` in hosts.toml "
+            f"or `registries.{host}.cert-file` and `key-file` in the config"
+        )
+    elif kind == "client-cert-refused":
+        message += (
+            "; the registry does not accept the client certificate given (`client` in "
+            "hosts.toml, `cert-file`/`key-file` in `registries:`): use one its CA signed"
+        )
+    elif kind == "proxy-auth" and failure.route is not None:
+        route = failure.route
+        variable = route.proxy_variable or "HTTPS_PROXY"
+        scheme, _, where = (route.proxy or "http://host:port").partition("://")
+        if route.proxy_credentials:
+            message += f"; check the user name and password in {variable}"
+        else:
+            message += f"; put them in {variable} as {scheme}://USER:PASSWORD@{where}"
+    elif kind in ("proxy-unreachable", "proxy-refused") and failure.route is not None:
+        variable = failure.route.proxy_variable or "HTTPS_PROXY"
+        message += f"; check {variable}, or list the registry in NO_PROXY to go direct"
     return message

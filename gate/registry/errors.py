@@ -39,6 +39,11 @@ class Unreachable(RegistryError):
     """DNS, connect, TLS, proxy, timeout, rate limit or server errors, after retries."""
 
 
+class RateLimited(Unreachable):
+    """Docker Hub's pull budget is spent for this runner (429 `TOOMANYREQUESTS`): not asked
+    again for hours, and no word on the nodes' own budget."""
+
+
 class TLSVerificationFailed(Unreachable):
     """The certificate did not verify: never retried, never a reason to try plain HTTP."""
 

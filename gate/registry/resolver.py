@@ -25,6 +25,7 @@ from gate.registry.errors import (
     IntegrityError,
     ManifestUnknown,
     NameUnknown,
+    RateLimited,
     RegistryError,
     Unauthorized,
     Unreachable,
@@ -253,10 +254,11 @@ class Resolver:
                 failed = replace(failed, detail=f"{host.name}: {failed.detail}")
             return failed
         digest, content = failed
-        endpoint = host.name
         if host.discover:
             found = await self.client.endpoints.registry(reference.domain)
-            endpoint = found.api_root.removesuffix("/v2")
+        else:
+            found = await self.client.endpoints.host(host)  # the scheme it answered on
+        endpoint = found.api_root if host.override_path else found.api_root.removesuffix("/v2")
         return Resolution(
             reference,
             Outcome.RESOLVED,
@@ -285,6 +287,8 @@ class Resolver:
             return Resolution(reference, Outcome.UNAUTHORIZED, detail=str(exc))
         except InsecureRefused as exc:
             return Resolution(reference, Outcome.REFUSED, detail=str(exc))
+        except RateLimited as exc:
+            return Resolution(reference, Outcome.UNREACHABLE, detail=str(exc), rate_limited=True)
         except Unreachable as exc:
             return Resolution(reference, Outcome.UNREACHABLE, detail=str(exc))
         except IntegrityError as exc:
