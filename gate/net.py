@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import random
+import re
 import signal
 import socket
 import ssl
 import threading
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
@@ -25,6 +27,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from gate.errors import Terminated
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 """Answers worth asking again: the server or something in front of it is busy or restarting
@@ -188,35 +191,265 @@ def is_name_unknown(exc: BaseException) -> bool:
     )
 
 
-def failure_reason(url: str | httpx.URL, exc: httpx.HTTPError) -> str:
-    """What went wrong reaching `url`, in plain words: `cannot resolve host x`, `connection
-    refused`, `timed out (ConnectTimeout)`, `TLS certificate verification failed`, …"""
+@dataclass(frozen=True)
+class Route:
+    """How a failed request was sent, as the transport that sent it knows: the proxy (named
+    without credentials) and the variable it came from, and whether a client certificate was
+    offered. Attached to the exception with `mark_route`, read back with `route_of`."""
+
+    proxy: str | None = None
+    """`scheme://host:port` of the proxy, never with its user name or password."""
+    proxy_variable: str | None = None
+    proxy_credentials: bool = False
+    """Whether the proxy URL carried a user name or password (sent as Proxy-Authorization)."""
+    client_certificate: bool = False
+
+
+_ROUTE = "_pullgate_route"
+
+
+def mark_route(exc: BaseException, route: Route) -> None:
+    """Remember on `exc` how its request was sent (for `describe_failure`)."""
+    setattr(exc, _ROUTE, route)
+
+
+def route_of(exc: BaseException) -> Route | None:
+    """The `Route` marked on `exc` or on anything it was raised from, or None."""
+    for cause in causes(exc):
+        route = getattr(cause, _ROUTE, None)
+        if isinstance(route, Route):
+            return route
+    return None
+
+
+# OpenSSL's X509_V_ERR_* codes, as `ssl.SSLCertVerificationError.verify_code` carries them.
+_UNKNOWN_AUTHORITY = frozenset({2, 18, 19, 20, 21, 27})
+"""Issuer not found, self-signed leaf, self-signed in chain, no local issuer, leaf not
+verifiable, untrusted."""
+_NOT_YET_VALID, _EXPIRED = 9, 10
+_WRONG_NAME = frozenset({62, 63, 64})
+"""Hostname, email and IP address mismatch."""
+
+_CLIENT_CERT_REQUIRED = ("CERTIFICATE_REQUIRED",)
+"""TLS 1.3's `certificate_required` alert: the server wants a client certificate."""
+_CLIENT_CERT_REFUSED = (
+    "ALERT_BAD_CERTIFICATE",
+    "ALERT_UNKNOWN_CA",
+    "ALERT_CERTIFICATE_UNKNOWN",
+    "ALERT_UNSUPPORTED_CERTIFICATE",
+    "ALERT_CERTIFICATE_EXPIRED",
+    "ALERT_CERTIFICATE_REVOKED",
+)
+"""Alerts a server sends about the client's certificate (or its absence, before TLS 1.3)."""
+_HANDSHAKE_FAILURE = "ALERT_HANDSHAKE_FAILURE"
+
+FailureKind = Literal[
+    "timeout",
+    "cert-unknown-authority",
+    "cert-expired",
+    "cert-not-yet-valid",
+    "cert-wrong-name",
+    "cert-other",
+    "client-cert-required",
+    "client-cert-refused",
+    "tls",
+    "proxy-auth",
+    "proxy-refused",
+    "proxy-unreachable",
+    "proxy-unsupported",
+    "dns",
+    "refused",
+    "other",
+]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed request in plain words (`reason`), what kind of failure it is, and how the
+    request was sent (`route`, where the transport marked it)."""
+
+    reason: str
+    kind: FailureKind
+    route: Route | None = None
+
+    @property
+    def proxied(self) -> bool:
+        return self.route is not None and self.route.proxy is not None
+
+
+def _verification_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    for cause in causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause
+    return None
+
+
+def _tls_alert(exc: BaseException) -> str | None:
+    """The OpenSSL reason of the innermost TLS error (`TLSV13_ALERT_CERTIFICATE_REQUIRED`, …)."""
+    for cause in reversed(causes(exc)):
+        if isinstance(cause, ssl.SSLError):
+            return str(cause.reason or cause)
+    for cause in causes(exc):
+        match = re.search(r"\b[A-Z0-9]+_ALERT_[A-Z_]+\b", str(cause))
+        if match:
+            return match.group(0)
+    return None
+
+
+def _cert_failure(host: str, exc: BaseException) -> tuple[FailureKind, str]:
+    """Why the server's certificate did not verify, from OpenSSL's verify code."""
+    error = _verification_error(exc)
+    code = getattr(error, "verify_code", None)
+    said = str(getattr(error, "verify_message", "") or "").rstrip(".")
+    if code in _UNKNOWN_AUTHORITY:
+        detail = f" ({said})" if said else ""
+        words = f"the certificate is signed by an unknown authority{detail}"
+        return "cert-unknown-authority", words
+    if code == _EXPIRED:
+        return "cert-expired", "the certificate has expired"
+    if code == _NOT_YET_VALID:
+        return "cert-not-yet-valid", "the certificate is not valid yet"
+    if code in _WRONG_NAME:
+        return "cert-wrong-name", f"the certificate is not valid for the name {host}"
+    return "cert-other", said or "the certificate did not verify"
+
+
+def _proxy_failure(url: str | httpx.URL, exc: httpx.HTTPError, route: Route) -> Failure | None:
+    """What went wrong at the proxy itself, or None when the failure is the far end's."""
+    proxy = f"the proxy {route.proxy} (from {route.proxy_variable})"
+    text = str(exc)
+    if isinstance(exc, httpx.ProxyError):
+        status = re.match(r"^(\d{3})\b\s*(.*)$", text)
+        if status and status.group(1) == "407":
+            if route.proxy_credentials:
+                return Failure(
+                    f"{proxy} refused the credentials given in {route.proxy_variable} "
+                    "(407 Proxy Authentication Required)",
+                    "proxy-auth",
+                    route,
+                )
+            return Failure(
+                f"{proxy} asks for credentials (407 Proxy Authentication Required)",
+                "proxy-auth",
+                route,
+            )
+        if status:
+            target = httpx.URL(url)
+            where = f"{target.host}:{target.port or DEFAULT_PORTS.get(target.scheme, 443)}"
+            return Failure(
+                f"{proxy} would not open a connection to {where} ({text.strip()})",
+                "proxy-refused",
+                route,
+            )
+        if text.startswith("unsupported proxy scheme "):
+            scheme = text.rpartition(" ")[2]
+            return Failure(
+                f"{proxy} is a {scheme}:// proxy, which pullgate cannot use "
+                "(http:// and https:// proxies only)",
+                "proxy-unsupported",
+                route,
+            )
+    if is_cert_failure(exc) or any(isinstance(c, ssl.SSLError) for c in causes(exc)):
+        return None  # TLS with the registry, through the tunnel: the far end's
+    if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+        return None
+    unreachable = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)) or any(
+        isinstance(c, (socket.gaierror, ConnectionRefusedError)) for c in causes(exc)
+    )
+    if not unreachable:
+        return None
+    if isinstance(exc, httpx.ConnectTimeout):
+        why = "timed out"
+    elif any(isinstance(c, socket.gaierror) for c in causes(exc)) or "name" in text.lower():
+        why = "its host name does not resolve"
+    elif "refused" in text.lower() or "all connection attempts failed" in text.lower():
+        why = "connection refused"
+    else:
+        why = text or type(exc).__name__
+    return Failure(f"cannot reach {proxy}: {why}", "proxy-unreachable", route)
+
+
+def describe_failure(url: str | httpx.URL, exc: httpx.HTTPError) -> Failure:
+    """What went wrong reaching `url`: plain words, the kind, and the proxy it went through.
+
+    Never a credential: a proxy is named as `scheme://host:port` and the variable it came
+    from; a TLS failure by OpenSSL's verify code (unknown authority, expired, wrong name) or
+    by the server's alert (it wants a client certificate).
+    """
+    route = route_of(exc)
+    if route is not None and route.proxy is not None:
+        at_proxy = _proxy_failure(url, exc, route)
+        if at_proxy is not None:
+            return at_proxy
+    failure = _direct_failure(url, exc, route)
+    if route is not None and route.proxy is not None:
+        return Failure(
+            f"{failure.reason} (through the proxy {route.proxy} from {route.proxy_variable})",
+            failure.kind,
+            route,
+        )
+    return failure
+
+
+def _direct_failure(url: str | httpx.URL, exc: httpx.HTTPError, route: Route | None) -> Failure:
+    host = httpx.URL(url).host
     if isinstance(exc, httpx.TimeoutException):
         said = str(exc)
-        return (
-            f"timed out ({said if said.startswith('no complete answer') else type(exc).__name__})"
-        )
+        kind = said if said.startswith("no complete answer") else type(exc).__name__
+        return Failure(f"timed out ({kind})", "timeout", route)
     if is_cert_failure(exc):
-        return "TLS certificate verification failed"
-    host = httpx.URL(url).host
+        kind, words = _cert_failure(host, exc)
+        return Failure(f"TLS certificate verification failed: {words}", kind, route)
+    alert = _tls_alert(exc)
+    offered = route is not None and route.client_certificate
+    if alert is not None:
+        upper = alert.upper()
+        if any(word in upper for word in _CLIENT_CERT_REQUIRED) or (
+            not offered and any(word in upper for word in _CLIENT_CERT_REFUSED)
+        ):
+            return Failure(
+                f"the server requires a TLS client certificate ({alert})",
+                "client-cert-required",
+                route,
+            )
+        if offered and any(word in upper for word in _CLIENT_CERT_REFUSED):
+            return Failure(
+                f"the server refused the TLS client certificate ({alert})",
+                "client-cert-refused",
+                route,
+            )
+        if _HANDSHAKE_FAILURE in upper and not offered:
+            return Failure(
+                f"TLS handshake failed ({alert}); the server may require a client certificate",
+                "client-cert-required",
+                route,
+            )
     for cause in causes(exc):
         if isinstance(cause, socket.gaierror):
-            return f"cannot resolve host {host}"
+            return Failure(f"cannot resolve host {host}", "dns", route)
         if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
+            return Failure("connection refused", "refused", route)
         if isinstance(cause, ssl.SSLError):
-            return f"TLS handshake failed ({cause.reason or cause})"
+            return Failure(f"TLS handshake failed ({cause.reason or cause})", "tls", route)
     text = str(exc) or type(exc).__name__
     lowered = text.lower()
     if "name or service not known" in lowered or "name resolution" in lowered:
-        return f"cannot resolve host {host}"
+        return Failure(f"cannot resolve host {host}", "dns", route)
     if "connection refused" in lowered or "all connection attempts failed" in lowered:
-        return "connection refused"
+        return Failure("connection refused", "refused", route)
     if isinstance(exc, httpx.ProxyError):
-        return f"proxy error ({text})"
+        return Failure(f"proxy error ({text})", "other", route)
     if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect ({text})"
-    return text
+        return Failure(f"cannot connect ({text})", "other", route)
+    return Failure(text, "other", route)
+
+
+def failure_reason(url: str | httpx.URL, exc: httpx.HTTPError) -> str:
+    """What went wrong reaching `url`, in plain words: `cannot resolve host x`, `connection
+    refused`, `timed out (ConnectTimeout)`, `TLS certificate verification failed: the
+    certificate has expired`, `cannot reach the proxy http://proxy:3128 (from HTTPS_PROXY):
+    connection refused`, …"""
+    return describe_failure(url, exc).reason
 
 
 # --- checking settings before any connection --------------------------------------------------
@@ -244,13 +477,35 @@ def ca_file_problem(path: str) -> str | None:
     return None
 
 
-def client_pair_problem(cert_file: str, key_file: str | None) -> str | None:
-    """Why `cert_file` (with `key_file`, or its own key) cannot serve as a TLS client
-    certificate, or None (checked before any connection). The message names the files only."""
+def client_pair_problem(cert: str, key: str | None = None) -> str | None:
+    """Why `cert` and `key` cannot serve as a TLS client certificate, or None (checked before
+    any connection). `key` None: the key is in the certificate file, as containerd allows."""
+    texts: dict[str, str] = {}
+    for path in (cert, key):
+        if path is None:
+            continue
+        try:
+            with open(path, encoding="ascii", errors="replace") as handle:
+                texts[path] = handle.read()
+        except OSError as exc:
+            return f"{path} cannot be read ({exc.strerror or exc})"
+    key_file = key or cert
+    if "-----BEGIN CERTIFICATE-----" not in texts[cert]:
+        return f"{cert} holds no PEM certificate"
+    if "PRIVATE KEY-----" not in texts[key_file]:
+        return f"{key_file} holds no PEM private key"
+    if "ENCRYPTED" in texts[key_file]:
+        return f"{key_file} is an encrypted key; give its decrypted form (containerd needs it too)"
+
+    def no_password() -> str:
+        raise ValueError("encrypted key")
+
     try:
-        ssl.create_default_context().load_cert_chain(cert_file, key_file)
-    except (ssl.SSLError, OSError, ValueError) as exc:
-        files = f"{cert_file} and {key_file}" if key_file else cert_file
-        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
-        return f"{files}: not a PEM client certificate and key ({reason})"
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(cert, key, password=no_password)
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        reason = str(getattr(exc, "reason", None) or exc)
+        if "KEY_VALUES_MISMATCH" in reason.upper():
+            return f"the key {key_file} does not belong to the certificate {cert}"
+        files = cert if key is None else f"{cert} with the key {key}"
+        return f"{files} cannot be loaded as a client certificate ({reason})"
     return None

@@ -240,7 +240,7 @@ def test_config_registries_speak_the_same_model(tmp_path: Path, pki_files: Path)
         ("mirrors: [{override-path: true}]", "must be a URL"),
         ("key-file: /x.key", "needs `cert-file`"),
         ("cert-file: /nonexistent.pem", "no such file"),
-        ("cert-file: /etc/hostname", "not a PEM client certificate"),
+        ("cert-file: /etc/hostname", "holds no PEM certificate"),
     ],
 )
 def test_config_registry_errors_are_located(tmp_path: Path, entry: str, message: str) -> None:

@@ -380,11 +380,12 @@ class RegistryClient:
             raise Retryable(_transport_message(url, exc)) from None
         except httpx.TransportError as exc:
             message = _transport_message(url, exc)
-            if is_cert_failure(exc):
+            kind = describe_failure(url, exc).kind
+            if is_cert_failure(exc) or kind in ("client-cert-required", "client-cert-refused"):
+                # the server speaks TLS and certificates failed: no plain-HTTP fallback either
                 raise TLSVerificationFailed(message) from None
-            if is_name_unknown(exc) or describe_failure(url, exc).kind in _FINAL_FAILURES:
-                # NXDOMAIN, a client certificate wanted or refused, a proxy asking for
-                # credentials: asking again changes nothing
+            if is_name_unknown(exc) or kind in ("proxy-auth", "proxy-unsupported"):
+                # NXDOMAIN, a proxy asking for credentials: asking again changes nothing
                 raise Unreachable(message) from None
             raise Retryable(message) from None
         try:
@@ -426,11 +427,6 @@ class RegistryClient:
                 retry_after(response),
             )
         return Answer(response, bytes(body))
-
-
-_FINAL_FAILURES = frozenset(
-    {"client-cert-required", "client-cert-refused", "proxy-auth", "proxy-unsupported"}
-)
 
 
 def _transport_message(url: str, exc: httpx.TransportError) -> str:

@@ -107,11 +107,14 @@ def make_test_pki(
     *,
     dns_names: Sequence[str] = ("localhost",),
     ip_addresses: Sequence[str] = ("127.0.0.1",),
+    expired: bool = False,
 ) -> TestPKI:
     """Write ``ca/ca.crt``, ``server.crt`` and ``server.key`` into ``directory``.
 
     The server certificate carries IP and DNS SANs because clients (httpx, Go, skopeo)
-    verify ``127.0.0.1`` against IP SANs only, never against the common name.
+    verify ``127.0.0.1`` against IP SANs only, never against the common name. Give other
+    ``dns_names`` / ``ip_addresses`` for a certificate made out to the wrong name;
+    ``expired=True`` makes one whose validity ended yesterday (its CA is still valid).
     """
     directory.mkdir(parents=True, exist_ok=True)
     ca_key = new_key()
@@ -119,6 +122,8 @@ def make_test_pki(
 
     server_key = new_key()
     now = dt.datetime.now(dt.timezone.utc)
+    if expired:
+        now -= _VALIDITY + _BACKDATE
     sans: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
     sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]
     server_cert = (
@@ -167,4 +172,56 @@ def make_test_pki(
     pki.cert_file.write_bytes(cert_pem(server_cert))
     pki.key_file.write_bytes(key_pem(server_key))
     pki.key_file.chmod(0o600)
+    return pki
+
+
+@dataclass(frozen=True)
+class ClientPKI:
+    """A CA for client certificates and one client certificate it signed (all PEM).
+
+    ``combined_file`` holds the certificate and its key in one file (containerd's
+    ``client = "file.pem"`` form, the key None).
+    """
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+    combined_file: Path
+
+
+def make_client_pki(directory: Path, common_name: str = "pullgate test client") -> ClientPKI:
+    """Write ``client-ca.crt``, ``client.crt``, ``client.key`` and ``client.pem`` (both)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key = new_key()
+    ca_cert = self_signed_cert(ca_key, "pullgate test client CA", ca=True)
+    key = new_key()
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _BACKDATE)
+        .not_valid_after(now + _VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    pki = ClientPKI(
+        ca_file=directory / "client-ca.crt",
+        cert_file=directory / "client.crt",
+        key_file=directory / "client.key",
+        combined_file=directory / "client.pem",
+    )
+    pki.ca_file.write_bytes(cert_pem(ca_cert))
+    pki.cert_file.write_bytes(cert_pem(cert))
+    pki.key_file.write_bytes(key_pem(key))
+    pki.combined_file.write_bytes(cert_pem(cert) + key_pem(key))
+    for path in (pki.key_file, pki.combined_file):
+        path.chmod(0o600)
     return pki

@@ -8,7 +8,10 @@ ephemeral port and filesystem storage in a temp dir, in one of these set-ups:
 * ``mode="anonymous"`` — plain HTTP, no auth;
 * ``mode="htpasswd"`` — plain HTTP, Basic auth against a bcrypt htpasswd file;
 * ``mode="tls"`` — HTTPS with a generated test CA (``ca_file``); with ``users=`` it is
-  HTTPS + htpasswd;
+  HTTPS + htpasswd; ``client_cas=True`` makes it demand a client certificate (mutual TLS:
+  distribution's ``http.tls.clientcas``, the pair in ``client_pki``); ``cert_expired=True`` or
+  ``cert_ip_addresses=()`` (no SAN for the address it listens on) serve a certificate that
+  fails verification;
 * ``mode="token"`` — bearer-token auth backed by a :class:`TokenIssuer` we run too.
 
 ``tls=`` and ``auth=`` may be passed explicitly to combine things (e.g. token over HTTPS).
@@ -37,7 +40,7 @@ from typing import Any, Literal
 import bcrypt
 import httpx
 
-from tests.support.certs import TestPKI, make_test_pki
+from tests.support.certs import ClientPKI, TestPKI, make_client_pki, make_test_pki
 from tests.support.token_issuer import AccessRules, TokenFields, TokenIssuer
 
 Mode = Literal["anonymous", "htpasswd", "tls", "token"]
@@ -153,6 +156,9 @@ class RegistryServer:
         port: int | None = None,
         listen_ip: str = "127.0.0.1",
         dns_names: tuple[str, ...] = ("localhost",),
+        client_cas: bool = False,
+        cert_expired: bool = False,
+        cert_ip_addresses: tuple[str, ...] | None = None,
     ) -> None:
         if mode not in ("anonymous", "htpasswd", "tls", "token"):
             raise ValueError(f"unknown registry mode {mode!r}")
@@ -171,6 +177,8 @@ class RegistryServer:
             raise ValueError("users= needs an authenticated mode (htpasswd, token, tls+users)")
         if (rules or anonymous_rules) and self.auth != "token":
             raise ValueError("rules= / anonymous_rules= only make sense in token mode")
+        if (client_cas or cert_expired or cert_ip_addresses is not None) and not self.tls:
+            raise ValueError("client_cas= / cert_expired= / cert_ip_addresses= need TLS")
 
         self.users: dict[str, str] = dict(users or {})
         self.admin_auth: Credentials | None = None
@@ -200,6 +208,12 @@ class RegistryServer:
         #: name (with ``dns_names`` in its TLS certificate) on that registry's own port.
         self.listen_ip = listen_ip
         self._dns_names = dns_names
+        #: Mutual TLS: the registry requires a client certificate its client CA signed.
+        self._client_cas = client_cas
+        self.client_pki: ClientPKI | None = None
+        self._cert_expired = cert_expired
+        #: IP SANs of the server certificate; None: the address it listens on.
+        self._cert_ips = cert_ip_addresses
 
     # -- public helpers --------------------------------------------------------------
 
@@ -218,11 +232,26 @@ class RegistryServer:
         sep = "@" if ref.startswith("sha256:") else ":"
         return f"{self.host}/{repo}{sep}{ref}"
 
+    @property
+    def cert_broken(self) -> bool:
+        """Whether the server certificate is deliberately one that fails verification."""
+        return self._cert_expired or (
+            self._cert_ips is not None and self.listen_ip not in self._cert_ips
+        )
+
     def verify(self) -> ssl.SSLContext | bool:
-        """The ``verify=`` value for httpx: a context trusting the test CA, or True."""
+        """The ``verify=`` value for httpx: a context trusting the test CA (not verifying at
+        all where the certificate is deliberately broken, offering the client certificate in
+        mutual TLS), or True."""
         if self.ca_file is None:
             return True
-        return ssl.create_default_context(cafile=str(self.ca_file))
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        if self.cert_broken:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if self.client_pki is not None:
+            context.load_cert_chain(self.client_pki.cert_file, self.client_pki.key_file)
+        return context
 
     def client(
         self, auth: httpx.Auth | tuple[str, str] | None = None, **kwargs: Any
@@ -248,9 +277,15 @@ class RegistryServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.storage_root.mkdir(exist_ok=True)
         if self.tls:
+            ips = (self.listen_ip,) if self._cert_ips is None else self._cert_ips
             self._pki = make_test_pki(
-                self.workdir / "pki", dns_names=self._dns_names, ip_addresses=(self.listen_ip,)
+                self.workdir / "pki",
+                dns_names=self._dns_names,
+                ip_addresses=ips,
+                expired=self._cert_expired,
             )
+            if self._client_cas:
+                self.client_pki = make_client_pki(self.workdir / "client-pki")
             self.ca_file = self._pki.ca_file
             self.ca_dir = self._pki.ca_dir
         if self.auth == "htpasswd":
@@ -355,6 +390,8 @@ class RegistryServer:
                 "certificate": str(self._pki.cert_file),
                 "key": str(self._pki.key_file),
             }
+            if self.client_pki is not None:
+                http["tls"]["clientcas"] = [str(self.client_pki.ca_file)]
         config: dict[str, Any] = {
             "version": 0.1,
             "log": {"level": "info", "formatter": "text", "fields": {"service": "registry"}},
