@@ -116,10 +116,17 @@ class HostsConfig:
 
     def all_hosts(self, domains: Iterable[str] = ()) -> list[Host]:
         """Every host configured (for TLS set-up), the default's filled in for `domains`."""
-        found: list[Host] = []
+        found: list[Host] = [h for h in self.default or () if h.host]
         for domain in (*self.by_domain, *domains):
             found.extend(self.hosts_for(domain))
         return found
+
+    @property
+    def default_upstream(self) -> Host | None:
+        """`_default`'s entry for the registry itself (its TLS applies to every registry
+        without a directory of its own), if `_default` gives it TLS settings."""
+        upstream = next((h for h in self.default or () if h.upstream and not h.host), None)
+        return upstream if upstream is not None and upstream.tls_configured else None
 
     def merged_over(self, other: HostsConfig) -> HostsConfig:
         """These hosts, and `other`'s for the domains these leave to the registry itself."""
@@ -165,14 +172,41 @@ def load_certs_d(root: str | os.PathLike[str]) -> HostsConfig:
     default = None
     entries = sorted(p for p in base.iterdir() if p.is_dir())
     for directory in entries:
+        hosts = tuple(_rerooted(h, base) for h in load_host_dir(directory, base))
         if directory.name == "_default":
-            default = load_host_dir(directory, base)
+            default = hosts
             continue
         domain = _domain_of(directory.name)
         if domain in by_domain and ":" in directory.name:
             continue  # `host_port_` is looked for first
-        by_domain[domain] = load_host_dir(directory, base)
+        by_domain[domain] = hosts
     return HostsConfig(by_domain, default)
+
+
+NODE_CONFIG_PATHS = ("/etc/containerd/certs.d", "/etc/docker/certs.d")
+"""Where nodes keep the tree (containerd's default `config_path`, and Docker's, which EKS and
+others add): a copy of it names its files there."""
+
+
+def _rerooted(host: Host, root: Path) -> Host:
+    """A copy of the nodes' tree names its certificates where the nodes keep them
+    (`/etc/containerd/certs.d/<host>/ca.crt`); a file missing there but present at the same
+    place in the copy is read from the copy."""
+
+    def here(path: str) -> str:
+        for prefix in NODE_CONFIG_PATHS:
+            if path.startswith(prefix + "/") and not os.path.exists(path):
+                candidate = root / path[len(prefix) + 1 :]
+                if candidate.exists():
+                    log.info("%s: read from the copy, %s", path, candidate)
+                    return str(candidate)
+        return path
+
+    return replace(
+        host,
+        ca_files=tuple(here(c) for c in host.ca_files),
+        client_pairs=tuple((here(c), here(k) if k else None) for c, k in host.client_pairs),
+    )
 
 
 def _domain_of(directory: str) -> str:

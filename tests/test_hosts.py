@@ -263,3 +263,35 @@ def pki_files(tmp_path: Path) -> Path:
     (directory / "client.pem").write_bytes(cert_pem(self_signed_cert(key, "client", ca=False)))
     (directory / "client.key").write_bytes(key_pem(key))
     return directory
+
+
+def test_a_copy_of_the_tree_finds_its_files_where_the_nodes_name_them(tmp_path: Path) -> None:
+    """hosts.toml on the nodes names `/etc/containerd/certs.d/<host>/ca.crt`; in a copy of the
+    tree (`--containerd-hosts ./nodes/certs.d`) the same file is read from the copy."""
+    directory = tmp_path / "registry.example"
+    directory.mkdir()
+    (directory / "ca.crt").write_text("x")
+    (directory / "hosts.toml").write_text(
+        '[host."https://mirror.example"]\n'
+        '  ca = "/etc/containerd/certs.d/registry.example/ca.crt"\n'
+        '  client = [["/etc/containerd/certs.d/registry.example/missing.cert", ""]]\n'
+    )
+    mirror = load_certs_d(tmp_path).hosts_for("registry.example")[0]
+    assert mirror.ca_files == (str(directory / "ca.crt"),)
+    # not in the copy either: left as written, for the usage error to name
+    assert mirror.client_pairs == (("/etc/containerd/certs.d/registry.example/missing.cert", None),)
+
+
+def test_default_lends_its_tls_to_every_registry_without_a_directory(tmp_path: Path) -> None:
+    from gate.registry.transport import default_tls, host_tls
+
+    (tmp_path / "_default").mkdir()
+    (tmp_path / "_default" / "ca.crt").write_text("x")
+    (tmp_path / "quay.io").mkdir()
+    (tmp_path / "quay.io" / "hosts.toml").write_text(
+        '[host."https://cache.example"]\n  ca = "cache.pem"\n'
+    )
+    tree = load_certs_d(tmp_path)
+    tls = default_tls(tree)
+    assert tls is not None and tls.ca_files == (str(tmp_path / "_default" / "ca.crt"),)
+    assert host_tls(tree)["cache.example"].ca_files == (str(tmp_path / "quay.io" / "cache.pem"),)

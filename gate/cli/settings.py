@@ -20,7 +20,12 @@ from gate.lock import read_lock
 from gate.net import ca_file_problem, client_pair_problem
 from gate.pipeline import CheckOptions, ClusterOptions, NodeOptions
 from gate.policy.platforms import DEFAULT_PLATFORMS
-from gate.registry.transport import DEFAULT_BACKOFF, TransportOptions, host_tls
+from gate.registry.transport import (
+    DEFAULT_BACKOFF,
+    TransportOptions,
+    default_tls,
+    host_tls,
+)
 from gate.rules import Severity
 from gate.workload import validate_namespace
 
@@ -123,13 +128,12 @@ class Settings:
                 if problem:
                     # containerd's ConfigureHosts fails every pull of the domain alike
                     raise UsageError(f"--containerd-hosts: {host.source}: {problem}")
-        tls = host_tls(hosts)
         return TransportOptions(
             insecure_registries=insecure,
             ca_files=params["ca_files"],
             hosts=hosts,
-            host_tls=tls,
-            registry_ca_files={h: t.ca_files[-1] for h, t in tls.items() if t.ca_files},
+            host_tls=host_tls(hosts),
+            default_tls=default_tls(hosts),
             timeout=params["timeout"],
             deadline=params["deadline"],
             retries=params["retries"],

@@ -80,6 +80,14 @@ def host_tls(hosts: HostsConfig) -> dict[str, HostTLS]:
     }
 
 
+def default_tls(hosts: HostsConfig) -> HostTLS | None:
+    """`_default`'s TLS for the registry itself, where a certs.d tree's `_default` gives it."""
+    upstream = hosts.default_upstream
+    if upstream is None:
+        return None
+    return HostTLS(upstream.ca_files, upstream.client_pairs, upstream.skip_verify)
+
+
 @dataclass(frozen=True)
 class TransportOptions:
     insecure_registries: frozenset[str] = frozenset()
@@ -99,6 +107,9 @@ class TransportOptions:
     """Per image domain (`docker.io`): the hosts asked in order (containerd's host model)."""
     host_tls: dict[str, HostTLS] = field(default_factory=dict)
     """Per host the transport connects to (`host` or `host:port`, as `api_host` spells it)."""
+    default_tls: HostTLS | None = None
+    """For hosts without a `host_tls` entry: `_default`'s TLS in a certs.d tree (containerd
+    gives it to every registry without a directory of its own)."""
 
     def is_insecure(self, host: str) -> bool:
         name, port = split_host(host)
@@ -209,8 +220,10 @@ def tls_profile(options: TransportOptions, host: str, port: int) -> TLSProfile:
         ca_files.append(options.registry_ca_files[entry])
     client_pairs: list[tuple[str, str | None]] = []
     skip_verify: bool | None = None
-    for entry in _matching(options.host_tls, host, port):
-        tls = options.host_tls[entry]
+    entries = [options.host_tls[e] for e in _matching(options.host_tls, host, port)]
+    if not entries and options.default_tls is not None:
+        entries = [options.default_tls]
+    for tls in entries:
         ca_files.extend(tls.ca_files)
         client_pairs.extend(tls.client_pairs)
         if tls.skip_verify is not None:

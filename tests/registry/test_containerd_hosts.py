@@ -23,9 +23,11 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 from click.testing import Result
 
 from tests.support.cli import pullgate
@@ -323,3 +325,66 @@ def test_a_hosts_headers_are_sent_to_that_host(tmp_path: Path) -> None:
     [finding] = json.loads(result.stdout)["findings"]
     assert finding["rule"] == "image-tag-not-found"
     assert result.exit_code == 1
+
+
+@pytest.fixture(scope="module")
+def mtls_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    """The real registry over TLS that asks every client for a certificate its CA signed."""
+    workdir = tmp_path_factory.mktemp("hosts-mtls")
+    with RegistryServer("tls", workdir=workdir, client_cas=True) as server:
+        yield server
+
+
+def test_mutual_tls_as_the_tree_and_the_config_give_it(
+    tmp_path: Path, mtls_registry: RegistryServer
+) -> None:
+    """The nodes' `ca` and `client` (relative to the host directory, as containerd makes
+    them) reach a registry that demands a client certificate; without `client` the finding
+    says a certificate is wanted and where to give it. The config's `cert-file`/`key-file`
+    say the same."""
+    pki = mtls_registry.client_pki
+    assert pki is not None
+    pushed = push_image(mtls_registry, "team/mtls", "1.0")
+    host_dir = tmp_path / "certs.d" / (mtls_registry.host.replace(":", "_") + "_")
+    host_dir.mkdir(parents=True)
+    for source, name in [
+        (mtls_registry.ca_file, "ca.pem"),
+        (pki.cert_file, "client.cert"),
+        (pki.key_file, "client.key"),
+    ]:
+        (host_dir / name).write_bytes(Path(source).read_bytes())
+    image = f"{mtls_registry.host}/team/mtls:1.0"
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(pod(image))
+
+    (host_dir / "hosts.toml").write_text(
+        f'server = "https://{mtls_registry.host}"\nca = "ca.pem"\n'
+        'client = [["client.cert", "client.key"]]\n'
+    )
+    result = check(manifest, tmp_path / "certs.d")
+    [entry] = json.loads(result.stdout)["images"]
+    assert entry["digest"] == pushed.digest
+    assert entry["endpoint"] == f"https://{mtls_registry.host}"
+    assert result.exit_code == 0
+
+    (host_dir / "hosts.toml").write_text(
+        f'server = "https://{mtls_registry.host}"\nca = "ca.pem"\n'
+    )
+    refused = check(manifest, tmp_path / "certs.d")
+    [finding] = json.loads(refused.stdout)["findings"]
+    assert finding["rule"] == "image-registry-unreachable"
+    assert "requires a TLS client certificate" in finding["message"]
+    assert "`client` in hosts.toml" in finding["message"]
+    assert refused.exit_code == 3
+
+    config = tmp_path / ".pullgate.yaml"
+    config.write_text(
+        f"registries:\n  {mtls_registry.host}:\n    ca-file: {host_dir / 'ca.pem'}\n"
+        f"    cert-file: {host_dir / 'client.cert'}\n    key-file: {host_dir / 'client.key'}\n"
+    )
+    configured = pullgate(
+        "check", "--format", "json", "--config", str(config), "--retries", "0", str(manifest)
+    )
+    [entry] = json.loads(configured.stdout)["images"]
+    assert entry["digest"] == pushed.digest
+    assert configured.exit_code == 0
