@@ -15,8 +15,10 @@ files are read here; the registry client does the talking.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -24,8 +26,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from gate.net import split_host
-from gate.reference import DEFAULT_DOMAIN, DOCKER_HUB_API, registry_key
+from gate.net import ca_file_problem, client_pair_problem, split_host
+from gate.reference import DEFAULT_DOMAIN, DOCKER_HUB_API
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -100,39 +102,77 @@ def registry_itself(domain: str, source: str = "") -> Host:
 
 @dataclass(frozen=True)
 class HostsConfig:
-    """Every configured image domain's hosts; domains not named get the registry itself."""
+    """Every configured image domain's hosts; domains not named get the registry itself.
+
+    A chain, as the CRI searches `config_path`'s roots in order (`hostDirFromRoots`): a root
+    that has the domain's directory, or a `_default`, decides; else the next one does, and
+    the config's `registries:` last.
+    """
 
     by_domain: Mapping[str, tuple[Host, ...]] = field(default_factory=dict)
     default: tuple[Host, ...] | None = None
     """`_default`'s hosts, for any domain without its own (upstream filled in per domain)."""
+    broken: Mapping[str, str] = field(default_factory=dict)
+    """Per domain (`_default` for the default), why containerd cannot set its hosts up: a CA
+    or client file it cannot load, a `hosts.toml` it cannot read. Every pull of that domain
+    fails on the nodes."""
+    fallback: HostsConfig | None = None
+
+    def _decides(self, domain: str) -> str | None:
+        """Which entry of this link decides for `domain`: the domain, `_default`, or none."""
+        if domain in self.by_domain or domain in self.broken:
+            return domain
+        if self.default is not None or "_default" in self.broken:
+            return "_default"
+        return None
 
     def hosts_for(self, domain: str) -> tuple[Host, ...]:
-        hosts = self.by_domain.get(domain)
-        if hosts is None and self.default is not None:
-            hosts = self.default
-        if hosts is None:
+        entry = self._decides(domain)
+        if entry is None:
+            if self.fallback is not None:
+                return self.fallback.hosts_for(domain)
+            return (registry_itself(domain),)
+        hosts = self.by_domain.get(domain) if entry == domain else self.default
+        if hosts is None:  # broken: `problem_for` says why
             return (registry_itself(domain),)
         return tuple(_fill_upstream(h, domain) for h in hosts)
 
+    def problem_for(self, domain: str) -> str | None:
+        """Why the nodes cannot pull anything of `domain`, or None."""
+        entry = self._decides(domain)
+        if entry is None:
+            return self.fallback.problem_for(domain) if self.fallback is not None else None
+        return self.broken.get(entry)
+
     def all_hosts(self, domains: Iterable[str] = ()) -> list[Host]:
         """Every host configured (for TLS set-up), the default's filled in for `domains`."""
-        found: list[Host] = [h for h in self.default or () if h.host]
-        for domain in (*self.by_domain, *domains):
+        found: list[Host] = []
+        link: HostsConfig | None = self
+        named: list[str] = list(domains)
+        while link is not None:
+            found.extend(h for h in link.default or () if h.host)
+            named.extend(link.by_domain)
+            link = link.fallback
+        for domain in dict.fromkeys(named):
             found.extend(self.hosts_for(domain))
         return found
 
     @property
     def default_upstream(self) -> Host | None:
-        """`_default`'s entry for the registry itself (its TLS applies to every registry
-        without a directory of its own), if `_default` gives it TLS settings."""
-        upstream = next((h for h in self.default or () if h.upstream and not h.host), None)
+        """The first `_default`'s entry for the registry itself (its TLS applies to every
+        registry without a directory of its own), if it gives it TLS settings."""
+        link: HostsConfig | None = self
+        while link is not None and link.default is None:
+            link = link.fallback
+        if link is None or link.default is None:
+            return None
+        upstream = next((h for h in link.default if h.upstream and not h.host), None)
         return upstream if upstream is not None and upstream.tls_configured else None
 
-    def merged_over(self, other: HostsConfig) -> HostsConfig:
-        """These hosts, and `other`'s for the domains these leave to the registry itself."""
-        if self.default is not None:
-            return self
-        return HostsConfig({**other.by_domain, **self.by_domain}, other.default)
+    def then(self, other: HostsConfig) -> HostsConfig:
+        """These hosts, then `other`'s for the domains this chain does not decide."""
+        tail = self.fallback.then(other) if self.fallback is not None else other
+        return replace(self, fallback=tail)
 
 
 def _fill_upstream(host: Host, domain: str) -> Host:
@@ -169,18 +209,50 @@ def load_certs_d(root: str | os.PathLike[str]) -> HostsConfig:
             "/etc/containerd/certs.d)"
         )
     by_domain: dict[str, tuple[Host, ...]] = {}
+    broken: dict[str, str] = {}
     default = None
     entries = sorted(p for p in base.iterdir() if p.is_dir())
     for directory in entries:
-        hosts = tuple(_rerooted(h, base) for h in load_host_dir(directory, base))
-        if directory.name == "_default":
-            default = hosts
-            continue
-        domain = _domain_of(directory.name)
-        if domain in by_domain and ":" in directory.name:
+        domain = "_default" if directory.name == "_default" else _domain_of(directory.name)
+        if (domain in by_domain or domain in broken) and ":" in directory.name:
             continue  # `host_port_` is looked for first
-        by_domain[domain] = hosts
-    return HostsConfig(by_domain, default)
+        try:
+            hosts = tuple(_rerooted(h, base) for h in load_host_dir(directory, base))
+            for host in hosts:
+                _check_files(host)
+        except HostsError as exc:
+            broken[domain] = str(exc)
+            by_domain.pop(domain, None)
+            continue
+        if domain == "_default":
+            default = hosts
+        else:
+            by_domain[domain] = hosts
+    return HostsConfig(by_domain, default, broken)
+
+
+def load_certs_d_roots(roots: str) -> HostsConfig:
+    """`config_path` as the CRI takes it: roots separated by `:`, searched in order."""
+    chain: HostsConfig | None = None
+    for root in reversed([r for r in roots.split(os.pathsep) if r]):
+        link = load_certs_d(root)
+        chain = link if chain is None else link.then(chain)
+    if chain is None:
+        raise HostsError("no directory given")
+    return chain
+
+
+def _check_files(host: Host) -> None:
+    """containerd's `updateTLSConfigFromHost` fails the domain's pulls on a CA or client file
+    it cannot load; so does the gate, naming the file."""
+    for ca_file in host.ca_files:
+        problem = ca_file_problem(ca_file)
+        if problem:
+            raise HostsError(f"{host.source}: {problem}")
+    for cert, key in host.client_pairs:
+        problem = client_pair_problem(cert, key)
+        if problem:
+            raise HostsError(f"{host.source}: {problem}")
 
 
 NODE_CONFIG_PATHS = ("/etc/containerd/certs.d", "/etc/docker/certs.d")
@@ -210,11 +282,14 @@ def _rerooted(host: Host, root: Path) -> Host:
 
 
 def _domain_of(directory: str) -> str:
+    """The image domain a directory configures: its name as written (containerd looks the
+    image's host up literally: `index.docker.io/` never serves `docker.io` images), with
+    `host_port_` read as `host:port`."""
     if directory.endswith("_") and "_" in directory[:-1]:
         name, _, port = directory[:-1].rpartition("_")
         if port.isdigit():
-            return registry_key(f"{name}:{port}")
-    return registry_key(directory)
+            return f"{name}:{port}"
+    return directory
 
 
 def load_host_dir(directory: Path, root: Path | None = None) -> tuple[Host, ...]:
@@ -270,8 +345,9 @@ def parse_hosts_toml(text: str, base_dir: Path, source: str) -> tuple[Host, ...]
     if not isinstance(tables, dict):
         raise HostsError('`host` must be a table of `[host."URL"]` entries')
     hosts = [
-        _host(url, settings, base_dir, f'{source} [host."{url}"]')
-        for url, settings in tables.items()
+        _host(url, tables[url], base_dir, f'{source} [host."{url}"]')
+        for url in host_table_order(text)
+        if url in tables
     ]
     server = document.get("server", "")
     if not isinstance(server, str):
@@ -282,9 +358,61 @@ def parse_hosts_toml(text: str, base_dir: Path, source: str) -> tuple[Host, ...]
     return tuple(hosts)
 
 
+_TABLE_HEADER = re.compile(r"^\s*\[(?!\[)(?P<key>.*)\]\s*(?:#.*)?$")
+_KEY_PART = re.compile(
+    r"""\s*(?:"(?P<basic>(?:[^"\\]|\\.)*)"|'(?P<literal>[^']*)'|(?P<bare>[A-Za-z0-9_-]+))\s*"""
+)
+_GO_DURATION = re.compile(r"^[-+]?(?:0|(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$")
+
+
+def host_table_order(text: str) -> list[str]:
+    """The hosts in the order their `[host."…"]` table headers are written, as containerd's
+    `getSortedHosts` takes them: only table headers count (a host given by dotted keys or an
+    inline table is not tried), and a header names a host again unless the one before it
+    named the same host."""
+    order: list[str] = []
+    for line in text.splitlines():
+        header = _TABLE_HEADER.match(line)
+        if header is None:
+            continue
+        parts = _key_parts(header.group("key"))
+        if len(parts) < 2 or parts[0] != "host" or (order and parts[1] == order[-1]):
+            continue
+        order.append(parts[1])
+    return order
+
+
+def _key_parts(key: str) -> list[str]:
+    """A dotted TOML key's parts (quoted or bare); [] where it does not read as one."""
+    parts: list[str] = []
+    position = 0
+    while position < len(key):
+        part = _KEY_PART.match(key, position)
+        if part is None:
+            return []
+        if part.group("basic") is not None:
+            try:
+                parts.append(json.loads('"' + part.group("basic") + '"'))
+            except ValueError:
+                return []
+        else:
+            parts.append(part.group("literal") or part.group("bare") or "")
+        position = part.end()
+        if position < len(key):
+            if key[position] != ".":
+                return []
+            position += 1
+    return parts
+
+
 def _host(url: str, settings: Any, base_dir: Path, source: str) -> Host:
     if not isinstance(settings, dict):
         raise HostsError(f"{source}: must be a table")
+    timeout = settings.get("dial_timeout", "")
+    if not isinstance(timeout, str) or (timeout and not _GO_DURATION.match(timeout)):
+        # containerd fails the file on it (`time.ParseDuration`); the value itself is not
+        # used: pullgate's --timeout bounds every connection
+        raise HostsError(f"{source}: dial_timeout {timeout!r} is not a Go duration (3s, 500ms)")
     scheme = host = path = ""
     override = settings.get("override_path", False)
     if not isinstance(override, bool):
@@ -329,6 +457,8 @@ def split_url(url: str, override_path: bool = False) -> tuple[str, str, str]:
 
 
 def _capabilities(value: Any, source: str) -> frozenset[str]:
+    if value is not None and not isinstance(value, list):
+        raise HostsError(f'{source}: capabilities must be a list, e.g. ["pull", "resolve"]')
     if not value:
         return ALL_CAPABILITIES
     names = _strings(value, "capabilities", source)

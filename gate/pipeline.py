@@ -269,6 +269,7 @@ async def _resolve(
             client,
             ci_logins.lookup if ci_logins else None,
             credentials_to_mirrors=runtime.engine != CRIO,
+            node_declared=keychain.node.declared_for,
         )
         answers = await resolver.resolve_all(list(requests), progress, transport.deadline)
         if budgets is not None:  # Docker Hub's pull budgets, for the policy stage

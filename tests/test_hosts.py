@@ -102,6 +102,7 @@ def test_without_server_the_registry_itself_comes_last_with_the_root_settings(
     (tmp_path / "docker.io" / "hosts.toml").write_text(
         'ca = "hub-ca.pem"\n[host."https://cache.example"]\n  capabilities = ["pull"]\n'
     )
+    write_pem(tmp_path / "docker.io" / "hub-ca.pem")
     hosts = load_certs_d(tmp_path).hosts_for("docker.io")
     assert [h.root for h in hosts] == [
         "https://cache.example/v2",
@@ -140,8 +141,10 @@ def test_no_tree_entry_means_the_registry_itself() -> None:
 def test_a_directory_without_hosts_toml_lends_its_certificate_files(tmp_path: Path) -> None:
     directory = tmp_path / "registry.example"
     directory.mkdir()
-    for name in ("ca.crt", "client.cert", "client.key", "lonely.cert", "notes.txt"):
-        (directory / name).write_text("x")
+    write_pem(directory / "ca.crt")
+    write_pem(directory / "client.cert", directory / "client.key")
+    write_pem(directory / "lonely.cert", directory / "lonely.cert")  # the key inside
+    (directory / "notes.txt").write_text("x")
     [itself] = load_certs_d(tmp_path).hosts_for("registry.example")
     assert itself.root == "https://registry.example/v2" and itself.upstream
     assert itself.ca_files == (str(directory / "ca.crt"),)
@@ -165,7 +168,7 @@ def test_a_file_containerd_cannot_use_falls_back_to_the_certificate_files(
     directory = tmp_path / "registry.example"
     directory.mkdir()
     (directory / "hosts.toml").write_text(text)
-    (directory / "ca.crt").write_text("x")
+    write_pem(directory / "ca.crt")
     with caplog.at_level(logging.WARNING):
         [itself] = load_certs_d(tmp_path).hosts_for("registry.example")
     assert itself.root == "https://registry.example/v2"
@@ -270,24 +273,31 @@ def test_a_copy_of_the_tree_finds_its_files_where_the_nodes_name_them(tmp_path: 
     tree (`--containerd-hosts ./nodes/certs.d`) the same file is read from the copy."""
     directory = tmp_path / "registry.example"
     directory.mkdir()
-    (directory / "ca.crt").write_text("x")
+    write_pem(directory / "ca.crt")
     (directory / "hosts.toml").write_text(
         '[host."https://mirror.example"]\n'
         '  ca = "/etc/containerd/certs.d/registry.example/ca.crt"\n'
-        '  client = [["/etc/containerd/certs.d/registry.example/missing.cert", ""]]\n'
     )
-    mirror = load_certs_d(tmp_path).hosts_for("registry.example")[0]
+    (tmp_path / "other.example").mkdir()
+    (tmp_path / "other.example" / "hosts.toml").write_text(
+        'client = [["/etc/containerd/certs.d/other.example/missing.cert", ""]]\n'
+    )
+    tree = load_certs_d(tmp_path)
+    mirror = tree.hosts_for("registry.example")[0]
     assert mirror.ca_files == (str(directory / "ca.crt"),)
-    # not in the copy either: left as written, for the usage error to name
-    assert mirror.client_pairs == (("/etc/containerd/certs.d/registry.example/missing.cert", None),)
+    # in the copy neither: the problem names the file as the nodes' file names it
+    problem = tree.problem_for("other.example")
+    assert problem is not None
+    assert "/etc/containerd/certs.d/other.example/missing.cert" in problem
 
 
 def test_default_lends_its_tls_to_every_registry_without_a_directory(tmp_path: Path) -> None:
     from gate.registry.transport import default_tls, host_tls
 
     (tmp_path / "_default").mkdir()
-    (tmp_path / "_default" / "ca.crt").write_text("x")
+    write_pem(tmp_path / "_default" / "ca.crt")
     (tmp_path / "quay.io").mkdir()
+    write_pem(tmp_path / "quay.io" / "cache.pem")
     (tmp_path / "quay.io" / "hosts.toml").write_text(
         '[host."https://cache.example"]\n  ca = "cache.pem"\n'
     )
@@ -295,3 +305,72 @@ def test_default_lends_its_tls_to_every_registry_without_a_directory(tmp_path: P
     tls = default_tls(tree)
     assert tls is not None and tls.ca_files == (str(tmp_path / "_default" / "ca.crt"),)
     assert host_tls(tree)["cache.example"].ca_files == (str(tmp_path / "quay.io" / "cache.pem"),)
+
+
+def write_pem(cert: Path, key: Path | None = None) -> None:
+    """A real certificate at `cert` (the nodes' loader checks every file), its key at `key`
+    (the same path: appended to the certificate)."""
+    from tests.support.certs import cert_pem, key_pem, new_key, self_signed_cert
+
+    private = new_key()
+    cert.write_bytes(cert_pem(self_signed_cert(private, "hosts test")))
+    if key is not None:
+        mode = "ab" if key == cert else "wb"
+        with open(key, mode) as handle:
+            handle.write(key_pem(private))
+
+
+def test_a_file_containerd_cannot_load_breaks_that_domain_only(tmp_path: Path) -> None:
+    hosts_tree = {
+        "broken.example": '[host."https://m.example"]\n  ca = "junk.pem"\n',
+        "fine.example": 'server = "https://fine-mirror.example"\n',
+    }
+    for name, text in hosts_tree.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "hosts.toml").write_text(text)
+    (tmp_path / "broken.example" / "junk.pem").write_text("not a certificate")
+    tree = load_certs_d(tmp_path)
+    problem = tree.problem_for("broken.example")
+    assert problem is not None and "junk.pem" in problem and 'host."https://m.example"' in problem
+    assert tree.problem_for("fine.example") is None
+    assert [h.host for h in tree.hosts_for("fine.example")] == ["fine-mirror.example"]
+
+
+def test_only_table_headers_make_hosts_in_the_order_written(tmp_path: Path) -> None:
+    """containerd's `getSortedHosts` walks the file's table headers: a host given only by
+    dotted keys or inline is never tried; a later subtable of an earlier host tries it again
+    (the header before it named another host); its own subtables do not."""
+    text = (
+        'host."https://dotted.example".capabilities = ["pull"]\n'
+        '[host."https://a.example"]\n'
+        "  skip_verify = true\n"
+        '[host."https://a.example".header]\n'
+        '  x-one = "1"\n'
+        "[host.'https://b.example']\n"
+        '[host."https://a.example".more]\n'
+        '  y = "2"\n'
+    )
+    hosts = parse_hosts_toml(text, tmp_path, "hosts.toml")
+    assert [h.host for h in hosts] == ["a.example", "b.example", "a.example", ""]
+
+
+@pytest.mark.parametrize(
+    ("setting", "usable"),
+    [
+        ('dial_timeout = "3s"', True),
+        ('dial_timeout = "1m30.5s"', True),
+        ('dial_timeout = "3 seconds"', False),
+        ('capabilities = ["pull"]', True),
+        ('capabilities = "pull"', False),  # go-toml will not decode a string into []string
+    ],
+)
+def test_values_containerd_refuses_make_it_fall_back(
+    tmp_path: Path, setting: str, usable: bool
+) -> None:
+    directory = tmp_path / "registry.example"
+    directory.mkdir()
+    (directory / "hosts.toml").write_text(f'[host."https://m.example"]\n  {setting}\n')
+    hosts = load_certs_d(tmp_path).hosts_for("registry.example")
+    assert [h.host for h in hosts] == (
+        ["m.example", "registry.example"] if usable else ["registry.example"]
+    )

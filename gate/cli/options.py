@@ -69,10 +69,11 @@ def shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--containerd-hosts",
             "containerd_hosts",
-            type=click.Path(exists=True, file_okay=False),
+            metavar="DIR[:DIR...]",
             envvar=env("CONTAINERD_HOSTS"),
             help="The nodes' containerd certs.d tree (config_path, e.g. a copy of "
-            "/etc/containerd/certs.d): mirrors, capabilities, override_path, CAs, client "
+            "/etc/containerd/certs.d; several roots separated by ':' are searched in order, "
+            "as the CRI does): mirrors, capabilities, override_path, CAs, client "
             "certificates and headers, read as containerd reads them.",
         ),
         click.option(

@@ -15,9 +15,9 @@ from click.core import ParameterSource
 from gate import platform as platforms
 from gate.cli.app import UsageError
 from gate.config import Config, ConfigError, find_config, load_config
-from gate.hosts import Host, HostsError, load_certs_d
+from gate.hosts import HostsError, load_certs_d_roots
 from gate.lock import read_lock
-from gate.net import ca_file_problem, client_pair_problem
+from gate.net import ca_file_problem
 from gate.pipeline import CheckOptions, ClusterOptions, NodeOptions
 from gate.policy.platforms import DEFAULT_PLATFORMS
 from gate.registry.transport import (
@@ -120,19 +120,15 @@ class Settings:
         hosts = config.hosts()
         if params.get("containerd_hosts"):
             try:
-                hosts = load_certs_d(params["containerd_hosts"]).merged_over(hosts)
+                hosts = load_certs_d_roots(params["containerd_hosts"]).then(hosts)
             except HostsError as exc:
                 raise UsageError(f"--containerd-hosts: {exc}") from None
-            for host in hosts.all_hosts():
-                problem = _tls_files_problem(host)
-                if problem:
-                    # containerd's ConfigureHosts fails every pull of the domain alike
-                    raise UsageError(f"--containerd-hosts: {host.source}: {problem}")
         return TransportOptions(
             insecure_registries=insecure,
             ca_files=params["ca_files"],
             hosts=hosts,
             host_tls=host_tls(hosts),
+            plain_http_hosts=frozenset(h.host for h in hosts.all_hosts() if h.scheme == "http"),
             default_tls=default_tls(hosts),
             timeout=params["timeout"],
             deadline=params["deadline"],
@@ -184,16 +180,3 @@ class Settings:
             transport=self._transport(),
             allow_empty=params["allow_empty"],
         )
-
-
-def _tls_files_problem(host: Host) -> str | None:
-    """Why a host's CA or client files cannot be used, or None."""
-    for ca_file in host.ca_files:
-        problem = ca_file_problem(ca_file)
-        if problem:
-            return problem
-    for cert, key in host.client_pairs:
-        problem = client_pair_problem(cert, key)
-        if problem:
-            return problem
-    return None

@@ -206,5 +206,10 @@ class NodeCredentials:
             tuple(failed),
         )
 
+    def declared_for(self, image_name: str) -> tuple[str, ...]:
+        """The `nodes: registries` patterns that say the nodes hold credentials for
+        `image_name` (`host/path`) by means the gate cannot replay (their sources)."""
+        return tuple(self._registries.lookup(image_name))
+
     def __bool__(self) -> bool:
         return bool(self._configs or self._providers or self._registries)

@@ -181,10 +181,9 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                     "image-digest-not-found" if ref.digest else "image-tag-not-found",
                     use,
                     f"{ref.familiar} cannot be pulled: {detail}",
-                    "containerd fails the pull with `no resolve hosts: not found` "
-                    "(ErrImagePull). Give a host in the domain's hosts.toml (or `registries:` "
-                    "mirror) the capabilities `pull` and `resolve`, or drop `capabilities` to "
-                    "allow all.",
+                    "The nodes' host configuration stops every pull of this registry, so the "
+                    "pod would show ErrImagePull. Fix the hosts.toml (or `registries:` entry) "
+                    "named, then check again with the nodes' tree (`--containerd-hosts`).",
                 )
             )
         elif resolution.outcome is Outcome.MANIFEST_UNKNOWN and ref.digest is not None:
@@ -359,6 +358,16 @@ def _unverified(use: ImageUse, registry: str) -> Finding:
         hints.append(
             "if the workload's identity is known to have access, accept it with the annotation "
             '`pullgate.io/ignore-image-pull-unverified: "<reason>"`'
+        )
+    if not reasons:  # a mirror the nodes hold their own credentials for
+        return finding_for(
+            "image-pull-unverified",
+            use,
+            f"could not verify that the nodes can pull {ref.familiar}: {resolution.detail}",
+            "pullgate exits 3 (could not verify), not 1. The runtime offers the mirror the "
+            "nodes' own credentials when the pod has none; to verify, give the pod a pull "
+            "secret the mirror accepts, or accept it with the annotation "
+            '`pullgate.io/ignore-image-pull-unverified: "<reason>"`.',
         )
     return finding_for(
         "image-pull-unverified",

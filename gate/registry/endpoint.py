@@ -66,8 +66,7 @@ class Endpoints:
         return await asyncio.shield(task)
 
     async def _discover_host(self, host: Host, retries: int | None = None) -> Endpoint:
-        explicit_tls = host.tls_configured and not host.override_path
-        if host.scheme == "http" and explicit_tls and split_host(host.host)[1] != 80:
+        if host.scheme == "http" and host.tls_configured and split_host(host.host)[1] != 80:
             # containerd: TLS configured for an `http://` host means HTTPS first, falling
             # back to plain HTTP on a TLS error (`ConfigureHosts`, `NewHTTPFallback`)
             secure = replace(host, scheme="https")
@@ -83,6 +82,9 @@ class Endpoints:
                 "it with --insecure-registry (or use https://)"
             )
         if host.override_path:
+            if retries == 0:
+                # HTTPS first: any answer to its root says the host speaks TLS
+                await self._ping(host.host, f"{host.root}/", 0)
             return Endpoint(host.host, host.root, None)
         return await self._probe(host.host, host.root, retries=retries)
 

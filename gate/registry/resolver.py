@@ -57,12 +57,16 @@ class Resolver:
         client: RegistryClient,
         ci_logins: Callable[[str], Sequence[Credential]] | None = None,
         credentials_to_mirrors: bool = True,
+        node_declared: Callable[[str], Sequence[str]] | None = None,
     ) -> None:
         """`ci_logins` looks up the CI machine's logins for `domain/path` (they only verify).
         `credentials_to_mirrors`: the pod's credentials go to mirrors too (containerd's CRI)
-        rather than to the registry only (CRI-O)."""
+        rather than to the registry only (CRI-O). `node_declared` names the `nodes:
+        registries` patterns that cover `host/path` (the nodes' own credentials for a
+        mirror, which the runtime uses where the pod offers none)."""
         self.client = client
         self._credentials_to_mirrors = credentials_to_mirrors
+        self._node_declared = node_declared
         self._ci_logins = ci_logins
         self._ci_lock = asyncio.Lock()
         self.contents = ContentReader(client)
@@ -193,16 +197,26 @@ class Resolver:
         When none pulls, the answer that decides the finding is: could not verify (a host or
         token service out of reach) before "not found" before every credential refused.
         """
-        hosts = self.client.options.hosts.hosts_for(reference.domain)
+        configured = self.client.options.hosts
+        problem = configured.problem_for(reference.domain)
+        if problem is not None:
+            return Resolution(
+                reference,
+                Outcome.NO_HOST,
+                detail=f"the nodes cannot set up the hosts of {reference.domain}: {problem}",
+            )
+        hosts = configured.hosts_for(reference.domain)
         needed = (PULL,) if reference.digest else (PULL, RESOLVE)
         usable = tuple(h for h in hosts if h.can(*needed))
         if not usable:
-            configured = "; ".join(dict.fromkeys(h.source or h.name for h in hosts))
+            sources = "; ".join(dict.fromkeys(h.source or h.name for h in hosts))
             return Resolution(
                 reference,
                 Outcome.NO_HOST,
                 detail=f"no host configured for {reference.domain} may "
-                f"{'pull' if reference.digest else 'resolve tags'} ({configured})",
+                f"{'pull' if reference.digest else 'resolve tags'} ({sources}); containerd "
+                "fails such a pull with `no resolve hosts: not found`: give a host the "
+                "capabilities pull and resolve, or drop `capabilities` to allow all",
             )
         mirrors = tuple(h for h in usable if h.is_mirror_for(reference.domain))
         failures: list[Resolution] = []
@@ -232,10 +246,36 @@ class Resolver:
             answer = await self._resolve_once(reference, credential, host)
             if answer.ok or answer.outcome is Outcome.MANIFEST_INVALID:
                 return answer
+            answer = self._node_credentials_for_mirror(reference, credential, host, answer)
             if len(hosts) > 1:
                 log.info("%s for %s: %s", host.name, reference.familiar, answer.detail)
             answers.append(answer)
         return _deciding(answers)
+
+    def _node_credentials_for_mirror(
+        self, reference: Reference, credential: Credential, host: Host, answer: Resolution
+    ) -> Resolution:
+        """A mirror that refused an anonymous pull may still serve the nodes: where the pod
+        offers no credential, containerd's CRI offers the mirror its own configured one
+        (`registry.configs.<host>.auth`, `PullImage`) and CRI-O the node's auth file entry
+        for the mirror's domain. `nodes: registries` says the nodes hold one; the gate cannot
+        replay it, so the mirror's answer is unverified, not a refusal."""
+        if (
+            answer.outcome is not Outcome.UNAUTHORIZED
+            or not credential.anonymous
+            or not host.is_mirror_for(reference.domain)
+            or self._node_declared is None
+        ):
+            return answer
+        declared = self._node_declared(f"{host.host}/{reference.path}")
+        if not declared:
+            return answer
+        return replace(
+            answer,
+            outcome=Outcome.UNVERIFIED,
+            detail=f"{answer.detail}; the nodes may pull from it with their own credentials "
+            f"({', '.join(declared)}), which pullgate cannot replay",
+        )
 
     async def _resolve_once(
         self, reference: Reference, credential: Credential, host: Host
@@ -359,6 +399,7 @@ class Resolver:
 
 
 _UNVERIFIED = (
+    Outcome.UNVERIFIED,
     Outcome.UNREACHABLE,
     Outcome.REFUSED,
     Outcome.INVALID_RESPONSE,

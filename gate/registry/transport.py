@@ -63,13 +63,14 @@ class HostTLS:
 
 
 def host_tls(hosts: HostsConfig) -> dict[str, HostTLS]:
-    """Each configured host's TLS, keyed by the host connected to. Where several domains'
-    entries name one host (containerd keeps a client per domain), their CAs and client
-    certificates add up, and verification is skipped only where every entry says so."""
+    """Each configured host's TLS, keyed by the host connected to (an empty entry where none
+    is written, so that `_default`'s never applies to it). Where several domains' entries name
+    one host (containerd keeps a client per domain), their CAs and client certificates add
+    up, and verification is skipped only where every entry says so."""
     found: dict[str, list[Host]] = {}
     for host in hosts.all_hosts():
-        if host.ca_files or host.client_pairs or host.skip_verify is not None:
-            found.setdefault(host.host, []).append(host)
+        # every host named gets an entry, empty or not: `_default`'s TLS is for the others
+        found.setdefault(host.host, []).append(host)
     return {
         name: HostTLS(
             ca_files=tuple(dict.fromkeys(c for h in entries for c in h.ca_files)),
@@ -107,6 +108,9 @@ class TransportOptions:
     """Per image domain (`docker.io`): the hosts asked in order (containerd's host model)."""
     host_tls: dict[str, HostTLS] = field(default_factory=dict)
     """Per host the transport connects to (`host` or `host:port`, as `api_host` spells it)."""
+    plain_http_hosts: frozenset[str] = frozenset()
+    """Hosts the nodes' configuration writes as `http://` (hosts.toml, `registries:`): marked
+    for plain HTTP by being written so, as containerd takes them."""
     default_tls: HostTLS | None = None
     """For hosts without a `host_tls` entry: `_default`'s TLS in a certs.d tree (containerd
     gives it to every registry without a directory of its own)."""
@@ -120,7 +124,7 @@ class TransportOptions:
         return False
 
     def plain_http_allowed(self, host: str) -> bool:
-        return is_loopback(host) or self.is_insecure(host)
+        return is_loopback(host) or self.is_insecure(host) or host in self.plain_http_hosts
 
 
 class TLSSetupError(GateError):

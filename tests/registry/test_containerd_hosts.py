@@ -159,7 +159,7 @@ def test_no_host_may_resolve_tags_is_the_nodes_failure_too(
     [finding] = json.loads(result.stdout)["findings"]
     assert finding["rule"] == "image-tag-not-found"
     assert "no host configured for registry.corp.invalid may resolve tags" in finding["message"]
-    assert "no resolve hosts" in finding["hint"] and "hosts.toml" in finding["message"]
+    assert "no resolve hosts" in finding["message"] and "hosts.toml" in finding["message"]
     assert result.exit_code == 1
 
 
@@ -237,18 +237,57 @@ def test_the_pods_credential_reaches_the_mirror_on_containerd_not_on_cri_o(
         assert "wonderland" not in output
 
 
-def test_a_ca_the_tree_names_but_does_not_hold_is_a_usage_error(tmp_path: Path) -> None:
+def test_a_file_the_nodes_cannot_load_fails_that_registrys_pulls_only(
+    tmp_path: Path, registry: RegistryServer
+) -> None:
+    """containerd's `ConfigureHosts` fails when a CA or client file cannot be loaded
+    (`updateTLSConfigFromHost`), and with it every pull of that domain; other domains pull."""
+    pushed = push_image(registry, "team/fine", "1.0")
     certs_d = hosts_tree(
         tmp_path / "certs.d",
-        {UPSTREAM: '[host."https://mirror.example"]\n  ca = "/etc/containerd/certs.d/ca.pem"\n'},
+        {
+            UPSTREAM: '[host."https://mirror.example"]\n  ca = "/nonexistent/ca.pem"\n',
+            "fine.corp.invalid": f'[host."http://{registry.host}"]\n',
+        },
     )
     manifest = tmp_path / "pod.yaml"
-    manifest.write_text(pod(f"{UPSTREAM}/team/tool:2.0"))
-    result = pullgate("check", "--containerd-hosts", str(certs_d), str(manifest))
-    assert result.exit_code == 2
-    assert 'hosts.toml [host."https://mirror.example"]' in result.stderr
-    assert "/etc/containerd/certs.d/ca.pem" in result.stderr
-    assert "Traceback" not in result.stderr
+    manifest.write_text(pod(f"{UPSTREAM}/team/tool:2.0", "fine.corp.invalid/team/fine:1.0"))
+    result = check(manifest, certs_d)
+    report = json.loads(result.stdout)
+    images = {i["reference"]: i for i in report["images"]}
+    assert images["fine.corp.invalid/team/fine:1.0"]["digest"] == pushed.digest
+    [finding] = report["findings"]
+    assert finding["rule"] == "image-tag-not-found"
+    assert f"the nodes cannot set up the hosts of {UPSTREAM}" in finding["message"]
+    assert 'hosts.toml [host."https://mirror.example"]' in finding["message"]
+    assert "/nonexistent/ca.pem" in finding["message"]
+    assert images[f"{UPSTREAM}/team/tool:2.0"]["status"] == "no-host"
+    assert result.exit_code == 1
+
+
+def test_several_roots_are_searched_in_order(tmp_path: Path, registry: RegistryServer) -> None:
+    """`config_path = "/etc/containerd/certs.d:/etc/docker/certs.d"`: the first root with the
+    domain's directory, or a `_default`, decides (the CRI's `hostDirFromRoots`)."""
+    first = push_image(registry, "first/team/app", "1.0")
+    push_image(registry, "second/team/app", "1.0")
+    one = hosts_tree(tmp_path / "one", {"other.example": 'server = "https://other.example"\n'})
+    two = hosts_tree(
+        tmp_path / "two",
+        {UPSTREAM: f'server = "http://{registry.host}/v2/second"\noverride_path = true\n'},
+    )
+    hosts_tree(
+        one,
+        {UPSTREAM: f'server = "http://{registry.host}/v2/first"\noverride_path = true\n'},
+    )
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(pod(f"{UPSTREAM}/team/app:1.0"))
+    result = check(manifest, Path(f"{one}:{two}"))
+    [image] = json.loads(result.stdout)["images"]
+    assert image["digest"] == first.digest
+    assert result.exit_code == 0
+    missing = pullgate("check", "--containerd-hosts", str(tmp_path / "nope"), str(manifest))
+    assert missing.exit_code == 2
+    assert "not a directory" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def test_an_http_host_with_tls_configured_is_tried_over_https_first(
@@ -388,3 +427,29 @@ def test_mutual_tls_as_the_tree_and_the_config_give_it(
     [entry] = json.loads(configured.stdout)["images"]
     assert entry["digest"] == pushed.digest
     assert configured.exit_code == 0
+
+
+def test_a_mirror_the_nodes_hold_credentials_for_is_unverified_not_refused(
+    tmp_path: Path, htpasswd_registry: RegistryServer
+) -> None:
+    """With no pull secret the kubelet sends no credential; containerd's CRI then offers the
+    mirror its own (`registry.configs.<mirror>.auth`, `PullImage`) and CRI-O the node's auth
+    file entry for it. `nodes: registries` naming the mirror says the nodes hold one, which
+    the gate cannot replay: could not verify (exit 3), not a refusal (exit 1)."""
+    push_image(htpasswd_registry, "team/nodes-only", "1.0")
+    certs_d = hosts_tree(
+        tmp_path / "certs.d", {UPSTREAM: f'[host."http://{htpasswd_registry.host}"]\n'}
+    )
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(pod(f"{UPSTREAM}/team/nodes-only:1.0"))
+    refused = check(manifest, certs_d)
+    assert refused.exit_code == 3  # the mirror refused; the registry itself out of reach
+
+    config = tmp_path / ".pullgate.yaml"
+    config.write_text(f"nodes:\n  registries: ['{htpasswd_registry.host}']\n")
+    declared = check(manifest, certs_d, "--config", str(config))
+    [finding] = json.loads(declared.stdout)["findings"]
+    assert finding["rule"] == "image-pull-unverified"
+    assert "the nodes may pull from it with their own credentials" in finding["message"]
+    assert f"http://{htpasswd_registry.host}" in finding["message"]
+    assert declared.exit_code == 3

@@ -98,13 +98,18 @@ def test_docker_hub_through_a_mirror_heads_first(
     assert result.exit_code == 3
 
 
-def test_plain_http_mirror_elsewhere_is_refused(tmp_path: Path) -> None:
+def test_a_plain_http_mirror_written_so_is_asked_over_plain_http(tmp_path: Path) -> None:
+    """A mirror written `http://` is taken as written, as containerd takes a hosts.toml host
+    (`ConfigureHosts`): writing the scheme marks it for plain HTTP. Here it does not resolve,
+    so every image could not be verified, and the finding names the mirror."""
     config = tmp_path / ".pullgate.yaml"
     config.write_text("registries:\n  docker.io:\n    mirrors: ['http://mirror.invalid']\n")
     manifest = tmp_path / "hub.yaml"
     manifest.write_text(MANIFEST)
     result = run(config, manifest)
     assert result.exit_code == 3
-    images = json.loads(result.stdout)["images"]
-    assert all("mirror" not in image for image in images)
-    assert all(image["status"] == "unreachable" for image in images)
+    report = json.loads(result.stdout)
+    assert all("mirror" not in image for image in report["images"])
+    assert all(image["status"] == "unreachable" for image in report["images"])
+    assert all("http://mirror.invalid" in f["message"] for f in report["findings"])
+    assert not any("plain HTTP" in f["message"] for f in report["findings"])
