@@ -86,9 +86,12 @@ def test_a_429_from_docker_hub_is_a_spent_budget() -> None:
     assert spent.limit == 100 and spent.window == 21600
     assert spent_message("anonymous", spent) == (
         "Docker Hub's pull rate limit is spent for anonymous pulls from this address: "
-        "TOOMANYREQUESTS: You have reached your limit; the window resets in about 6 h"
+        "TOOMANYREQUESTS: You have reached your limit; the window is rolling: pulls come "
+        "back within 6 h"
     )
-    with_retry = spent_budget(429, HUB, {"Retry-After": "1800"}, b"")  # a HEAD: no body
+    # a HEAD has no body: spent when its headers say nothing is left
+    spent_head = {"Retry-After": "1800", "ratelimit-remaining": "0;w=21600"}
+    with_retry = spent_budget(429, HUB, spent_head, b"")
     assert with_retry is not None and with_retry.resets_in() == 1800
     assert spent_message("secret:shop/hub", with_retry) == (
         "Docker Hub's pull rate limit is spent for login secret:shop/hub: 429 Too Many "
@@ -97,6 +100,10 @@ def test_a_429_from_docker_hub_is_a_spent_budget() -> None:
 
 
 def test_other_429s_are_not_docker_hubs_limit() -> None:
+    # Docker Hub's abuse limit: plain text and a minute's Retry-After, retried as any 429
+    # (docker/hub-feedback#1907); a HEAD 429 that says nothing of the budget, likewise
+    assert spent_budget(429, HUB, {"Retry-After": "60"}, b"Too Many Requests (HAP429).") is None
+    assert spent_budget(429, HUB, {"Retry-After": "60"}, b"") is None
     body = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}'
     assert spent_budget(429, "registry.example.com", {"Retry-After": "3600"}, body) is None
     other = b'{"errors":[{"code":"DENIED","message":"no"}]}'
@@ -217,7 +224,7 @@ def test_replicas_come_from_each_kinds_field() -> None:
         ("CronJob", "cj-default"): (1, False),
         ("DaemonSet", "ds"): (None, True),
         ("Pod", "p"): (1, False),
-        ("PodTemplate", "pt"): (None, False),
+        ("PodTemplate", "pt"): (0, False),  # it runs nothing
         ("Widget", "w"): (None, False),  # a custom resource: not known
     }
 
@@ -274,9 +281,20 @@ def test_distinct_docker_hub_images_of_a_template_times_its_replicas() -> None:
     """init + nginx (two spellings, one reference) + the image volume; not ghcr.io, not the
     image the kubelet never pulls, not the ephemeral container: 3 images × 3 replicas."""
     uses = resolved(image_uses(pods(POD)))
-    [(key, [share])] = shares(uses).items()
+    budgets = RateBudgets()
+    for use in uses:
+        assert use.reference is not None
+        if use.reference.domain == "docker.io":
+            budgets.record(
+                HUB,
+                "anonymous",
+                Budget(remaining=9),
+                docker_hub=True,
+                repository=use.reference.path,
+            )
+    [(key, [share])] = shares(uses, budgets).items()
     assert key == (HUB, "anonymous")
-    assert (share.images, share.pods, share.pulls) == (3, 3, 9)
+    assert (len(share.images), share.pods, share.pulls) == (3, 3, 9)
     assert share.first.container.name == "init"
 
 
@@ -286,13 +304,16 @@ def test_each_credential_spends_its_own_budget() -> None:
     budgets = RateBudgets()
     budgets.record(HUB, "anonymous", Budget(limit=100, remaining=9, window=21600), docker_hub=True)
     budgets.record(HUB, "secret:d/hub", Budget(limit=200, remaining=8), docker_hub=True)
+    for use in [*anonymous, *login]:
+        assert use.reference is not None and use.resolution is not None
+        budgets.counted.add((HUB, use.resolution.credential or "", use.reference.path))
     [finding] = rate_limit_findings([*anonymous, *login], budgets)
     where = (finding.rule, finding.name, finding.container)
     assert where == ("docker-hub-rate-limit", "api", "init")
     assert finding.message == (
         "Docker Hub's pull budget for login secret:d/hub has 8 of 200 pulls left, as this "
-        "runner sees it, but this change's pods would make 9 pulls (this Deployment: 9 = "
-        "3 images × 3 replicas)"
+        "runner sees it, but this change's pods would make up to 9 pulls, each image once per "
+        "node (this Deployment: 3 images × 3 replicas)"
     )
     assert finding.severity.value == "warning"
 
@@ -315,3 +336,92 @@ def test_config_nodes_count_must_be_a_positive_whole_number(tmp_path: Path, valu
         load_config(path)
     path.write_text("nodes:\n  count: 50\n")
     assert load_config(path).nodes.count == 50
+
+
+SPREAD = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: big}
+spec:
+  replicas: 150
+  template: {spec: {containers: [{name: a, image: nginx:1.27}, {name: b, image: redis:7}]}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: small}
+spec:
+  replicas: 5
+  template: {spec: {containers: [{name: a, image: nginx:1.27}]}}
+"""
+
+
+def _budgets_for(uses: list[ImageUse], remaining: int, *, skip: str = "") -> RateBudgets:
+    budgets = RateBudgets()
+    budgets.record(HUB, "anonymous", Budget(limit=100, remaining=remaining), docker_hub=True)
+    for use in uses:
+        assert use.reference is not None
+        if use.reference.path != skip:
+            budgets.counted.add((HUB, "anonymous", use.reference.path))
+    return budgets
+
+
+def test_each_image_is_pulled_once_per_node_at_most() -> None:
+    """With `IfNotPresent` a node pulls an image once whatever the pods on it (and `Always`
+    asks with a free HEAD): 155 pods of nginx and 150 of redis on 10 nodes are 20 pulls."""
+    uses = resolved(image_uses(pods(SPREAD)))
+    assert rate_limit_findings(uses, _budgets_for(uses, 20), nodes=10) == []
+    findings = rate_limit_findings(uses, _budgets_for(uses, 19), nodes=10)
+    assert [f.name for f in findings] == ["big", "small"]
+    assert "up to 20 pulls" in findings[0].message
+    # not knowing the nodes, each pod may be on its own: 305 at most
+    [big, _] = rate_limit_findings(uses, _budgets_for(uses, 99))
+    assert "up to 305 pulls" in big.message
+
+
+def test_an_image_whose_answers_state_no_budget_costs_nothing() -> None:
+    """Docker: no rate-limit headers means the image (or account) is not limited."""
+    uses = resolved(image_uses(pods(SPREAD)))
+    budgets = _budgets_for(uses, 155, skip="library/redis")
+    assert rate_limit_findings(uses, budgets) == []  # nginx: 155 pods, redis free
+    assert rate_limit_findings(uses, _budgets_for(uses, 155, skip="library/nothing")) != []
+
+
+def test_a_mirror_that_states_no_budget_spends_none_of_docker_hubs() -> None:
+    uses = [
+        replace(u, resolution=replace(u.resolution, endpoint="https://cache.example"))
+        for u in resolved(image_uses(pods(SPREAD)))
+        if u.resolution is not None
+    ]
+    assert rate_limit_findings(uses, _budgets_for(uses, 1)) == []
+
+
+def test_a_job_runs_no_more_pods_than_completions_left_and_none_suspended() -> None:
+    """The Job controller keeps at most min(parallelism, completions left) pods active, none
+    while `suspend` is true (pkg/controller/job); a work queue (no completions) runs up to
+    `parallelism`."""
+    text = """\
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once}
+spec: {parallelism: 5, completions: 1, template: {spec: {containers: [{name: c, image: a:1}]}}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: queue}
+spec: {parallelism: 5, template: {spec: {containers: [{name: c, image: a:1}]}}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: held}
+spec: {suspend: true, template: {spec: {containers: [{name: c, image: a:1}]}}}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: paused}
+spec:
+  suspend: true
+  schedule: "* * * * *"
+  jobTemplate: {spec: {template: {spec: {containers: [{name: c, image: a:1}]}}}}
+"""
+    found = {p.object.name: p.replicas for p in pods(text)}
+    assert found == {"once": 1, "queue": 5, "held": 0, "paused": 0}

@@ -98,15 +98,34 @@ _REPLICAS: dict[str, PathKey] = {
 
 def replicas(obj: KubeObject) -> int | None:
     """How many pods a built-in workload runs at once from its template: `spec.replicas`
-    (default 1; a Deployment's rollout surge is not counted), a Job's `parallelism` (default
-    1), a CronJob's job template's; a bare Pod is 1. None: a PodTemplate (it runs nothing), a
-    DaemonSet (one per node), or a value the API server would refuse."""
+    (default 1; a Deployment's rollout surge is not counted); a Job's `parallelism` (default
+    1), never more than its `completions`, none while `suspend`ed, and a CronJob's job
+    template's likewise; a bare Pod 1; a PodTemplate 0 (it runs nothing). None: a DaemonSet
+    (one per node), or a value the API server would refuse."""
     if obj.kind == "Pod":
         return 1
+    if obj.kind == "PodTemplate":
+        return 0
     path = _REPLICAS.get(obj.kind)
     if path is None:
         return None
-    value = get_path(obj.data, path)
+    if obj.kind == "CronJob" and get_path(obj.data, ("spec", "suspend")) is True:
+        return 0
+    value = _count(get_path(obj.data, path))
+    if value is None or obj.kind not in ("Job", "CronJob"):
+        return value
+    job = path[:-1]
+    if get_path(obj.data, (*job, "suspend")) is True:
+        return 0
+    written = get_path(obj.data, (*job, "completions"))
+    if written is None:  # a work queue: up to `parallelism` pods at once
+        return value
+    completions = _count(written)
+    return min(value, completions) if completions is not None else value
+
+
+def _count(value: object) -> int | None:
+    """A pod count as the API server takes it: absent means 1; None where it is refused."""
     if value is None:
         return 1
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:

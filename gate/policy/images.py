@@ -258,8 +258,8 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                     f"could not verify {ref.familiar}: {detail}",
                     "Docker Hub refused this runner more pulls (429 `toomanyrequests`); the "
                     "nodes' budget is their own (per NAT address, or per login), so this says "
-                    "nothing about them. Log the runner in (`docker login`, or a CI login), use "
-                    "a pull-through mirror (`registries: docker.io: mirrors`), or rerun after "
+                    "nothing about them. Resolve through a pull-through mirror (`registries: "
+                    "docker.io: mirrors`, or the nodes' `--containerd-hosts`), or rerun after "
                     "the reset (exit code 3: could not verify).",
                 )
             )

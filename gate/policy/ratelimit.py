@@ -41,7 +41,8 @@ class Share:
     pod: PodSpec
     first: ImageUse
     """Its first Docker Hub image pulled with that budget: where the finding sits."""
-    images: int
+    images: tuple[str, ...]
+    """Its distinct Docker Hub images (canonical) pulled with that budget."""
     pods: int
     """Pods the object runs from the template (1 where unknown)."""
     how: str
@@ -49,7 +50,7 @@ class Share:
 
     @property
     def pulls(self) -> int:
-        return self.images * self.pods
+        return len(self.images) * self.pods
 
 
 def pods_of(pod: PodSpec, nodes: int | None) -> tuple[int, str]:
@@ -84,22 +85,20 @@ def _host(use: ImageUse) -> str:
 
 
 def _budget_for(budgets: RateBudgets, host: str, credential: str) -> Seen | None:
-    """The budget seen for (host, credential); else the latest Docker Hub one seen for the
-    credential (a mirror spelt otherwise)."""
-    exact = budgets.get(host, credential)
-    if exact is not None and exact.docker_hub:
-        return exact
-    same = [s for s in budgets.docker_hub() if s.credential == credential]
-    return same[-1] if same else None
+    """The budget the host that served stated for the credential (a mirror that states none
+    spends none of it: a pull-through cache pulls from Docker Hub once, not once per node)."""
+    seen = budgets.get(host, credential)
+    return seen if seen is not None and seen.docker_hub else None
 
 
 def shares(
-    uses: Iterable[ImageUse], nodes: int | None = None
+    uses: Iterable[ImageUse], budgets: RateBudgets, nodes: int | None = None
 ) -> dict[tuple[str, str], list[Share]]:
     """Per (host, credential source): each pod template's Docker Hub pulls, in pod order.
 
-    Only images the pod could pull count (their credential and host are known); an image the
-    kubelet never pulls (`imagePullPolicy: Never`) or an ephemeral container does not.
+    Only images the pod could pull count (their credential and host are known), and only
+    where the answers for their repository stated a budget; an image the kubelet never pulls
+    (`imagePullPolicy: Never`) or an ephemeral container does not.
     """
     by_pod: dict[int, list[ImageUse]] = {}
     for use in uses:
@@ -109,6 +108,8 @@ def shares(
         if not is_docker_hub(ref.domain) or use.container.pull_policy == "Never":
             continue
         if use.container.field == "ephemeralContainers":
+            continue
+        if not budgets.counts(_host(use), resolution.credential or "anonymous", ref.path):
             continue
         by_pod.setdefault(id(use.pod), []).append(use)
     found: dict[tuple[str, str], list[Share]] = {}
@@ -120,10 +121,23 @@ def shares(
             groups.setdefault(key, []).append(use)
         for key, group in groups.items():
             pod = group[0].pod
-            images = len({u.reference.canonical for u in group if u.reference is not None})
+            images = tuple(
+                dict.fromkeys(u.reference.canonical for u in group if u.reference is not None)
+            )
             count, how = pods_of(pod, nodes)
             found.setdefault(key, []).append(Share(pod, group[0], images, count, how))
     return found
+
+
+def total_pulls(group: Sequence[Share], nodes: int | None) -> int:
+    """Pulls the nodes make: each image once per node that runs a pod of it (with
+    `IfNotPresent` the kubelet pulls an image a node already has no more; `Always` asks with a
+    HEAD, which is free) — at most the pods that use it, at most the nodes where known."""
+    pods: dict[str, int] = {}
+    for share in group:
+        for image in share.images:
+            pods[image] = pods.get(image, 0) + share.pods
+    return sum(min(n, nodes) if nodes is not None else n for n in pods.values())
 
 
 def _left(budget: Budget) -> str:
@@ -140,11 +154,11 @@ def rate_limit_findings(
     """One finding per pod template that pulls from Docker Hub with a budget the whole run's
     pulls exceed; and one per pod template whose Docker Hub image met a spent budget."""
     findings: list[Finding] = []
-    for (host, credential), group in shares(uses, nodes).items():
+    for (host, credential), group in shares(uses, budgets, nodes).items():
         seen = _budget_for(budgets, host, credential)
         if seen is None or seen.budget.left is None:
             continue
-        total = sum(share.pulls for share in group)
+        total = total_pulls(group, nodes)
         if total <= seen.budget.left:
             continue
         for share in group:
@@ -155,8 +169,8 @@ def rate_limit_findings(
                     share.first,
                     f"Docker Hub's pull budget for {who(credential)} has "
                     f"{_left(seen.budget)} left, as this runner sees it, but this change's pods "
-                    f"would make {total} pulls (this {kind}: {share.pulls} = "
-                    f"{_plural(share.images, 'image')} × {share.how})",
+                    f"would make up to {total} pulls, each image once per node "
+                    f"(this {kind}: {_plural(len(share.images), 'image')} × {share.how})",
                     HINT,
                 )
             )

@@ -202,7 +202,13 @@ class RegistryClient:
             budget = parse_budget(response.headers)
         if budget is None:
             return
-        self.budgets.record(host, credential.source, budget, docker_hub=is_docker_hub(ref.domain))
+        self.budgets.record(
+            host,
+            credential.source,
+            budget,
+            docker_hub=is_docker_hub(ref.domain),
+            repository=ref.path,
+        )
         if budget.spent:
             raise RateLimited(spent_message(credential.source, budget))
 

@@ -144,9 +144,14 @@ def spent_budget(status: int, host: str, headers: Mapping[str, str], body: bytes
     if not hub:
         return None
     codes, message = _error(body)
-    if codes and SPENT_CODE not in codes:
+    stated_now = parse_budget(headers)
+    if SPENT_CODE not in codes and not (
+        not codes and stated_now is not None and stated_now.remaining == 0
+    ):
+        # another 429: the abuse limit answers `Too Many Requests (HAP429)` in plain text
+        # with `Retry-After: 60`, and a HEAD without a word of the budget says nothing
         return None
-    stated = parse_budget(headers) or Budget(
+    stated = stated_now or Budget(
         reset=_seconds(_get(headers, "retry-after")) or _seconds(_get(headers, RESET_HEADER))
     )
     return Budget(
@@ -177,9 +182,10 @@ def duration(seconds: float) -> str:
 def spent_message(credential: str, budget: Budget) -> str:
     """The sentence a spent budget is reported with."""
     text = f"Docker Hub's pull rate limit is spent for {who(credential)}: {budget.message}"
-    resets = budget.resets_in()
-    if resets is not None:
-        text += f"; the window resets in about {duration(resets)}"
+    if budget.reset is not None:
+        text += f"; the window resets in about {duration(budget.reset)}"
+    elif budget.window is not None:
+        text += f"; the window is rolling: pulls come back within {duration(budget.window)}"
     return text
 
 
@@ -201,17 +207,39 @@ class RateBudgets:
     """Per (registry host, credential source): the latest budget seen in this run."""
 
     seen: dict[tuple[str, str], Seen] = field(default_factory=dict)
+    counted: set[tuple[str, str, str]] = field(default_factory=set)
+    """(host, credential source, repository) whose own answers stated a budget: only those
+    pulls count (an image without the headers, a sponsored one, costs nothing)."""
 
-    def record(self, host: str, credential: str, budget: Budget, *, docker_hub: bool) -> None:
+    def record(
+        self,
+        host: str,
+        credential: str,
+        budget: Budget,
+        *,
+        docker_hub: bool,
+        repository: str | None = None,
+    ) -> None:
+        """Keep the lowest budget left seen (answers arrive concurrently, out of order)."""
         key = (host.lower(), credential)
+        if repository is not None:
+            self.counted.add((host.lower(), credential, repository))
         earlier = self.seen.get(key)
         order = earlier.order if earlier is not None else len(self.seen) + 1
+        if earlier is not None and not budget.spent:
+            kept, new = earlier.budget.left, budget.left
+            if earlier.budget.spent or (kept is not None and (new is None or new > kept)):
+                return
         self.seen[key] = Seen(host.lower(), credential, budget, docker_hub, order)
 
     def extend(self, other: RateBudgets) -> None:
-        """Take in what `other` saw (later than what this one holds)."""
+        """Take in what `other` saw."""
+        self.counted |= other.counted
         for seen in sorted(other.seen.values(), key=lambda s: s.order):
             self.record(seen.host, seen.credential, seen.budget, docker_hub=seen.docker_hub)
+
+    def counts(self, host: str, credential: str, repository: str) -> bool:
+        return (host.lower(), credential, repository) in self.counted
 
     def get(self, host: str, credential: str) -> Seen | None:
         return self.seen.get((host.lower(), credential))

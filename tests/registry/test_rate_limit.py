@@ -96,7 +96,7 @@ def limit_findings(result: Result) -> list[dict]:
 def budget_message(left: str, total: int, share: str) -> str:
     return (
         f"Docker Hub's pull budget for {ANONYMOUS} has {left} left, as this runner sees it, but "
-        f"this change's pods would make {total} pulls ({share})"
+        f"this change's pods would make up to {total} pulls, each image once per node ({share})"
     )
 
 
@@ -119,10 +119,8 @@ def test_pulls_over_the_budget_left_warn_on_each_pod_template(
         ("DaemonSet", "logs", "agent", "warning"),
     ]
     left = "76 of 100 pulls per 6 h"
-    assert found[0]["message"] == budget_message(
-        left, 80, "this Deployment: 30 = 1 image × 30 replicas"
-    )
-    daemonset = "this DaemonSet: 50 = 1 image × 50 nodes"
+    assert found[0]["message"] == budget_message(left, 80, "this Deployment: 1 image × 30 replicas")
+    daemonset = "this DaemonSet: 1 image × 50 nodes"
     assert found[1]["message"] == budget_message(left, 80, daemonset)
     assert found[0]["line"] == MANIFESTS.splitlines().index("          image: nginx:1.27") + 1
     assert "NAT address" in found[0]["hint"]
@@ -144,7 +142,7 @@ def test_without_nodes_a_daemonset_counts_once_and_says_so(tmp_path: Path, hub: 
     assert found[1]["message"] == budget_message(
         "30 of 100 pulls per 6 h",
         31,
-        "this DaemonSet: 1 = 1 image × 1 node: pass --nodes N (or config `nodes: {count: N}`) "
+        "this DaemonSet: 1 image × 1 node: pass --nodes N (or config `nodes: {count: N}`) "
         "to count one pull per node exactly",
     )
 
@@ -218,7 +216,7 @@ def test_a_spent_budget_on_a_get_names_docker_hubs_words(registry: RegistryServe
     assert said == (
         f"Docker Hub's pull rate limit is spent for {ANONYMOUS}: TOOMANYREQUESTS: You have "
         "reached your unauthenticated pull rate limit. https://www.docker.com/increase-rate-limit"
-        "; the window resets in about 6 h"
+        "; the window is rolling: pulls come back within 6 h"
     )
 
 
