@@ -296,11 +296,32 @@ def _tls_alert(exc: BaseException) -> str | None:
     return None
 
 
+def _code_from_words(said: str) -> int | None:
+    """The OpenSSL code that an OS verifier's message means, where it says plainly."""
+    if "expired" in said:
+        return _EXPIRED
+    if "not yet valid" in said or "not valid yet" in said:
+        return _NOT_YET_VALID
+    if "hostname" in said or "name mismatch" in said or "does not match" in said:
+        return 62
+    if (
+        "not trusted" in said
+        or "untrusted" in said
+        or "self-signed" in said
+        or "self signed" in said
+    ):
+        return 19
+    return None
+
+
 def _cert_failure(host: str, exc: BaseException) -> tuple[FailureKind, str]:
     """Why the server's certificate did not verify, from OpenSSL's verify code."""
     error = _verification_error(exc)
     code = getattr(error, "verify_code", None)
     said = str(getattr(error, "verify_message", "") or "").rstrip(".")
+    if code not in (*_UNKNOWN_AUTHORITY, _EXPIRED, _NOT_YET_VALID, *_WRONG_NAME):
+        # truststore on macOS and Windows carries the OS's own codes: read its words
+        code = _code_from_words(said.lower())
     if code in _UNKNOWN_AUTHORITY:
         detail = f" ({said})" if said else ""
         words = f"the certificate is signed by an unknown authority{detail}"

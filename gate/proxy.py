@@ -111,10 +111,14 @@ def _idna(name: str) -> str:
 
 
 def _ip(text: str) -> IPAddress | None:
+    """An IP address, an IPv4-mapped IPv6 one as its IPv4 (Go's `net.IP` holds them alike)."""
     try:
-        return ipaddress.ip_address(text)
+        address = ipaddress.ip_address(text.strip("[]"))
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 def _split_host_port(text: str) -> tuple[str, str] | None:

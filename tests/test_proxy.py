@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from gate.proxy import ProxyConfig, parse_proxy
+from gate.proxy import ProxyConfig, never_proxied, parse_proxy
 
 # (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, request URL, proxy URL Go returns or None)
 PROXY_FOR_URL = [
@@ -154,3 +154,12 @@ def test_default_ports_in_display() -> None:
     plain = parse_proxy("proxy.corp", "HTTPS_PROXY")
     assert https is not None and https.display == "https://proxy.corp:443"
     assert plain is not None and plain.display == "http://proxy.corp:80"
+
+
+def test_ipv4_mapped_addresses_are_their_ipv4() -> None:
+    """Go's `net.IP` keeps `::ffff:127.0.0.1` as 127.0.0.1: loopback, and matched by IPv4
+    NO_PROXY entries."""
+    assert never_proxied("::ffff:127.0.0.1")
+    config = ProxyConfig.from_values(https_proxy="http://proxy:3128", no_proxy="10.0.0.0/8")
+    assert config.proxy_for("https", "::ffff:10.1.2.3", 443) is None
+    assert config.proxy_for("https", "::ffff:11.1.2.3", 443) is not None

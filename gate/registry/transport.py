@@ -10,7 +10,7 @@ through the proxy containerd would use (gate.proxy), never for loopback.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import os
 import ssl
 import sys
@@ -37,6 +37,8 @@ from gate.net import (
 )
 from gate.proxy import Proxy, ProxyConfig
 from gate.registry.decoding import ACCEPT_ENCODING
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 3
@@ -75,10 +77,18 @@ def host_tls(hosts: HostsConfig) -> dict[str, HostTLS]:
         name: HostTLS(
             ca_files=tuple(dict.fromkeys(c for h in entries for c in h.ca_files)),
             client_pairs=tuple(dict.fromkeys(p for h in entries for p in h.client_pairs)),
-            skip_verify=all(h.skip_verify for h in entries) or None,
+            skip_verify=_skip_verify(entries),
         )
         for name, entries in found.items()
     }
+
+
+def _skip_verify(entries: Iterable[Host]) -> bool | None:
+    """True only where every entry says so; an explicit false stays false."""
+    said = [h.skip_verify for h in entries]
+    if said and all(v is True for v in said):
+        return True
+    return False if any(v is False for v in said) else None
 
 
 def default_tls(hosts: HostsConfig) -> HostTLS | None:
@@ -202,14 +212,21 @@ class TLSProfile:
     client_pairs: tuple[tuple[str, str | None], ...] = ()
 
 
-def _matching(entries: Iterable[str], host: str, port: int) -> list[str]:
+def _matching(
+    entries: Iterable[str], host: str, port: int, bare_port: int | None = None
+) -> list[str]:
     """The entries (`host` or `host:port`) naming `host` on `port`: bare names first, so that
-    what a `host:port` entry says is applied last and wins."""
+    what a `host:port` entry says is applied last and wins. `bare_port`: the one port a bare
+    name means (a hosts.toml `https://registry` is port 443 only, as containerd builds a
+    client per host URL); None: any port."""
     matches: list[tuple[int, str]] = []
     for entry in entries:
         name, entry_port = split_host(entry)
-        if name.lower() == host.lower() and entry_port in (None, port):
-            matches.append((0 if entry_port is None else 1, entry))
+        if name.lower() != host.lower() or entry_port not in (None, port):
+            continue
+        if entry_port is None and bare_port is not None and port != bare_port:
+            continue
+        matches.append((0 if entry_port is None else 1, entry))
     return [entry for _, entry in sorted(matches)]
 
 
@@ -224,7 +241,7 @@ def tls_profile(options: TransportOptions, host: str, port: int) -> TLSProfile:
         ca_files.append(options.registry_ca_files[entry])
     client_pairs: list[tuple[str, str | None]] = []
     skip_verify: bool | None = None
-    entries = [options.host_tls[e] for e in _matching(options.host_tls, host, port)]
+    entries = [options.host_tls[e] for e in _matching(options.host_tls, host, port, 443)]
     if not entries and options.default_tls is not None:
         entries = [options.default_tls]
     for tls in entries:
@@ -258,6 +275,9 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         self._limits = limits
         self._contexts: dict[TLSProfile, ssl.SSLContext] = {}
         self._pools: dict[tuple[TLSProfile, str | None], httpx.AsyncHTTPTransport] = {}
+        self._warned: set[tuple[str, int]] = set()
+        self._probed: set[tuple[str, int]] = set()
+        """Hosts already probed for a TLS alert and found to send none."""
 
     def context(self, profile: TLSProfile) -> ssl.SSLContext:
         """The SSL context of `profile` (built once; TLSSetupError if a file cannot load)."""
@@ -271,6 +291,13 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         """The TLS profile and the proxy (None: direct) of a request to `url`."""
         port = url.port or DEFAULT_PORTS.get(url.scheme, 443)
         profile = tls_profile(self._options, url.host, port) if url.scheme == "https" else _PLAIN
+        if url.scheme == "https" and not profile.verify and (url.host, port) not in self._warned:
+            self._warned.add((url.host, port))
+            log.warning(
+                "TLS certificates of %s:%s are not verified (skip_verify, or marked insecure)",
+                url.host,
+                port,
+            )
         return profile, self._proxies.proxy_for(url.scheme, url.host, url.port)
 
     def _pool(self, profile: TLSProfile, proxy: Proxy | None) -> httpx.AsyncHTTPTransport:
@@ -288,7 +315,11 @@ class RoutingTransport(httpx.AsyncBaseTransport):
                 if proxy.scheme == "https"
                 else None
             )
-            via = httpx.Proxy(proxy.url, ssl_context=proxy_context)
+            try:
+                via = httpx.Proxy(proxy.url, ssl_context=proxy_context)
+            except (httpx.InvalidURL, ValueError):
+                # never the URL itself in the message: it may hold the proxy's password
+                raise httpx.ProxyError(f"the proxy URL in {proxy.variable} is not valid") from None
         pool = httpx.AsyncHTTPTransport(
             verify=self.context(profile),
             http2=True,
@@ -343,8 +374,11 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         ):
             return None
         port = url.port or DEFAULT_PORTS["https"]
+        if (url.host, port) in self._probed:
+            return None  # a stale keep-alive connection, not a refusal: asked once is enough
         alert = await tls_alert(url.host, port, self.context(profile))
         if alert is None or "ALERT" not in str(alert.reason or ""):
+            self._probed.add((url.host, port))
             return None
         return alert
 
@@ -371,9 +405,7 @@ async def tls_alert(
         return None
     finally:
         if writer is not None:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+            writer.transport.abort()  # no TLS shutdown to wait for: it may take 30 s
     return None
 
 

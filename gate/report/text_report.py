@@ -121,6 +121,8 @@ def _use_lines(use: ImageUse, findings: list[Finding], style: _Styler) -> list[s
             via = resolution.credential
             if resolution.verified_with:
                 via = f"{via}, verified with {resolution.verified_with}"
+            if resolution.mirror:
+                via = f"{via}, from {shown(resolution.mirror)}"
             return [f"{where}: {state} {image} -> {digest} ({via})"]
         if resolution is not None and resolution.outcome is Outcome.NOT_PULLED:
             return [f"{where}: {style.color('skipped', 'not pulled (pull policy Never)')} {image}"]

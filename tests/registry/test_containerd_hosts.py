@@ -453,3 +453,15 @@ def test_a_mirror_the_nodes_hold_credentials_for_is_unverified_not_refused(
     assert "the nodes may pull from it with their own credentials" in finding["message"]
     assert f"http://{htpasswd_registry.host}" in finding["message"]
     assert declared.exit_code == 3
+
+
+def test_the_text_report_says_which_mirror_served(tmp_path: Path, registry: RegistryServer) -> None:
+    push_image(registry, "team/texted", "1.0")
+    certs_d = hosts_tree(tmp_path / "certs.d", {UPSTREAM: f'[host."http://{registry.host}"]\n'})
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(pod(f"{UPSTREAM}/team/texted:1.0"))
+    result = pullgate(
+        "check", "--containerd-hosts", str(certs_d), "--no-node-credentials", str(manifest)
+    )
+    assert f"(anonymous, from http://{registry.host})" in result.stdout
+    assert result.exit_code == 0

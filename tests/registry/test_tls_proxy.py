@@ -328,6 +328,10 @@ def test_proxy_refusing_the_connection(
 
 
 def test_tls_profile_host_port_entry_over_bare_host() -> None:
+    """A host's TLS is for that host URL only, as containerd builds one client per
+    `[host."…"]` (`config/hosts.go`): a bare `reg.example` is port 443, so its skip_verify
+    and CAs never reach `reg.example:5000`. `--insecure-registry`'s bare name keeps meaning
+    every port (as Docker's does)."""
     options = TransportOptions(
         ca_files=("all.pem",),
         registry_ca_files={"reg.example": "registry.pem"},
@@ -338,7 +342,9 @@ def test_tls_profile_host_port_entry_over_bare_host() -> None:
     )
     on_5000 = tls_profile(options, "reg.example", 5000)
     assert on_5000.verify
-    assert on_5000.ca_files == ("all.pem", "registry.pem", "bare.pem", "port.pem")
+    assert on_5000.ca_files == ("all.pem", "registry.pem", "port.pem")
+    only_bare = TransportOptions(host_tls={"reg.example": HostTLS(skip_verify=True)})
+    assert tls_profile(only_bare, "reg.example", 5000).verify
     assert not tls_profile(options, "reg.example", 443).verify  # only the bare entry applies
     assert tls_profile(options, "other.example", 443) == TLSProfile(ca_files=("all.pem",))
     insecure = TransportOptions(insecure_registries=frozenset({"reg.example:5000"}))
@@ -361,3 +367,19 @@ def test_certifi_stands_in_where_the_system_has_no_ca(monkeypatch: pytest.Monkey
     context = ssl_context()
     assert loaded == [certifi.where()]
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+def test_a_proxy_url_httpx_cannot_use_is_a_plain_message(tmp_path: Path) -> None:
+    """Go parses `http://u:pw@1.2.3.999:3128` and fails at the dial; here it is a located
+    finding naming the variable, never the URL with its password, and no traceback."""
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+        "spec: {containers: [{name: a, image: 'registry.test:5000/x/y:1'}]}\n"
+    )
+    env = {"HTTPS_PROXY": "http://user:pw-SECRET@1.2.3.999:3128", "NO_PROXY": ""}
+    result = pullgate("check", "--retries", "0", "--no-ci-logins", str(manifest), env=env)
+    assert result.exit_code == 3, result.stdout + result.stderr
+    assert "the proxy URL in HTTPS_PROXY is not valid" in result.stdout
+    assert "pw-SECRET" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
