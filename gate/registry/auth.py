@@ -33,6 +33,9 @@ class Challenge:
 
     scheme: str
     params: dict[str, str] = field(default_factory=dict)
+    origin: str = ""
+    """The registry host that asked: a token service without TLS settings of its own takes
+    that host's (containerd's authorizer sends through the host's client)."""
 
     @property
     def realm(self) -> str | None:

@@ -9,6 +9,7 @@ repository asks for that `/v2/` did not. Any other answer is the caller's to int
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
+from dataclasses import replace
 
 import httpx
 
@@ -58,6 +59,7 @@ class RegistryAuth(httpx.Auth):
         fresh = preferred_challenge(parse_challenges(response.headers.get("WWW-Authenticate", "")))
         if fresh is None or not _worth_retrying(challenge, fresh):
             return
+        fresh = replace(fresh, origin=self.endpoint.host)
         if challenge is not None and challenge.scheme == "bearer":
             self._tokens.invalidate(challenge, self.scope, self.credential)
         await self._authorize(request, fresh)

@@ -49,7 +49,7 @@ from gate.registry.media import (
     served_manifest,
 )
 from gate.registry.ratelimit import RateBudgets, parse_budget, spent_budget, spent_message
-from gate.registry.transport import TransportOptions, build_client
+from gate.registry.transport import TLS_HOST, TransportOptions, build_client
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -259,7 +259,14 @@ class RegistryClient:
                 **params,
             }
             answer = await self._send(
-                "POST", realm_host, realm, {}, _MAX_ERROR_BYTES, form=form, follow_redirects=False
+                "POST",
+                realm_host,
+                realm,
+                {},
+                _MAX_ERROR_BYTES,
+                form=form,
+                follow_redirects=False,
+                tls_host=challenge.origin or None,
             )
             if answer.response.status_code in (404, 405):
                 # No OAuth2 endpoint: the GET form, with the identity token as the password (as
@@ -276,6 +283,7 @@ class RegistryClient:
                     _MAX_ERROR_BYTES,
                     params=params,
                     follow_redirects=False,
+                    tls_host=challenge.origin or None,
                 )
         else:
             if not credential.anonymous:
@@ -288,6 +296,7 @@ class RegistryClient:
                 _MAX_ERROR_BYTES,
                 params=params,
                 follow_redirects=False,
+                tls_host=challenge.origin or None,
             )
         status = answer.response.status_code
         if 300 <= status < 400:
@@ -330,11 +339,14 @@ class RegistryClient:
         form: Mapping[str, str] | None = None,
         retries: int | None = None,
         follow_redirects: bool = True,
+        tls_host: str | None = None,
     ) -> Answer:
         """Send with retries on transient trouble; the body is read, capped at `max_bytes`.
 
         httpx drops `Authorization` on a redirect to another origin; requests that carry a
-        credential in their body (token requests) pass `follow_redirects=False`.
+        credential in their body (token requests) pass `follow_redirects=False`. `tls_host`
+        (default `host`): whose TLS settings a host without its own takes, as containerd's
+        authorizer and redirects use the registry host's client.
         """
         limit = self._limits.setdefault(host, asyncio.Semaphore(self.options.per_registry))
         attempts = (self.options.retries if retries is None else retries) + 1
@@ -345,7 +357,14 @@ class RegistryClient:
                         return await self._within_timeout(
                             url,
                             self._send_once(
-                                method, url, headers, max_bytes, params, form, follow_redirects
+                                method,
+                                url,
+                                headers,
+                                max_bytes,
+                                params,
+                                form,
+                                follow_redirects,
+                                tls_host or host,
                             ),
                         )
         except Retryable as exc:
@@ -373,9 +392,17 @@ class RegistryClient:
         params: Mapping[str, str] | None,
         form: Mapping[str, str] | None,
         follow_redirects: bool,
+        tls_host: str,
     ) -> Answer:
         self.requests += 1
-        request = self._http.build_request(method, url, headers=headers, params=params, data=form)
+        request = self._http.build_request(
+            method,
+            url,
+            headers=headers,
+            params=params,
+            data=form,
+            extensions={TLS_HOST: tls_host},
+        )
         try:
             response = await self._http.send(
                 request, stream=True, follow_redirects=follow_redirects

@@ -112,5 +112,7 @@ class Endpoints:
             challenge = preferred_challenge(
                 parse_challenges(response.headers.get("WWW-Authenticate", ""))
             )
+            if challenge is not None:
+                challenge = replace(challenge, origin=host)
         log.debug("%s answers at %s (auth: %s)", host, root, challenge and challenge.scheme)
         return Endpoint(host, root, challenge)

@@ -40,6 +40,10 @@ from gate.registry.decoding import ACCEPT_ENCODING
 
 log = logging.getLogger(__name__)
 
+TLS_HOST = "pullgate.tls_host"
+"""Request extension: the registry host a request is made for (httpx keeps extensions on
+redirects), whose TLS settings a host without its own takes."""
+
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
@@ -287,10 +291,18 @@ class RoutingTransport(httpx.AsyncBaseTransport):
             self._contexts[profile] = context
         return context
 
-    def route(self, url: httpx.URL) -> tuple[TLSProfile, Proxy | None]:
-        """The TLS profile and the proxy (None: direct) of a request to `url`."""
+    def route(self, url: httpx.URL, tls_host: str | None = None) -> tuple[TLSProfile, Proxy | None]:
+        """The TLS profile and the proxy (None: direct) of a request to `url`; a host without
+        TLS settings of its own, reached for `tls_host` (its token service, a redirect), takes
+        `tls_host`'s, as containerd sends those through the registry host's client."""
         port = url.port or DEFAULT_PORTS.get(url.scheme, 443)
-        profile = tls_profile(self._options, url.host, port) if url.scheme == "https" else _PLAIN
+        profile = _PLAIN
+        if url.scheme == "https":
+            settings_of = (url.host, port)
+            if tls_host and not _matching(self._options.host_tls, url.host, port, 443):
+                name, tls_port = split_host(tls_host)
+                settings_of = (name, tls_port or 443)
+            profile = tls_profile(self._options, *settings_of)
         if url.scheme == "https" and not profile.verify and (url.host, port) not in self._warned:
             self._warned.add((url.host, port))
             log.warning(
@@ -331,7 +343,8 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         return pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        profile, proxy = self.route(request.url)
+        tls_host = request.extensions.get(TLS_HOST)
+        profile, proxy = self.route(request.url, tls_host if isinstance(tls_host, str) else None)
         route = Route(
             proxy=proxy.display if proxy is not None else None,
             proxy_variable=proxy.variable if proxy is not None else None,

@@ -465,3 +465,33 @@ def test_the_text_report_says_which_mirror_served(tmp_path: Path, registry: Regi
     )
     assert f"(anonymous, from http://{registry.host})" in result.stdout
     assert result.exit_code == 0
+
+
+def test_the_token_service_takes_the_registrys_tls(tmp_path: Path) -> None:
+    """A token service on another host without TLS settings of its own is reached with the
+    registry host's, as containerd's authorizer sends through that host's client
+    (`config/hosts.go`: `WithAuthClient(&c)`): the private CA given only in the registry's
+    directory of the tree verifies the token service too."""
+    with RegistryServer(
+        "token",
+        tls=True,
+        users={"alice": "wonderland"},
+        rules={"alice": {"team/*": ("pull",)}},
+        workdir=tmp_path / "reg",
+    ) as server:
+        assert server.issuer is not None
+        pushed = push_image(server, "team/tokened", "1.0")
+        host_dir = tmp_path / "certs.d" / (server.host.replace(":", "_") + "_")
+        host_dir.mkdir(parents=True)
+        (host_dir / "ca.crt").write_bytes(Path(server.ca_file).read_bytes())
+        manifest = tmp_path / "pod.yaml"
+        manifest.write_text(
+            secret("regcred", {server.host: ("alice", "wonderland")})
+            + "---\n"
+            + pod(f"{server.host}/team/tokened:1.0", secrets=("regcred",))
+        )
+        result = check(manifest, tmp_path / "certs.d")
+    [image] = json.loads(result.stdout)["images"]
+    assert image["digest"] == pushed.digest, result.stdout
+    assert image["credential"] == "secret:apps/regcred"
+    assert result.exit_code == 0
