@@ -16,11 +16,12 @@ from typing import Any
 import yaml
 
 from gate import platform as platforms
+from gate.addresses import url_problem
 from gate.errors import GateError
 from gate.hosts import ALL_CAPABILITIES, Host, HostsConfig, registry_itself, split_url
 from gate.inventory.model import ExternalPattern
 from gate.load import PathKey, nearest_line, parse_yaml
-from gate.net import ca_file_problem, client_pair_problem, url_problem
+from gate.pem import ca_file_problem, client_pair_problem
 from gate.platform import Platform
 from gate.reference import api_host, registry_key
 from gate.rules import RULES, Severity

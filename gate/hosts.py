@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from gate.net import ca_file_problem, client_pair_problem, split_host
+from gate.addresses import split_host
+from gate.pem import ca_file_problem, client_pair_problem
 from gate.reference import DEFAULT_DOMAIN, DOCKER_HUB_API
 
 if sys.version_info >= (3, 11):

@@ -9,7 +9,6 @@ and how a failed connection is worded (never with a credential, never with raw p
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import random
 import re
 import signal
@@ -24,39 +23,15 @@ from typing import Any, Literal, TypeVar
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from gate.addresses import DEFAULT_PORTS, LOOPBACK_HOSTS, is_loopback, split_host, url_problem
 from gate.errors import Terminated
-
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
-DEFAULT_PORTS = {"http": 80, "https": 443}
+from gate.pem import ca_file_problem, client_pair_problem
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 """Answers worth asking again: the server or something in front of it is busy or restarting
 (a 500 is the server's own failure, which asking again does not cure)."""
 MAX_RETRY_AFTER = 30.0
 """Longest `Retry-After` honoured, in seconds: a gate waits for a restart, not for a quota."""
-
-
-def split_host(host: str) -> tuple[str, int | None]:
-    """`registry:5000` -> ("registry", 5000); `[::1]:5000` -> ("::1", 5000)."""
-    if host.startswith("["):
-        end = host.find("]")
-        name, rest = host[1:end], host[end + 1 :]
-        return name, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
-    name, sep, port = host.rpartition(":")
-    if sep and port.isdigit() and ":" not in name:
-        return name, int(port)
-    return host, None
-
-
-def is_loopback(host: str) -> bool:
-    """`localhost`, 127.0.0.0/8 or ::1, with or without a port."""
-    name, _ = split_host(host)
-    if name.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def origin(url: str | httpx.URL) -> str:
@@ -476,57 +451,12 @@ def failure_reason(url: str | httpx.URL, exc: httpx.HTTPError) -> str:
 # --- checking settings before any connection --------------------------------------------------
 
 
-def url_problem(url: str) -> str | None:
-    """Why `url` cannot name a mirror (an http(s) URL without user info), or None."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, ValueError):
-        return f"{url!r} is not a URL"
-    if parsed.scheme not in ("https", "http") or not parsed.host:
-        return "must be an http(s):// URL"
-    if parsed.userinfo:
-        return "must not carry a user name or password (mirrors are asked anonymously)"
-    return None
-
-
-def ca_file_problem(path: str) -> str | None:
-    """Why `path` cannot serve as a PEM CA bundle, or None (checked before any connection)."""
-    try:
-        ssl.create_default_context().load_verify_locations(cafile=path)
-    except (ssl.SSLError, OSError, ValueError) as exc:
-        return f"{path} is not a PEM CA bundle ({getattr(exc, 'reason', None) or exc})"
-    return None
-
-
-def client_pair_problem(cert: str, key: str | None = None) -> str | None:
-    """Why `cert` and `key` cannot serve as a TLS client certificate, or None (checked before
-    any connection). `key` None: the key is in the certificate file, as containerd allows."""
-    texts: dict[str, str] = {}
-    for path in (cert, key):
-        if path is None:
-            continue
-        try:
-            with open(path, encoding="ascii", errors="replace") as handle:
-                texts[path] = handle.read()
-        except OSError as exc:
-            return f"{path} cannot be read ({exc.strerror or exc})"
-    key_file = key or cert
-    if "-----BEGIN CERTIFICATE-----" not in texts[cert]:
-        return f"{cert} holds no PEM certificate"
-    if "PRIVATE KEY-----" not in texts[key_file]:
-        return f"{key_file} holds no PEM private key"
-    if "ENCRYPTED" in texts[key_file]:
-        return f"{key_file} is an encrypted key; give its decrypted form (containerd needs it too)"
-
-    def no_password() -> str:
-        raise ValueError("encrypted key")
-
-    try:
-        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(cert, key, password=no_password)
-    except (ssl.SSLError, ValueError, OSError) as exc:
-        reason = str(getattr(exc, "reason", None) or exc)
-        if "KEY_VALUES_MISMATCH" in reason.upper():
-            return f"the key {key_file} does not belong to the certificate {cert}"
-        files = cert if key is None else f"{cert} with the key {key}"
-        return f"{files} cannot be loaded as a client certificate ({reason})"
-    return None
+__all__ = [
+    "DEFAULT_PORTS",
+    "LOOPBACK_HOSTS",
+    "ca_file_problem",
+    "client_pair_problem",
+    "is_loopback",
+    "split_host",
+    "url_problem",
+]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from gate import policy
 from gate.config import IgnoreRule
@@ -23,11 +23,9 @@ from gate.inventory import (
     add_rendered,
     add_rendered_object,
 )
-from gate.inventory.cluster import load_config, read_cluster
 from gate.load import KubeObject, NothingToCheck, load_paths
 from gate.lock import Lock
 from gate.model import CheckResult, ImageUse, Outcome, Resolution
-from gate.net import run_cancellable
 from gate.platform import CRIO, DEFAULT_RUNTIME, Platform, Runtime
 from gate.policy.lock import lock_findings
 from gate.policy.platforms import DEFAULT_PLATFORMS, platform_findings
@@ -36,12 +34,13 @@ from gate.policy.ratelimit import rate_limit_findings
 from gate.policy.secrets import secret_findings
 from gate.policy.suppress import suppress
 from gate.policy.volumes import volume_support_findings
-from gate.registry.client import RegistryClient
+from gate.registry.options import TransportOptions
 from gate.registry.ratelimit import RateBudgets
-from gate.registry.resolver import Progress, Request, Resolver
-from gate.registry.transport import TransportOptions
 from gate.rules import Severity
 from gate.workload import DEFAULT_NAMESPACE, ImagePaths, PodSpec, UncheckedImage
+
+if TYPE_CHECKING:
+    from gate.registry.resolver import Progress
 
 
 @dataclass(frozen=True)
@@ -136,6 +135,8 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
     if options.offline:
         uses = [_skipped(use) for use in uses]
     else:
+        from gate.net import run_cancellable  # the network stack, only to resolve
+
         uses = run_cancellable(
             _resolve(
                 uses, keychain, ci_logins, options.transport, progress, options.runtime, budgets
@@ -176,6 +177,8 @@ def _complete_inventory(
     for path in options.cluster_state:
         add_cluster_state(inventory, path, options.namespace)
     if options.cluster is not None:
+        from gate.inventory.cluster import load_config, read_cluster  # only with --cluster
+
         config = load_config(options.cluster.kubeconfig, options.cluster.context)
         # --timeout and --retries govern every network call, the API server's included.
         config = replace(
@@ -225,6 +228,9 @@ async def _resolve(
 
     containerd's CRI hands the kubelet's credential to every host, mirrors included; CRI-O
     keeps it for the registry the image names."""
+    from gate.registry.client import RegistryClient
+    from gate.registry.resolver import Request, Resolver
+
     requests: dict[Request, Request] = {}
     keys: list[Request | None] = []
     with_credentials: list[ImageUse] = []

@@ -6,21 +6,19 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from gate.atomic import is_writable_target, write_files
 from gate.cli.app import UsageError, fail
 from gate.cli.logs import configure_logging
 from gate.cli.options import env, shared_options
-from gate.cli.settings import Settings, load_settings_file
-from gate.model import CheckResult
-from gate.pipeline import CheckOptions, run_check
-from gate.report import FORMATS, RenderContext, render
-from gate.report.github import write_step_summary
-from gate.report.progress import ProgressLine
-from gate.verdict import Verdict
+from gate.report import FORMATS
+
+if TYPE_CHECKING:
+    from gate.model import CheckResult
+    from gate.pipeline import CheckOptions
+    from gate.report.progress import ProgressLine
 
 
 def report_target(value: str) -> tuple[str, str]:
@@ -35,6 +33,8 @@ def report_target(value: str) -> tuple[str, str]:
 
 def run(options: CheckOptions, progress: ProgressLine) -> CheckResult:
     """Run the check with a progress line that is gone before anything else is printed."""
+    from gate.pipeline import run_check
+
     try:
         return run_check(options, progress=progress)
     finally:
@@ -128,6 +128,13 @@ def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
     3 nothing violated, but something could not be verified (a registry or the API server out
     of reach, or access to the API server denied).
     """
+    # the stages are imported here, not at start-up: `--version` and `--help` need none, and
+    # each run only the ones it uses (the network stack only to resolve, see gate.pipeline)
+    from gate.cli.settings import Settings, load_settings_file
+    from gate.report import RenderContext, render
+    from gate.report.progress import ProgressLine
+    from gate.verdict import Verdict
+
     configure_logging(params["verbose"])
     if not paths:
         raise UsageError("no manifests given: pass files, directories, or - for stdin")
@@ -156,6 +163,8 @@ def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
         write_report(target_path, render(target_fmt, result, context))
     fmt = settings.format
     if os.environ.get("GITHUB_STEP_SUMMARY") and "github" in {fmt, *(f for f, _ in targets)}:
+        from gate.report.github import write_step_summary
+
         try:
             write_step_summary(result, context, os.environ["GITHUB_STEP_SUMMARY"])
         except OSError as exc:
@@ -169,6 +178,8 @@ def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
 def preflight_report(path: str) -> None:
     """Fail now (exit 2) if the report cannot be written later: its directory is created and
     a file staged in it, as the report will be."""
+    from gate.atomic import is_writable_target
+
     target = Path(path)
     if target.is_dir():
         fail(f"--report {path}: is a directory")
@@ -182,6 +193,8 @@ def preflight_report(path: str) -> None:
 
 def write_report(path: str, text: str) -> None:
     """The report whole or not at all (staged and renamed), never half-written."""
+    from gate.atomic import write_files
+
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         write_files({path: text})

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from gate.registry.transport import DEFAULT_DEADLINE, DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from gate.registry.defaults import DEFAULT_DEADLINE, DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
 
 def env(name: str) -> str:

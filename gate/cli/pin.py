@@ -10,11 +10,7 @@ import click
 from gate.cli.app import UsageError
 from gate.cli.logs import configure_logging
 from gate.cli.options import env, shared_options
-from gate.cli.settings import Settings, load_settings_file
 from gate.display import TEXT_LIMIT, shown
-from gate.load import STDIN
-from gate.pin import read_stdin, run_pin
-from gate.report.progress import ProgressLine
 from gate.verdict import EXIT_OK
 
 
@@ -42,6 +38,11 @@ def pin(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
     Exit codes as for check: 0 pinned; 1 an image or document blocks the pin; 2 usage error;
     3 a registry could not be reached.
     """
+    from gate.cli.settings import Settings, load_settings_file  # the stages: only to run
+    from gate.load import STDIN
+    from gate.pin import read_stdin, run_pin
+    from gate.report.progress import ProgressLine
+
     configure_logging(params["verbose"])
     if not paths:
         raise UsageError("no manifests given: pass files, directories, or - for stdin")

@@ -17,15 +17,11 @@ from gate.cli.app import UsageError
 from gate.config import Config, ConfigError, find_config, load_config
 from gate.hosts import HostsError, load_certs_d_roots
 from gate.lock import read_lock
-from gate.net import ca_file_problem
+from gate.pem import ca_file_problem
 from gate.pipeline import CheckOptions, ClusterOptions, NodeOptions
 from gate.policy.platforms import DEFAULT_PLATFORMS
-from gate.registry.transport import (
-    DEFAULT_BACKOFF,
-    TransportOptions,
-    default_tls,
-    host_tls,
-)
+from gate.registry.defaults import DEFAULT_BACKOFF
+from gate.registry.options import TransportOptions, default_tls, host_tls
 from gate.rules import Severity
 from gate.workload import validate_namespace
 

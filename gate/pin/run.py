@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from gate.load import STDIN
 from gate.lock import dump_lock
@@ -15,7 +16,9 @@ from gate.pin.files import PinFileError, read_manifest, unified_diff, write_file
 from gate.pin.plan import PinPlan, plan_check
 from gate.pin.yaml_edit import pin_texts
 from gate.pipeline import CheckOptions, run_check
-from gate.registry.resolver import Progress
+
+if TYPE_CHECKING:
+    from gate.registry.resolver import Progress
 
 
 @dataclass(frozen=True)

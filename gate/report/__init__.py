@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from gate.model import CheckResult
-from gate.report import github, gitlab, json_report, junit, sarif, text_report
 from gate.verdict import Verdict
+
+if TYPE_CHECKING:
+    from gate.model import CheckResult
 
 
 @dataclass(frozen=True)
@@ -25,17 +28,24 @@ class RenderContext:
         return self.verdict.fail_on.value
 
 
-Renderer = Callable[[CheckResult, RenderContext], str]
+Renderer = Callable[["CheckResult", RenderContext], str]
 
-FORMATS: dict[str, Renderer] = {
-    "text": text_report.render,
-    "json": json_report.render,
-    "sarif": sarif.render,
-    "github": github.render,
-    "gitlab": gitlab.render,
-    "junit": junit.render,
+FORMATS: dict[str, str] = {
+    "text": "text_report",
+    "json": "json_report",
+    "sarif": "sarif",
+    "github": "github",
+    "gitlab": "gitlab",
+    "junit": "junit",
 }
+"""Each format and the module that renders it, imported only when that format is asked for."""
+
+
+def renderer(fmt: str) -> Renderer:
+    module = importlib.import_module(f"gate.report.{FORMATS[fmt]}")
+    render_one: Renderer = module.render
+    return render_one
 
 
 def render(fmt: str, result: CheckResult, context: RenderContext) -> str:
-    return FORMATS[fmt](result, context)
+    return renderer(fmt)(result, context)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import gate.cli.check
+import gate.pipeline
 from gate.extract import extract
 from gate.load import load_text
 from gate.platform import Platform
@@ -174,7 +174,7 @@ def test_an_unexpected_error_is_one_line_and_exit_2(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(gate.cli.check, "run_check", broken)
+    monkeypatch.setattr(gate.pipeline, "run_check", broken)
     code, out, err = _run("check", "--offline", _pod(tmp_path))
     assert code == 2
     assert out == ""
