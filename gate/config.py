@@ -83,6 +83,8 @@ class Config:
     severity: dict[str, Severity] = field(default_factory=dict)
     ignore: tuple[IgnoreRule, ...] = ()
     insecure_registries: tuple[str, ...] = ()
+    max_requests: int | None = None
+    """`max-requests`: requests in flight to one registry (as `--max-requests`)."""
     registries: dict[str, RegistryConfig] = field(default_factory=dict)
     images: tuple[ImagePaths, ...] = ()
     external_secrets: tuple[ExternalPattern, ...] = ()
@@ -202,6 +204,7 @@ class _Parser:
             "severity": self._severity,
             "ignore": self._ignore,
             "insecure-registries": self._insecure,
+            "max-requests": self._max_requests,
             "registries": self._registries,
             "images": self._images,
             "secrets": self._secrets,
@@ -285,6 +288,11 @@ class _Parser:
                 )
             )
         return {"ignore": tuple(rules)}
+
+    def _max_requests(self, value: Any, where: PathKey) -> dict[str, Any]:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
+            raise self.fail(where, "must be a whole number of requests from 1 to 64")
+        return {"max_requests": value}
 
     def _insecure(self, value: Any, where: PathKey) -> dict[str, Any]:
         return {"insecure_registries": self._strings(value, where)}

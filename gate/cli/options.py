@@ -11,7 +11,13 @@ from typing import Any
 
 import click
 
-from gate.registry.defaults import DEFAULT_DEADLINE, DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from gate.registry.defaults import (
+    DEFAULT_DEADLINE,
+    DEFAULT_PER_REGISTRY,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    MAX_PER_REGISTRY,
+)
 
 
 def env(name: str) -> str:
@@ -100,6 +106,16 @@ def shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             envvar=env("RETRIES"),
             help="Retries on network trouble, 429 and 5xx, with exponential backoff.",
+        ),
+        click.option(
+            "--max-requests",
+            "max_requests",
+            type=click.IntRange(min=1, max=MAX_PER_REGISTRY),
+            default=None,
+            metavar="N",
+            envvar=env("MAX_REQUESTS"),
+            help=f"Requests in flight to one registry at a time (default {DEFAULT_PER_REGISTRY}: "
+            "enough to hide a slow round trip, polite to the registry; config `max-requests`).",
         ),
         click.option(
             "--allow-empty",

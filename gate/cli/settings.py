@@ -20,7 +20,7 @@ from gate.lock import read_lock
 from gate.pem import ca_file_problem
 from gate.pipeline import CheckOptions, ClusterOptions, NodeOptions
 from gate.policy.platforms import DEFAULT_PLATFORMS
-from gate.registry.defaults import DEFAULT_BACKOFF
+from gate.registry.defaults import DEFAULT_BACKOFF, DEFAULT_PER_REGISTRY
 from gate.registry.options import TransportOptions, default_tls, host_tls
 from gate.rules import Severity
 from gate.workload import validate_namespace
@@ -130,6 +130,7 @@ class Settings:
             deadline=params["deadline"],
             retries=params["retries"],
             backoff=backoff,
+            per_registry=params.get("max_requests") or config.max_requests or DEFAULT_PER_REGISTRY,
         )
 
     def check_options(self, paths: tuple[str, ...]) -> CheckOptions:

@@ -339,7 +339,11 @@ class TokenIssuer:
         if self._tls:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(str(self._tls[0]), str(self._tls[1]))
-            httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+            # the handshake in the handler's thread, not in accept(): a client that connects and
+            # says nothing must not hold the serving loop (nor `stop()`, which waits for it)
+            httpd.socket = context.wrap_socket(
+                httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, name="pullgate-token-issuer", daemon=True
@@ -387,6 +391,7 @@ class _AuthFailed(Exception):
 class _Handler(BaseHTTPRequestHandler):
     server: _IssuerHTTPServer
     protocol_version = "HTTP/1.1"
+    timeout = 30  # a silent client is dropped, never waited for
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: the request log lives in ``TokenIssuer.requests``."""
