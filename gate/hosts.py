@@ -212,7 +212,10 @@ def load_certs_d(root: str | os.PathLike[str]) -> HostsConfig:
     by_domain: dict[str, tuple[Host, ...]] = {}
     broken: dict[str, str] = {}
     default = None
-    entries = sorted(p for p in base.iterdir() if p.is_dir())
+    # `host_port_` before `host:port`: containerd looks for it first (`hostPaths`)
+    entries = sorted(
+        (p for p in base.iterdir() if p.is_dir()), key=lambda p: (":" in p.name, p.name)
+    )
     for directory in entries:
         domain = "_default" if directory.name == "_default" else _domain_of(directory.name)
         if (domain in by_domain or domain in broken) and ":" in directory.name:
@@ -221,6 +224,8 @@ def load_certs_d(root: str | os.PathLike[str]) -> HostsConfig:
             hosts = tuple(_rerooted(h, base) for h in load_host_dir(directory, base))
             for host in hosts:
                 _check_files(host)
+        except MissingHostFile:
+            raise
         except HostsError as exc:
             broken[domain] = str(exc)
             by_domain.pop(domain, None)
@@ -243,9 +248,21 @@ def load_certs_d_roots(roots: str) -> HostsConfig:
     return chain
 
 
+class MissingHostFile(HostsError):
+    """A file the tree names that is not in this copy: the nodes may well have it, so this is
+    the gate's input to fix (exit 2), not the nodes' failure."""
+
+
 def _check_files(host: Host) -> None:
     """containerd's `updateTLSConfigFromHost` fails the domain's pulls on a CA or client file
-    it cannot load; so does the gate, naming the file."""
+    it cannot load; so does the gate, naming the file. A file not here at all is the copy's
+    gap (MissingHostFile), not a verdict on the nodes."""
+    for path in (*host.ca_files, *(c for pair in host.client_pairs for c in pair if c)):
+        if not os.path.exists(path):
+            raise MissingHostFile(
+                f"{host.source}: names {path}, which is not in this copy of the tree; copy it "
+                "(or write it relative to the host directory, as containerd allows)"
+            )
     for ca_file in host.ca_files:
         problem = ca_file_problem(ca_file)
         if problem:

@@ -282,13 +282,14 @@ def test_a_copy_of_the_tree_finds_its_files_where_the_nodes_name_them(tmp_path: 
     (tmp_path / "other.example" / "hosts.toml").write_text(
         'client = [["/etc/containerd/certs.d/other.example/missing.cert", ""]]\n'
     )
-    tree = load_certs_d(tmp_path)
-    mirror = tree.hosts_for("registry.example")[0]
+    # in the copy neither: the gate's input to fix, naming the file as the nodes' tree does
+    with pytest.raises(
+        HostsError, match=r"other\.example/missing\.cert, which is not in this copy"
+    ):
+        load_certs_d(tmp_path)
+    (tmp_path / "other.example" / "hosts.toml").unlink()
+    mirror = load_certs_d(tmp_path).hosts_for("registry.example")[0]
     assert mirror.ca_files == (str(directory / "ca.crt"),)
-    # in the copy neither: the problem names the file as the nodes' file names it
-    problem = tree.problem_for("other.example")
-    assert problem is not None
-    assert "/etc/containerd/certs.d/other.example/missing.cert" in problem
 
 
 def test_default_lends_its_tls_to_every_registry_without_a_directory(tmp_path: Path) -> None:
@@ -374,3 +375,29 @@ def test_values_containerd_refuses_make_it_fall_back(
     assert [h.host for h in hosts] == (
         ["m.example", "registry.example"] if usable else ["registry.example"]
     )
+
+
+def test_host_port_directory_wins_even_when_the_colon_one_is_broken(tmp_path: Path) -> None:
+    """`hostPaths` looks for `host_port_` first: a broken `host:port` beside it is never read."""
+    (tmp_path / "registry.example_5000_").mkdir()
+    (tmp_path / "registry.example_5000_" / "hosts.toml").write_text(
+        'server = "https://good.example"\n'
+    )
+    (tmp_path / "registry.example:5000").mkdir()
+    (tmp_path / "registry.example:5000" / "junk.pem").write_text("not a certificate")
+    (tmp_path / "registry.example:5000" / "hosts.toml").write_text('ca = "junk.pem"\n')
+    tree = load_certs_d(tmp_path)
+    assert tree.problem_for("registry.example:5000") is None
+    assert [h.host for h in tree.hosts_for("registry.example:5000")] == ["good.example"]
+
+
+def test_a_plain_http_host_for_one_domain_is_not_plain_http_for_another() -> None:
+    """`http://mirror.local:5000` written as docker.io's mirror marks that host for that use:
+    the same host as an image's own, unconfigured registry is found over HTTPS only, as
+    containerd asks it (`ConfigureHosts`: only localhost defaults to plain HTTP)."""
+    from gate.registry.options import TransportOptions
+
+    options = TransportOptions(plain_http_hosts=frozenset({"mirror.local:5000"}))
+    assert options.plain_http_allowed("mirror.local:5000")  # the mirror, as written
+    assert not options.discovery_falls_back("mirror.local:5000")  # the registry itself
+    assert options.discovery_falls_back("127.0.0.1:5000")

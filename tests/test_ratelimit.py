@@ -110,7 +110,10 @@ def test_other_429s_are_not_docker_hubs_limit() -> None:
     assert spent_budget(429, HUB, {}, other) is None
     assert spent_budget(200, HUB, {"ratelimit-remaining": "0"}, b"") is None
     # a mirror passing Docker Hub's headers on speaks for Docker Hub
-    assert spent_budget(429, "mirror.local", {"ratelimit-remaining": "0;w=60"}, body) is not None
+    passed_on = {"ratelimit-remaining": "0;w=60", "docker-ratelimit-source": "192.0.2.1"}
+    assert spent_budget(429, "mirror.local", passed_on, body) is not None
+    # the IETF headers alone are any registry's: its 429 is retried as any other
+    assert spent_budget(429, "mirror.local", {"ratelimit-remaining": "0;w=60"}, body) is None
 
 
 def test_durations_round() -> None:

@@ -95,7 +95,7 @@ class Endpoints:
         fails the TLS handshake at once, every time); a certificate that fails verification is
         never a reason to fall back.
         """
-        fallback = self._options.plain_http_allowed(host)
+        fallback = self._options.discovery_falls_back(host)
         try:
             return await self._probe(host, f"https://{host}/v2", retries=0 if fallback else None)
         except TLSVerificationFailed:

@@ -101,5 +101,11 @@ class TransportOptions:
                 return True
         return False
 
+    def discovery_falls_back(self, host: str) -> bool:
+        """Whether the registry itself, unconfigured, may be found over plain HTTP: loopback
+        and hosts marked insecure only (a host written `http://` for another domain says
+        nothing of this one, which containerd asks over HTTPS)."""
+        return is_loopback(host) or self.is_insecure(host)
+
     def plain_http_allowed(self, host: str) -> bool:
         return is_loopback(host) or self.is_insecure(host) or host in self.plain_http_hosts

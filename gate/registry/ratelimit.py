@@ -27,7 +27,6 @@ RESET_HEADER = "ratelimit-reset"
 send it)."""
 SPENT_CODE = "TOOMANYREQUESTS"
 
-_HUB_HEADERS = (LIMIT_HEADER, REMAINING_HEADER, SOURCE_HEADER)
 _MAX_COUNT = 10**9
 _MAX_SECONDS = 10 * 365 * 24 * 3600
 _ITEM = re.compile(r"^\s*(\d{1,10})\s*((?:;[^;]*)*)$")
@@ -140,7 +139,9 @@ def spent_budget(status: int, host: str, headers: Mapping[str, str], body: bytes
     """
     if status != 429:
         return None
-    hub = host.lower() == DOCKER_HUB_API or any(_get(headers, h) for h in _HUB_HEADERS)
+    # Docker Hub's own: its API host, or its `docker-ratelimit-source` passed on by a mirror
+    # (`ratelimit-*` alone is the IETF draft any registry may send)
+    hub = host.lower() == DOCKER_HUB_API or _get(headers, SOURCE_HEADER) is not None
     if not hub:
         return None
     codes, message = _error(body)

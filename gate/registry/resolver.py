@@ -147,6 +147,8 @@ class Resolver:
             Outcome.REFUSED,
             Outcome.INVALID_RESPONSE,
             Outcome.MANIFEST_INVALID,
+            Outcome.NO_HOST,  # the nodes' own setup fails every pull: no credential helps
+            Outcome.KEYRING_INVALID,
         ]
         if not fallback_only:
             settled.append(Outcome.MANIFEST_UNKNOWN)
@@ -227,7 +229,9 @@ class Resolver:
             if answer.ok:
                 return answer
             failures.append(answer)
-            usable = tuple(h for h in usable if h not in mirrors) or usable[-1:]
+            usable = tuple(h for h in usable if h not in mirrors)
+            if not usable:  # only mirrors: the pod's credentials reach none of them
+                return _deciding(failures)
         for credential in credentials or (ANONYMOUS,):
             result = await self._through(reference, credential, usable)
             if result.ok:

@@ -217,16 +217,24 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         profile = _PLAIN
         if url.scheme == "https":
             settings_of = (url.host, port)
-            if tls_host and not _matching(self._options.host_tls, url.host, port, 443):
+            own = _matching(self._options.host_tls, url.host, port, 443) or (
+                self._options.is_insecure(f"{url.host}:{port}")
+                or self._options.is_insecure(url.host)
+            )
+            if tls_host and not own:
                 name, tls_port = split_host(tls_host)
                 settings_of = (name, tls_port or 443)
             profile = tls_profile(self._options, *settings_of)
         if url.scheme == "https" and not profile.verify and (url.host, port) not in self._warned:
             self._warned.add((url.host, port))
+            inherited = (
+                f", as for {tls_host}" if tls_host and tls_host != f"{url.host}:{port}" else ""
+            )
             log.warning(
-                "TLS certificates of %s:%s are not verified (skip_verify, or marked insecure)",
+                "TLS certificates of %s:%s are not verified (skip_verify, or marked insecure%s)",
                 url.host,
                 port,
+                inherited,
             )
         return profile, self._proxies.proxy_for(url.scheme, url.host, url.port)
 

@@ -246,10 +246,11 @@ def test_a_file_the_nodes_cannot_load_fails_that_registrys_pulls_only(
     certs_d = hosts_tree(
         tmp_path / "certs.d",
         {
-            UPSTREAM: '[host."https://mirror.example"]\n  ca = "/nonexistent/ca.pem"\n',
+            UPSTREAM: '[host."https://mirror.example"]\n  ca = "junk.pem"\n',
             "fine.corp.invalid": f'[host."http://{registry.host}"]\n',
         },
     )
+    (certs_d / UPSTREAM / "junk.pem").write_text("not a certificate")
     manifest = tmp_path / "pod.yaml"
     manifest.write_text(pod(f"{UPSTREAM}/team/tool:2.0", "fine.corp.invalid/team/fine:1.0"))
     result = check(manifest, certs_d)
@@ -260,7 +261,7 @@ def test_a_file_the_nodes_cannot_load_fails_that_registrys_pulls_only(
     assert finding["rule"] == "image-tag-not-found"
     assert f"the nodes cannot set up the hosts of {UPSTREAM}" in finding["message"]
     assert 'hosts.toml [host."https://mirror.example"]' in finding["message"]
-    assert "/nonexistent/ca.pem" in finding["message"]
+    assert "junk.pem" in finding["message"]
     assert images[f"{UPSTREAM}/team/tool:2.0"]["status"] == "no-host"
     assert result.exit_code == 1
 
@@ -495,3 +496,62 @@ def test_the_token_service_takes_the_registrys_tls(tmp_path: Path) -> None:
     assert image["digest"] == pushed.digest, result.stdout
     assert image["credential"] == "secret:apps/regcred"
     assert result.exit_code == 0
+
+
+def test_a_file_the_copy_lacks_is_the_gates_input_to_fix(tmp_path: Path) -> None:
+    """The nodes may hold a file a copy of their tree left out: exit 2 naming it, not a
+    finding that would fail pods the nodes can pull."""
+    certs_d = hosts_tree(
+        tmp_path / "certs.d",
+        {UPSTREAM: '[host."https://mirror.example"]\n  ca = "/etc/containerd/certs.d/x/ca.pem"\n'},
+    )
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(pod(f"{UPSTREAM}/team/tool:2.0"))
+    result = pullgate("check", "--containerd-hosts", str(certs_d), str(manifest))
+    assert result.exit_code == 2
+    assert "/etc/containerd/certs.d/x/ca.pem, which is not in this copy" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_on_cri_o_a_mirror_never_gets_the_pods_credential(
+    tmp_path: Path, htpasswd_registry: RegistryServer
+) -> None:
+    """Where only a mirror may resolve the tag, CRI-O asks it without the pod's credential
+    (containers/image drops it for another domain) and the pull fails; containerd's CRI
+    offers the credential and it pulls."""
+    push_image(htpasswd_registry, "team/mirrored", "1.0")
+    certs_d = hosts_tree(
+        tmp_path / "certs.d",
+        {
+            UPSTREAM: f'server = "https://{UPSTREAM}"\ncapabilities = ["pull"]\n'
+            f'[host."http://{htpasswd_registry.host}"]\n'
+        },
+    )
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        secret("regcred", {UPSTREAM: ("alice", "wonderland")})
+        + "---\n"
+        + pod(f"{UPSTREAM}/team/mirrored:1.0", secrets=("regcred",))
+    )
+    assert check(manifest, certs_d).exit_code == 0
+    crio = check(manifest, certs_d, "--runtime", "cri-o")
+    [finding] = json.loads(crio.stdout)["findings"]
+    assert finding["rule"] == "image-pull-unauthorized"
+    assert crio.exit_code == 1
+
+
+def test_no_host_stays_a_failure_when_the_nodes_hold_credentials(tmp_path: Path) -> None:
+    """No credential makes up for a host setup that stops every pull: with `nodes:
+    registries` covering the image, the verdict is still the failure, never "unverified"."""
+    certs_d = hosts_tree(
+        tmp_path / "certs.d",
+        {UPSTREAM: f'server = "https://{UPSTREAM}"\ncapabilities = ["pull"]\n'},
+    )
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(pod(f"{UPSTREAM}/team/tool:2.0"))
+    config = tmp_path / ".pullgate.yaml"
+    config.write_text(f"nodes:\n  registries: ['{UPSTREAM}']\n")
+    result = check(manifest, certs_d, "--config", str(config))
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["rule"] == "image-tag-not-found"
+    assert result.exit_code == 1

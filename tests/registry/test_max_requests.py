@@ -22,9 +22,12 @@ class Counting(ThreadingHTTPServer):
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.in_flight = 0
         self.most = 0
+        self.expect = 1
+        """Each request is held until this many are in flight (or 3 s pass): the count then
+        shows the bound, not how fast a busy machine schedules the client."""
 
     @property
     def host(self) -> str:
@@ -41,12 +44,15 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/v2/":
             self._answer(200)
             return
-        with self.server.lock:
-            self.server.in_flight += 1
-            self.server.most = max(self.server.most, self.server.in_flight)
-        time.sleep(0.15)
-        with self.server.lock:
-            self.server.in_flight -= 1
+        server = self.server
+        with server.lock:
+            server.in_flight += 1
+            server.most = max(server.most, server.in_flight)
+            server.lock.notify_all()
+            server.lock.wait_for(lambda: server.in_flight >= server.expect, timeout=3)
+        time.sleep(0.05)  # any request beyond the bound would arrive now
+        with server.lock:
+            server.in_flight -= 1
         self._answer(404)
 
     def _answer(self, status: int) -> None:
@@ -86,6 +92,7 @@ def test_requests_in_flight_stay_within_the_bound(
 ) -> None:
     settings = tmp_path / ".pullgate.yaml"
     settings.write_text(config)
+    counting.expect = bound
     result = pullgate(
         "check",
         "--config",
@@ -101,6 +108,7 @@ def test_requests_in_flight_stay_within_the_bound(
 
 
 def test_the_default_bound_is_sixteen(tmp_path: Path, counting: Counting) -> None:
+    counting.expect = 16
     result = pullgate(
         "check", "--retries", "0", "--no-ci-logins", str(manifest(tmp_path, counting.host, 40))
     )

@@ -391,7 +391,6 @@ class _AuthFailed(Exception):
 class _Handler(BaseHTTPRequestHandler):
     server: _IssuerHTTPServer
     protocol_version = "HTTP/1.1"
-    timeout = 30  # a silent client is dropped, never waited for
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: the request log lives in ``TokenIssuer.requests``."""
