@@ -269,6 +269,10 @@ def registry_client(
         verify=server.verify(),
         auth=RegistryAuth(creds, actions),
         timeout=10.0,
+        # a fresh connection per request: the retry after a 401 waits for a token (ES256 in
+        # Python, slow on a busy machine) and must not go out on a connection the registry
+        # has meanwhile closed (an unlogged reset that fails a whole module's fixture)
+        limits=httpx.Limits(max_keepalive_connections=0),
     )
 
 
