@@ -25,7 +25,7 @@ lint: install
 	$(BIN)/lint-imports
 
 bench: install system-deps
-	$(BIN)/python bench/resolve.py
+	$(BIN)/python bench/run.py
 
 install: $(VENV)/.installed
 
