@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, TextIO
 
 from gate import policy
 from gate.config import IgnoreRule
-from gate.credentials.ci import CILogins
 from gate.credentials.node import NodeCredentials
 from gate.credentials.pods import Keychain
 from gate.extract import read_object
@@ -40,6 +39,7 @@ from gate.rules import Severity
 from gate.workload import DEFAULT_NAMESPACE, ImagePaths, PodSpec, UncheckedImage
 
 if TYPE_CHECKING:
+    from gate.credentials.ci import CILogins
     from gate.registry.resolver import Progress
 
 
@@ -129,7 +129,6 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
         )
     _complete_inventory(options, inventory, pods)
     keychain = Keychain(inventory, _node_credentials(options))
-    ci_logins = _ci_logins(options)
     uses = policy.image_uses(pods)
     budgets = RateBudgets()
     if options.offline:
@@ -137,6 +136,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
     else:
         from gate.net import run_cancellable  # the network stack, only to resolve
 
+        ci_logins = _ci_logins(options)  # this machine's logins: only to verify what resolves
         uses = run_cancellable(
             _resolve(
                 uses, keychain, ci_logins, options.transport, progress, options.runtime, budgets
@@ -204,6 +204,8 @@ def _node_credentials(options: CheckOptions) -> NodeCredentials:
 
 
 def _ci_logins(options: CheckOptions) -> CILogins:
+    from gate.credentials.ci import CILogins
+
     if options.offline or not options.ci_logins:
         return CILogins()
     return CILogins.discover(options.docker_config, options.environ)

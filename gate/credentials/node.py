@@ -31,6 +31,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gate.credentials import Credential, CredentialConfigError
 from gate.credentials.dockerconfig import (
@@ -39,11 +40,9 @@ from gate.credentials.dockerconfig import (
     read_kubelet_docker_config,
 )
 from gate.credentials.keyring import KeyIndex, Keyring
-from gate.credentials.providers import (
-    CredentialProviders,
-    load_provider_config,
-    provider_source,
-)
+
+if TYPE_CHECKING:
+    from gate.credentials.providers import CredentialProviders
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +151,9 @@ class NodeCredentials:
                 "--image-credential-provider-bin-dir, as the kubelet does"
             )
         if provider_config is not None and provider_bin_dir is not None:
+            # the plugin machinery only where the kubelet's plugins are given
+            from gate.credentials.providers import CredentialProviders, load_provider_config
+
             specs = load_provider_config(provider_config, provider_bin_dir)
             env = os.environ if environ is None else environ
             node_env = {k: v for k, v in env.items() if k not in CI_LOGIN_VARIABLES}
@@ -164,6 +166,8 @@ class NodeCredentials:
         """Every declared source, for logging (no provider is run)."""
         names = [config.source for config in self._configs]
         if self._providers is not None:
+            from gate.credentials.providers import provider_source
+
             names += [provider_source(spec.name) for spec in self._providers.specs]
         names += [nodes_source(pattern) for pattern in self._patterns]
         return names
@@ -185,6 +189,8 @@ class NodeCredentials:
         required: list[tuple[str, tuple[str, ...]]] = []
         failed: list[tuple[str, str]] = []
         if self._providers is not None:
+            from gate.credentials.providers import provider_source
+
             for spec in self._providers.matching(image_name):
                 if spec.needs_service_account_token:
                     unreplayable.append(provider_source(spec.name))
