@@ -20,7 +20,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -145,11 +145,12 @@ class HostsConfig:
             return self.fallback.problem_for(domain) if self.fallback is not None else None
         return self.broken.get(entry)
 
-    def all_hosts(self, domains: Iterable[str] = ()) -> list[Host]:
-        """Every host configured (for TLS set-up), the default's filled in for `domains`."""
+    def all_hosts(self) -> list[Host]:
+        """Every host configured along the chain (for TLS set-up), each domain's as
+        `hosts_for` gives them."""
         found: list[Host] = []
         link: HostsConfig | None = self
-        named: list[str] = list(domains)
+        named: list[str] = []
         while link is not None:
             found.extend(h for h in link.default or () if h.host)
             named.extend(link.by_domain)

@@ -18,6 +18,7 @@ from gate.credentials import Credential
 from gate.hosts import Host
 from gate.net import (
     RETRY_STATUSES,
+    Failure,
     Retryable,
     describe_failure,
     is_cert_failure,
@@ -410,10 +411,10 @@ class RegistryClient:
         except httpx.TooManyRedirects:
             raise InvalidResponse(f"{origin(url)}: redirects without end") from None
         except httpx.TimeoutException as exc:
-            raise Retryable(_transport_message(url, exc)) from None
+            raise Retryable(_transport_message(url, describe_failure(url, exc))) from None
         except httpx.TransportError as exc:
-            message = _transport_message(url, exc)
-            kind = describe_failure(url, exc).kind
+            failure = describe_failure(url, exc)
+            message, kind = _transport_message(url, failure), failure.kind
             if is_cert_failure(exc) or kind in ("client-cert-required", "client-cert-refused"):
                 # the server speaks TLS and certificates failed: no plain-HTTP fallback either
                 raise TLSVerificationFailed(message) from None
@@ -449,7 +450,7 @@ class RegistryClient:
         except httpx.TimeoutException:
             raise Retryable(f"{origin(url)}: timed out reading the response") from None
         except httpx.TransportError as exc:
-            raise Retryable(_transport_message(url, exc)) from None
+            raise Retryable(_transport_message(url, describe_failure(url, exc))) from None
         finally:
             await response.aclose()
         if response.status_code in RETRY_STATUSES and not spent_budget(
@@ -462,10 +463,9 @@ class RegistryClient:
         return Answer(response, bytes(body))
 
 
-def _transport_message(url: str, exc: httpx.TransportError) -> str:
+def _transport_message(url: str, failure: Failure) -> str:
     """A plain sentence for a network failure: what failed, where, how to fix it, and never a
     credential (a proxy is named by scheme, host and port only)."""
-    failure = describe_failure(url, exc)
     host = httpx.URL(url).netloc.decode("ascii")
     message = f"{origin(url)}: {failure.reason}"
     kind = failure.kind

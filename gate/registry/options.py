@@ -80,8 +80,6 @@ class TransportOptions:
     """Seconds all resolution may take; what is still unresolved then could not be verified."""
     per_registry: int = DEFAULT_PER_REGISTRY
     """Requests in flight to one registry at a time."""
-    registry_ca_files: dict[str, str] = field(default_factory=dict)
-    """Per registry host: a private CA trusted for that host only."""
     hosts: HostsConfig = field(default_factory=HostsConfig)
     """Per image domain (`docker.io`): the hosts asked in order (containerd's host model)."""
     host_tls: dict[str, HostTLS] = field(default_factory=dict)

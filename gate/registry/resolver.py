@@ -292,12 +292,12 @@ class Resolver:
         return await asyncio.shield(task)
 
     async def _fetch(self, reference: Reference, credential: Credential, host: Host) -> Resolution:
-        failed = await self._failure(reference, credential, host)
-        if isinstance(failed, Resolution):
-            if not host.discover and not failed.detail.startswith(host.name):
-                failed = replace(failed, detail=f"{host.name}: {failed.detail}")
-            return failed
-        digest, content = failed
+        served = await self._served(reference, credential, host)
+        if isinstance(served, Resolution):  # it did not: why, said for this host
+            if not host.discover and not served.detail.startswith(host.name):
+                served = replace(served, detail=f"{host.name}: {served.detail}")
+            return served
+        digest, content = served
         if host.discover:
             found = await self.client.endpoints.registry(reference.domain)
         else:
@@ -317,7 +317,7 @@ class Resolver:
             artifact_config=content.artifact_config,
         )
 
-    async def _failure(
+    async def _served(
         self, reference: Reference, credential: Credential, host: Host
     ) -> Resolution | tuple[str, Content]:
         """What `host` serves for the reference, or the failed Resolution saying why not."""
@@ -341,7 +341,7 @@ class Resolver:
             return Resolution(reference, Outcome.INVALID_RESPONSE, detail=str(exc))
 
     async def _tag_digest(
-        self, reference: Reference, credential: Credential, host: Host | None
+        self, reference: Reference, credential: Credential, host: Host
     ) -> str | None:
         """For `name:tag@digest`, where the tag points now (a HEAD: free of rate limits)."""
         if reference.tag is None or reference.digest is None:
@@ -362,7 +362,7 @@ class Resolver:
         reference: Reference,
         credential: Credential,
         exc: ManifestUnknown,
-        host: Host | None,
+        host: Host,
     ) -> Resolution:
         """Tell a missing tag from a missing repository, which distribution reports alike.
 
@@ -384,7 +384,7 @@ class Resolver:
         )
 
     async def _lookup(
-        self, reference: Reference, credential: Credential, host: Host | None
+        self, reference: Reference, credential: Credential, host: Host
     ) -> tuple[str, Content]:
         client = self.client
         if is_docker_hub(reference.domain) and not reference.digest:

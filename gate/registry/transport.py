@@ -153,14 +153,12 @@ def _matching(
 
 
 def tls_profile(options: TransportOptions, host: str, port: int) -> TLSProfile:
-    """What TLS `host` on `port` gets: `--ca-file` for all, `registry_ca_files` and
-    `host_tls` entries for that host (`host:port` over `host`), no verification where the host
-    is insecure or its entry says `skip_verify`."""
+    """What TLS `host` on `port` gets: `--ca-file` for all, the `host_tls` entries for that
+    host (`host:port` over `host`), no verification where the host is insecure or its entry
+    says `skip_verify`."""
     netloc = f"[{host}]" if ":" in host else host
     insecure = options.is_insecure(f"{netloc}:{port}") or options.is_insecure(netloc)
     ca_files = list(options.ca_files)
-    for entry in _matching(options.registry_ca_files, host, port):
-        ca_files.append(options.registry_ca_files[entry])
     client_pairs: list[tuple[str, str | None]] = []
     skip_verify: bool | None = None
     entries = [options.host_tls[e] for e in _matching(options.host_tls, host, port, 443)]
@@ -367,7 +365,7 @@ def build_client(
         options, ProxyConfig.from_environment() if proxies is None else proxies, limits
     )
     transport.context(TLSProfile(ca_files=options.ca_files))
-    for host in [*options.registry_ca_files, *options.host_tls]:
+    for host in options.host_tls:
         name, port = split_host(host)
         transport.context(tls_profile(options, name, port or 443))
     return httpx.AsyncClient(

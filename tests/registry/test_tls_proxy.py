@@ -334,7 +334,6 @@ def test_tls_profile_host_port_entry_over_bare_host() -> None:
     every port (as Docker's does)."""
     options = TransportOptions(
         ca_files=("all.pem",),
-        registry_ca_files={"reg.example": "registry.pem"},
         host_tls={
             "reg.example": HostTLS(ca_files=("bare.pem",), skip_verify=True),
             "reg.example:5000": HostTLS(ca_files=("port.pem",), skip_verify=False),
@@ -342,7 +341,7 @@ def test_tls_profile_host_port_entry_over_bare_host() -> None:
     )
     on_5000 = tls_profile(options, "reg.example", 5000)
     assert on_5000.verify
-    assert on_5000.ca_files == ("all.pem", "registry.pem", "port.pem")
+    assert on_5000.ca_files == ("all.pem", "port.pem")
     only_bare = TransportOptions(host_tls={"reg.example": HostTLS(skip_verify=True)})
     assert tls_profile(only_bare, "reg.example", 5000).verify
     assert not tls_profile(options, "reg.example", 443).verify  # only the bare entry applies
