@@ -18,7 +18,14 @@ import yaml
 from gate import platform as platforms
 from gate.addresses import url_problem
 from gate.errors import GateError
-from gate.hosts import ALL_CAPABILITIES, Host, HostsConfig, registry_itself, split_url
+from gate.hosts import (
+    Host,
+    HostsConfig,
+    UnknownCapability,
+    capability_set,
+    registry_itself,
+    split_url,
+)
 from gate.inventory.model import ExternalPattern
 from gate.load import PathKey, nearest_line, parse_yaml
 from gate.pem import ca_file_problem, client_pair_problem
@@ -334,16 +341,11 @@ class _Parser:
         override = self._type(
             settings.get("override-path", False), bool, (*where, "override-path"), "true or false"
         )
-        capabilities = ALL_CAPABILITIES
-        if "capabilities" in settings:
-            names = self._strings(settings["capabilities"], (*where, "capabilities"))
-            for index, name in enumerate(names):
-                if name.lower() not in ALL_CAPABILITIES:
-                    raise self.fail(
-                        (*where, "capabilities", index),
-                        f"unknown capability {name!r} (pull, resolve, push, referrers)",
-                    )
-            capabilities = frozenset(n.lower() for n in names) or ALL_CAPABILITIES
+        names = self._strings(settings.get("capabilities", []), (*where, "capabilities"))
+        try:
+            capabilities = capability_set(names)
+        except UnknownCapability as exc:
+            raise self.fail((*where, "capabilities", exc.index), str(exc)) from None
         scheme, host, path = split_url(url, override)
         return Host(
             scheme,

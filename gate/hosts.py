@@ -20,7 +20,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -475,16 +475,29 @@ def split_url(url: str, override_path: bool = False) -> tuple[str, str, str]:
     return parts.scheme, parts.netloc, path
 
 
+class UnknownCapability(HostsError):
+    """A capability containerd does not know (it then refuses the whole host file)."""
+
+    def __init__(self, index: int, name: str) -> None:
+        super().__init__(f"unknown capability {name!r} (pull, resolve, push, referrers)")
+        self.index = index
+
+
+def capability_set(names: Sequence[str]) -> frozenset[str]:
+    """`capabilities` as containerd reads them: case-insensitive, none listed meaning all."""
+    for index, name in enumerate(names):
+        if name.lower() not in ALL_CAPABILITIES:
+            raise UnknownCapability(index, name)
+    return frozenset(n.lower() for n in names) or ALL_CAPABILITIES
+
+
 def _capabilities(value: Any, source: str) -> frozenset[str]:
     if value is not None and not isinstance(value, list):
         raise HostsError(f'{source}: capabilities must be a list, e.g. ["pull", "resolve"]')
-    if not value:
-        return ALL_CAPABILITIES
-    names = _strings(value, "capabilities", source)
-    unknown = [n for n in names if n.lower() not in ALL_CAPABILITIES]
-    if unknown:
-        raise HostsError(f"{source}: unknown capability {unknown[0]!r} (pull, resolve, push)")
-    return frozenset(n.lower() for n in names)
+    try:
+        return capability_set(_strings(value, "capabilities", source))
+    except UnknownCapability as exc:
+        raise HostsError(f"{source}: {exc}") from None
 
 
 def _strings(value: Any, key: str, source: str) -> list[str]:
