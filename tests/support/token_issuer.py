@@ -355,7 +355,8 @@ class TokenIssuer:
         """Stop serving and close the socket."""
         if self._httpd is None:
             return
-        self._httpd.shutdown()
+        if self._thread is not None and self._thread.is_alive():
+            self._httpd.shutdown()  # waits for serve_forever: only if it still runs
         self._httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
