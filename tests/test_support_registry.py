@@ -460,3 +460,40 @@ def test_start_failure_reports_log_tail(tmp_path: Path, monkeypatch: pytest.Monk
         server.start()
     assert server.log_path.exists()
     assert os.path.isdir(tmp_path)
+
+
+def test_seeding_sends_a_request_again_after_a_connection_reset(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """The push helpers' transport: a connection reset under a request (as CI saw once in a
+    full run) costs a retry with a line on stderr, never a whole module's fixture."""
+    import socket
+    import struct
+    import threading
+
+    from tests.support.images import _Retrying
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        first, _ = listener.accept()
+        first.recv(65536)
+        # SO_LINGER 0: close() sends RST, as a peer that drops the connection does
+        first.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        first.close()
+        second, _ = listener.accept()
+        second.recv(65536)
+        second.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        second.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with httpx.Client(transport=_Retrying(verify=True), timeout=5) as client:
+            response = client.get(f"http://127.0.0.1:{port}/v2/")
+    finally:
+        thread.join(timeout=5)
+        listener.close()
+    assert response.status_code == 200 and response.text == "ok"
+    assert "GET http://127.0.0.1:" in capfd.readouterr().err

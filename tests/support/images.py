@@ -21,8 +21,10 @@ import json
 import re
 import secrets
 import shutil
+import sys
 import tarfile
 import tempfile
+import time
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -241,19 +243,56 @@ def _fetch_token(
 ) -> str:
     """A bearer token for ``repository:<repo>:<actions>`` straight from the issuer."""
     assert server.issuer is not None
-    response = httpx.get(
-        server.issuer.realm,
-        params={
-            "service": server.issuer.service,
-            "scope": f"repository:{repo}:{','.join(actions)}",
-        },
-        auth=creds.as_tuple() if creds else None,
-        verify=server.verify(),
-    )
+    with httpx.Client(transport=_Retrying(server.verify())) as client:
+        response = client.get(
+            server.issuer.realm,
+            params={
+                "service": server.issuer.service,
+                "scope": f"repository:{repo}:{','.join(actions)}",
+            },
+            auth=creds.as_tuple() if creds else None,
+        )
     _check(response, (200,), "fetch token")
     body = response.json()
     token: str = body.get("token") or body["access_token"]
     return token
+
+
+class _Retrying(httpx.BaseTransport):
+    """Sends a request again when the connection fails under it, and says so on stderr.
+
+    Seeding is setup, not the behaviour under test: a full run on a busy two-core machine
+    now and then sees a connection reset while pushing (CI, 1 run in ~10), which failed a
+    whole module's fixture. Every request the helpers send is safe to repeat (a new upload
+    session, a PUT of the same bytes, a token GET), so a reset costs a retry, not the run;
+    the line on stderr keeps each one visible in the CI log.
+    """
+
+    ATTEMPTS = 4
+
+    def __init__(self, verify: Any) -> None:
+        # a fresh connection per request: the retry after a 401 waits for a token (ES256 in
+        # Python, slow on a busy machine) and must not go out on a connection the registry
+        # has meanwhile closed
+        limits = httpx.Limits(max_keepalive_connections=0)
+        self._inner = httpx.HTTPTransport(verify=verify, limits=limits)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        for attempt in range(1, self.ATTEMPTS + 1):
+            try:
+                return self._inner.handle_request(request)
+            except httpx.TransportError as exc:
+                if attempt == self.ATTEMPTS:
+                    raise
+                sys.stderr.write(
+                    f"tests/support: {request.method} {request.url} failed ({exc!r}); "
+                    f"attempt {attempt + 1} of {self.ATTEMPTS}\n"
+                )
+                time.sleep(0.2 * attempt)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 def registry_client(
@@ -269,10 +308,7 @@ def registry_client(
         verify=server.verify(),
         auth=RegistryAuth(creds, actions),
         timeout=10.0,
-        # a fresh connection per request: the retry after a 401 waits for a token (ES256 in
-        # Python, slow on a busy machine) and must not go out on a connection the registry
-        # has meanwhile closed (an unlogged reset that fails a whole module's fixture)
-        limits=httpx.Limits(max_keepalive_connections=0),
+        transport=_Retrying(server.verify()),
     )
 
 
