@@ -34,6 +34,7 @@ STDIN = "-"
 PathKey = tuple[str | int, ...]
 
 _DOC_SEPARATOR = re.compile(r"^---(?:[ \t].*)?$")
+_DOC_SEPARATOR_IN_TEXT = re.compile(r"^---(?:[ \t].*)?$", re.MULTILINE)
 _SOURCE_COMMENT = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$")
 
 
@@ -258,35 +259,26 @@ def load_text(text: str, file: str, result: LoadResult | None = None) -> LoadRes
     # only line feeds end lines, as in an editor or a CI annotation (str.splitlines() also
     # splits on form feeds, vertical tabs, U+2028...)
     normalized = text.replace("\r\n", "\n").replace("\r", "\n")
-    for chunk_start, chunk_lines in _stream_documents(normalized):
-        chunk = "\n".join(chunk_lines) + "\n"
-        _load_chunk(chunk, chunk_start, file, chunk_lines, result)
+    for chunk_start, chunk in _stream_documents(normalized):
+        _load_chunk(chunk, chunk_start, file, result)
     return result
 
 
-def _stream_documents(text: str) -> Iterator[tuple[int, list[str]]]:
-    """`split_documents` over `text` without a list of all its lines: one document's lines
-    at a time, so a stream of any size is split in the memory of its largest document."""
-    chunk: list[str] = []
-    start = 0
-    for index, line in enumerate(_lines(text)):
-        if chunk and _DOC_SEPARATOR.match(line):
-            yield start, chunk
-            chunk, start = [], index
-        chunk.append(line)
-    yield start, chunk
-
-
-def _lines(text: str) -> Iterator[str]:
-    """The lines of `text` (split on line feeds; no empty last line after a final one)."""
-    position = 0
-    while position < len(text):
-        end = text.find("\n", position)
-        if end < 0:
-            yield text[position:]
-            return
-        yield text[position:end]
-        position = end + 1
+def _stream_documents(text: str) -> Iterator[tuple[int, str]]:
+    """`split_documents` over `text` without a list of all its lines: (0-based line offset,
+    text ending in a line feed) of one document at a time, each a slice found by one
+    multi-line search, so a stream of any size is split in the memory of its largest
+    document and without a Python step per line."""
+    start = line = 0
+    for separator in _DOC_SEPARATOR_IN_TEXT.finditer(text):
+        position = separator.start()
+        if position == 0:
+            continue
+        yield line, text[start:position]
+        line += text.count("\n", start, position)
+        start = position
+    last = text[start:]
+    yield line, last if last.endswith("\n") else last + "\n"
 
 
 def _load_json(text: str, file: str, result: LoadResult) -> None:
@@ -357,21 +349,18 @@ def split_documents(lines: list[str]) -> Iterator[tuple[int, str]]:
     yield start, "\n".join(lines[start:]) + "\n"
 
 
-def _load_chunk(
-    chunk: str, offset: int, file: str, chunk_lines: list[str], result: LoadResult
-) -> None:
+def _load_chunk(chunk: str, offset: int, file: str, result: LoadResult) -> None:
     loader = _Loader(chunk)
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
-            data = loader.construct_document(node)
+            lines: dict[PathKey, int] = {}
+            data = _construct(loader, node, offset, lines, len(chunk))
             if data is None:
                 continue
-            lines: dict[PathKey, int] = {}
-            _record_lines(node, (), offset, lines, _node_budget(len(chunk)))
-            source = _helm_source(chunk_lines, node.start_mark.line)
+            source = _helm_source(chunk, node.start_mark.line)
             _add_document(data, lines, source, file, result)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -420,6 +409,78 @@ def _is_kube_object(data: Any) -> bool:
 def _node_budget(size: int) -> int:
     """How many nodes a document of `size` characters may expand to through aliases."""
     return 10 * size + 10_000
+
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+class _NotPlain(Exception):
+    """A document `_construct_plain` leaves to PyYAML's own constructor."""
+
+
+def _construct(
+    loader: Any, node: yaml.Node, offset: int, lines: dict[PathKey, int], size: int
+) -> Any:
+    """The document's data, and its nodes' lines into `lines`.
+
+    Manifests are plain trees of string-keyed mappings, sequences and scalars: those are
+    built in one pass that records each node's line as it goes. Anything else (an alias of
+    a collection, a merge key, a key that is not a string, a duplicate key, an explicit or
+    unknown tag, nesting too deep for one pass) is constructed by PyYAML's `SafeConstructor`
+    and walked by `_record_lines`, exactly as every document was before, errors included.
+    """
+    try:
+        return _construct_plain(loader, node, offset, lines)
+    except Exception:  # the exact path below decides, and raises what it must
+        loader.constructed_objects = {}
+        loader.recursive_objects = {}
+        lines.clear()
+    data = loader.construct_document(node)
+    if data is not None:
+        _record_lines(node, (), offset, lines, _node_budget(size))
+    return data
+
+
+def _construct_plain(loader: Any, root: yaml.Node, offset: int, lines: dict[PathKey, int]) -> Any:
+    """`SafeConstructor.construct_document` for a plain tree, with `_record_lines` in the same
+    pass; raises `_NotPlain` (or whatever fails) for anything else."""
+    seen: set[int] = set()
+    scalar = yaml.ScalarNode
+    mapping = yaml.MappingNode
+    construct_scalar = loader.construct_object
+
+    def build(node: yaml.Node, path: PathKey) -> Any:
+        lines[path] = offset + node.start_mark.line + 1
+        kind = node.__class__
+        if kind is scalar:
+            if node.tag == _STR:
+                return node.value
+            return construct_scalar(node)  # null, bool, int, float, timestamp, binary
+        if id(node) in seen:  # an alias: shared data and expansion are the exact path's
+            raise _NotPlain
+        seen.add(id(node))
+        if kind is mapping:
+            if node.tag != _MAP:
+                raise _NotPlain
+            built: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.__class__ is not scalar or key_node.tag != _STR:
+                    raise _NotPlain  # a merge key, a number, an explicit tag
+                key = key_node.value
+                if key in built:
+                    raise _NotPlain  # a duplicate key: the exact path refuses it
+                built[key] = build(value_node, (*path, key))
+            return built
+        if node.tag != _SEQ:
+            raise _NotPlain
+        return [build(item, (*path, index)) for index, item in enumerate(node.value)]
+
+    try:
+        return build(root, ())
+    finally:
+        loader.constructed_objects = {}
 
 
 def _record_lines(
@@ -482,8 +543,9 @@ def _dotted(path: PathKey) -> str:
     return text
 
 
-def _helm_source(lines: list[str], start_line: int) -> str | None:
+def _helm_source(chunk: str, start_line: int) -> str | None:
     """The `# Source:` comment Helm writes between the `---` and the object, if any."""
+    lines = chunk.split("\n", start_line)[:start_line]  # only the lines above the object
     index = min(start_line, len(lines)) - 1
     while index >= 0:
         line = lines[index].strip()

@@ -884,3 +884,92 @@ def test_discover_refuses_what_it_cannot_read(
     dangling.symlink_to(tmp_path / "nowhere.yaml")
     with pytest.raises(LoadError, match=r"named\.yaml: a symbolic link to nothing"):
         discover([str(dangling)])
+
+
+# -- one pass for plain documents, the exact path for the rest ---------------------------
+
+_EXACT_PATH_DOCUMENTS = {
+    "alias of a mapping": "apiVersion: v1\nkind: ConfigMap\nmetadata: &m {name: a}\ndata: *m\n",
+    "alias of a scalar": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: &n a}\ndata: {x: *n}\n",
+    "merge key": "apiVersion: v1\nkind: X\nbase: &b {a: 1}\nspec:\n  <<: *b\n  c: 2\n",
+    "number keys": "apiVersion: v1\nkind: X\nspec:\n  1: one\n  2.5: two\n  null: three\n",
+    "value key": "apiVersion: v1\nkind: X\nspec: {=: x}\n",
+    "duplicate key": "apiVersion: v1\nkind: X\nspec:\n  a: 1\n  a: 2\n",
+    "scalars": "apiVersion: v1\nkind: X\nspec: [yes, no, ~, 0x1f, 1e3, .inf, 2024-01-01,"
+    " '2024-01-01', !!binary aGk=, 012, 1_000]\n",
+    "explicit tags": "apiVersion: v1\nkind: X\nspec: !!map {a: !!str 1, b: !!int '2'}\n",
+    "unknown tag": "apiVersion: v1\nkind: X\nspec: !custom {a: 1}\n",
+    "str tag on a mapping": "apiVersion: v1\nkind: X\nspec: !!str {a: 1}\n",
+    "set": "apiVersion: v1\nkind: X\nspec: !!set {a, b}\n",
+    "self alias": "apiVersion: v1\nkind: X\nspec: &s [*s]\n",
+    "deep": "apiVersion: v1\nkind: X\nspec: " + "[" * 2000 + "]" * 2000 + "\n",
+    "excessive aliasing": "apiVersion: v1\nkind: X\na: &a [x, x, x, x, x, x, x, x, x]\n"
+    + "".join(
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    ),
+}
+
+
+def _exactly(text: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`load_text` as it was before the one-pass construction: every document through PyYAML's
+    SafeConstructor and `_record_lines`."""
+    import gate.load
+
+    def refuse(*args: Any) -> Any:
+        raise gate.load._NotPlain
+
+    with monkeypatch.context() as patch:
+        patch.setattr(gate.load, "_construct_plain", refuse)
+        return _outcome(text)
+
+
+def _outcome(text: str) -> Any:
+    result = load_text(text, "f.yaml")
+    objects = [(o.data, o.lines, o.source, o.list_path) for o in result.objects]
+    return objects, result.invalid, result.documents, result.skipped_documents
+
+
+@pytest.mark.parametrize("text", _EXACT_PATH_DOCUMENTS.values(), ids=_EXACT_PATH_DOCUMENTS)
+def test_one_pass_construction_gives_what_pyyaml_gives(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every document the one pass leaves to PyYAML (aliases, merge keys, tags, keys that are
+    not strings, duplicates, nesting) loads exactly as through SafeConstructor, errors too."""
+    plain = _outcome("# Source: chart/x.yaml\n" + text + "---\n" + PLAIN_DEPLOYMENT)
+    assert plain == _exactly(
+        "# Source: chart/x.yaml\n" + text + "---\n" + PLAIN_DEPLOYMENT, monkeypatch
+    )
+    assert plain[0][-1][0]["kind"] == "Deployment"  # the next document still loads
+
+
+PLAIN_DEPLOYMENT = textwrap.dedent(
+    """\
+    # Source: chart/templates/web.yaml
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web, labels: {"app": web}}
+    spec:
+      replicas: 2
+      template:
+        spec:
+          containers:
+            - name: web
+              image: "registry.example.com/web:1.0"
+              ports: [{containerPort: 8080}]
+              env: [{name: A, value: "1"}, {name: B, value: '2'}]
+    """
+)
+
+
+def test_one_pass_construction_matches_pyyaml_on_the_corpus(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The real published manifests (several megabytes of Helm output, JSON-ish flow
+    style, block scalars, Lists) load to the same data, lines and sources both ways."""
+    corpus = paths.require_shared(paths.CORPUS, "the manifest corpus (../shared/corpus)")
+    files = sorted(corpus.glob("*.yaml"))
+    assert files
+    for path in files:
+        text = path.read_text(encoding="utf-8-sig")
+        assert _outcome(text) == _exactly(text, monkeypatch), path.name
