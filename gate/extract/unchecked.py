@@ -72,27 +72,34 @@ def unchecked_in(
 def _image_strings(data: dict[str, Any]) -> Iterator[tuple[PathKey, str]]:
     """(path, value) of each `image: <reference>` (or `…Image:`) outside `metadata` and
     `status`, in document order."""
+    # only mappings and lists are walked into: a path is built for each of them, not for
+    # every scalar of the object
     stack: list[tuple[Any, PathKey]] = [
         (value, (key,))
         for key, value in reversed(list(data.items()))
-        if key not in ("metadata", "status")
+        if key not in ("metadata", "status") and isinstance(value, (dict, list))
     ]
     while stack:
         value, path = stack.pop()
         if isinstance(value, dict):
             children: list[tuple[Any, PathKey]] = []
             for key, child in value.items():
-                if isinstance(child, str) and _is_image_key(key) and _looks_like_image(child):
-                    yield (*path, key), child
+                if isinstance(child, str):
+                    if _is_image_key(key) and _looks_like_image(child):
+                        yield (*path, key), child
                 elif key == "images" and isinstance(child, list):  # ImageListPullJob's
                     for index, item in enumerate(child):
                         if isinstance(item, str) and _looks_like_image(item):
                             yield (*path, key, index), item
-                else:
+                elif isinstance(child, (dict, list)):
                     children.append((child, (*path, key)))
             stack.extend(reversed(children))
-        elif isinstance(value, list):
-            stack.extend((child, (*path, i)) for i, child in reversed(list(enumerate(value))))
+        else:
+            stack.extend(
+                (child, (*path, i))
+                for i, child in reversed(list(enumerate(value)))
+                if isinstance(child, (dict, list))
+            )
 
 
 def _is_image_key(key: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from gate.display import shown, shown_or_none
@@ -16,14 +17,25 @@ REPORT_VERSION = 1
 
 
 def build(result: CheckResult, show_suppressed: bool = False) -> dict[str, Any]:
-    findings = [f for f in result.findings if f.suppressed is None or show_suppressed]
+    """The whole report as one value (what `render` writes, for callers that want data)."""
     return {
-        "version": REPORT_VERSION,
-        "summary": result.summary(),
-        "images": images(result),
-        "findings": [finding_dict(f) for f in findings],
-        "unchecked_image_fields": [unchecked_dict(u) for u in result.unchecked],
+        key: list(value) if _is_rows(value) else value
+        for key, value in _fields(result, show_suppressed)
     }
+
+
+def _fields(result: CheckResult, show_suppressed: bool) -> Iterator[tuple[str, Any]]:
+    """The report's keys in order; the long lists as generators of their entries."""
+    findings = (f for f in result.findings if f.suppressed is None or show_suppressed)
+    yield "version", REPORT_VERSION
+    yield "summary", result.summary()
+    yield "images", _image_entries(result)
+    yield "findings", (finding_dict(f) for f in findings)
+    yield "unchecked_image_fields", (unchecked_dict(u) for u in result.unchecked)
+
+
+def _is_rows(value: Any) -> bool:
+    return isinstance(value, Iterator)
 
 
 def unchecked_dict(unchecked: UncheckedImage) -> dict[str, Any]:
@@ -43,12 +55,36 @@ def unchecked_dict(unchecked: UncheckedImage) -> dict[str, Any]:
 
 
 def render(result: CheckResult, context: RenderContext) -> str:
-    return json.dumps(build(result, context.show_suppressed), indent=2) + "\n"
+    """`json.dumps(build(...), indent=2)`, byte for byte, written one entry at a time: a
+    report of tens of thousands of locations never exists as one nested value beside its
+    text (on 20,000 objects that value took more memory than everything else)."""
+    parts = ["{"]
+    for index, (key, value) in enumerate(_fields(result, context.show_suppressed)):
+        parts.append(("\n  " if index == 0 else ",\n  ") + json.dumps(key) + ": ")
+        if not _is_rows(value):
+            parts.append(_indented(value, 1))
+            continue
+        count = 0
+        for count, entry in enumerate(value, 1):
+            parts.append(("[\n    " if count == 1 else ",\n    ") + _indented(entry, 2))
+        parts.append("\n  ]" if count else "[]")
+    parts.append("\n}\n")
+    return "".join(parts)
+
+
+def _indented(value: Any, depth: int) -> str:
+    """`value` as `json.dumps(indent=2)` writes it `depth` levels down (JSON strings hold no
+    raw line feed, so every one is a line of the layout)."""
+    return json.dumps(value, indent=2).replace("\n", "\n" + "  " * depth)
 
 
 def images(result: CheckResult) -> list[dict[str, Any]]:
     """One entry per image as written, in order of first appearance in the files (file by
     file as given, then by line), each with its locations in that order."""
+    return list(_image_entries(result))
+
+
+def _image_entries(result: CheckResult) -> Iterator[dict[str, Any]]:
     order = {file: index for index, file in enumerate(result.files)}
     in_file_order = sorted(
         result.uses,
@@ -58,27 +94,23 @@ def images(result: CheckResult) -> list[dict[str, Any]]:
     for use in in_file_order:
         if use.container.image is not None:
             grouped.setdefault(use.container.image, []).append(use)
-    entries = []
     for image, uses in grouped.items():
         first = uses[0]
         working = next((u.resolution for u in uses if u.resolution and u.resolution.ok), None)
         outcome = working or first.resolution
-        entries.append(
-            {
-                "reference": shown(image),
-                "canonical": first.reference.canonical if first.reference else None,
-                "digest": working.digest if working else None,
-                "media_type": working.media_type if working else None,
-                "platforms": list(working.platforms) if working else [],
-                "credential": working.credential if working else None,
-                "verified_with": working.verified_with if working else None,
-                "status": outcome.outcome.value if outcome else "invalid",
-                **({"mirror": working.mirror} if working and working.mirror else {}),
-                **({"endpoint": working.endpoint} if working and working.endpoint else {}),
-                "locations": [_location(u) for u in uses],
-            }
-        )
-    return entries
+        yield {
+            "reference": shown(image),
+            "canonical": first.reference.canonical if first.reference else None,
+            "digest": working.digest if working else None,
+            "media_type": working.media_type if working else None,
+            "platforms": list(working.platforms) if working else [],
+            "credential": working.credential if working else None,
+            "verified_with": working.verified_with if working else None,
+            "status": outcome.outcome.value if outcome else "invalid",
+            **({"mirror": working.mirror} if working and working.mirror else {}),
+            **({"endpoint": working.endpoint} if working and working.endpoint else {}),
+            "locations": [_location(u) for u in uses],
+        }
 
 
 def _location(use: ImageUse) -> dict[str, Any]:

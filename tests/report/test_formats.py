@@ -675,3 +675,20 @@ def test_findings_without_a_catalogue_rule_still_render(mixed: CheckResult) -> N
         assert "future-rule" in render(fmt, result, context_for(result))
     entry = next(r for r in sarif_of(result)["runs"][0]["results"] if r["ruleId"] == "future-rule")
     assert "ruleIndex" not in entry
+
+
+@pytest.mark.parametrize("show_suppressed", [False, True])
+def test_json_report_is_written_entry_by_entry_exactly_as_one_dump(
+    mixed: CheckResult, workdir: Path, show_suppressed: bool
+) -> None:
+    """`--format json` writes its long lists one entry at a time (memory on large sets); the
+    text is byte for byte what one `json.dumps(indent=2)` of the whole report gives, for a
+    set with images and findings and for an empty one."""
+    from gate.report import json_report
+
+    for result in (mixed, EMPTY):
+        context = context_for(result, show_suppressed=show_suppressed)
+        whole = json.dumps(json_report.build(result, show_suppressed), indent=2) + "\n"
+        assert json_report.render(result, context) == whole
+    built = json_report.build(mixed, show_suppressed)
+    assert built["images"] and built["findings"] and not json_report.build(EMPTY)["images"]
