@@ -9,6 +9,9 @@
 - offline scale: OBJECTS Deployments, `pullgate check --offline` beside PyYAML's bare
   `CSafeLoader`, wall time and peak memory.
 
+Both the estate and the offline set run at three sizes (a tenth, three tenths, all), so the
+table shows how the cost grows: per reference and per object.
+
     python bench/run.py [--quick] [--refs 1000] [--latency 50] [--objects 20000]
 """
 
@@ -31,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 from resolve import LatencyProxy  # noqa: E402
-from scale import measured, write_manifests  # noqa: E402
+from scale import measured, write_objects  # noqa: E402
 
 from tests.support.images import push_image  # noqa: E402
 from tests.support.registry import TOKEN_ANONYMOUS_RULES, RegistryServer  # noqa: E402
@@ -68,15 +71,20 @@ def startup(scratch: Path) -> list[tuple[str, float, str]]:
 
 
 def estate(
-    servers: list[tuple[RegistryServer, LatencyProxy]], refs: int, scratch: Path
-) -> tuple[Path, list[tuple[str, str, str]]]:
-    """Push REFS images round-robin and write three workloads per reference."""
+    servers: list[tuple[RegistryServer, LatencyProxy]], refs: int
+) -> list[tuple[str, str, str]]:
+    """Push REFS images round-robin over the registries."""
     images: list[tuple[str, str, str]] = []  # (host via proxy, repository, tag)
     for index in range(refs):
         server, proxy = servers[index % len(servers)]
         repo = f"public/bench/app{index}"
         push_image(server, repo, "1.0")
         images.append((f"127.0.0.1:{proxy.port}", repo, "1.0"))
+    return images
+
+
+def workloads(images: list[tuple[str, str, str]], path: Path) -> Path:
+    """Three Deployments per image, written to `path`."""
     docs = []
     for copy in range(3):
         for index, (host, repo, tag) in enumerate(images):
@@ -85,9 +93,13 @@ def estate(
                 f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: w{copy}-{index}}}\n"
                 f"spec: {{template: {{spec: {{containers: [{container}]}}}}}}\n"
             )
-    path = scratch / "estate.yaml"
     path.write_text("---\n".join(docs))
-    return path, images
+    return path
+
+
+def sizes(full: int) -> list[int]:
+    """A tenth, three tenths and all of `full`: enough to see how the cost grows."""
+    return sorted({max(1, full // 10), max(1, full * 3 // 10), full})
 
 
 def run_pullgate(path: Path) -> tuple[float, int]:
@@ -153,6 +165,38 @@ def skopeo_loop(images: list[tuple[str, str, str]], sample: int) -> float:
     return (time.perf_counter() - start) / len(chosen) * len(images)
 
 
+def offline_rows(big: Path, objects: int) -> list[tuple[str, str, str, str]]:
+    """`check --offline` of OBJECTS Deployments beside CSafeLoader reading the same file."""
+    write_objects(big, objects)
+    documents = objects
+    bare_load = [
+        sys.executable,
+        "-c",
+        "import sys, yaml; "
+        "sum(1 for _ in yaml.load_all(open(sys.argv[1]), Loader=yaml.CSafeLoader))",
+        str(big),
+    ]
+    gate = [sys.executable, "-m", "gate", "check", "--offline", "--format", "json", str(big)]
+    base, base_kib, _ = measured(bare_load)
+    ours, ours_kib, _ = measured(gate)
+    size_kib = big.stat().st_size / 1024
+    return [
+        (
+            f"CSafeLoader, {documents} objects ({size_kib / 1024:.1f} MB)",
+            f"{base:.2f} s",
+            f"{base_kib / 1024:.0f} MB peak",
+            "1.0x",
+        ),
+        (
+            f"pullgate check --offline, {documents} objects",
+            f"{ours:.2f} s",
+            f"{ours_kib / 1024:.0f} MB peak ({ours_kib / size_kib:.1f}x the input), "
+            f"{ours / documents * 1e6:.0f} us/object",
+            f"{ours / base:.2f}x (target 1.5x)",
+        ),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 references, 2,000 objects")
@@ -174,27 +218,32 @@ def main() -> int:
                 server = RegistryServer(mode, workdir=scratch / f"r{index}", **kwargs).start()
                 proxy = LatencyProxy(server.port, args.latency / 1000).__enter__()
                 servers.append((server, proxy))
-            path, images = estate(servers, refs, scratch)
+            images = estate(servers, refs)
             issuers = [s.issuer for s, _ in servers if s.issuer is not None]
-            for issuer in issuers:
-                issuer.clear_requests()
-            seconds, resolved = run_pullgate(path)
-            tokens = sum(len(i.requests) for i in issuers)
-            pullgate_row = (
-                f"pullgate check (defaults), {refs} refs x 3 uses",
-                f"{seconds:.2f} s",
-                f"{resolved} resolved, {tokens} tokens",
-            )
-            bare_seconds, requests, bare_tokens = asyncio.run(bare(images))
-            rows.append(
-                (
-                    f"bare client, {BARE_IN_FLIGHT} in flight/registry",
-                    f"{bare_seconds:.2f} s",
-                    f"{requests} requests, {bare_tokens} tokens",
-                    "1.0x",
+            for size in sizes(refs):
+                chosen = images[:size]
+                path = workloads(chosen, scratch / f"estate-{size}.yaml")
+                for issuer in issuers:
+                    issuer.clear_requests()
+                seconds, resolved = run_pullgate(path)
+                tokens = sum(len(i.requests) for i in issuers)
+                bare_seconds, requests, bare_tokens = asyncio.run(bare(chosen))
+                rows.append(
+                    (
+                        f"bare client, {size} refs, {BARE_IN_FLIGHT} in flight/registry",
+                        f"{bare_seconds:.2f} s",
+                        f"{requests} requests, {bare_tokens} tokens",
+                        "1.0x",
+                    )
                 )
-            )
-            rows.append((*pullgate_row, f"{seconds / bare_seconds:.2f}x (target 1.25x)"))
+                rows.append(
+                    (
+                        f"pullgate check (defaults), {size} refs x 3 uses",
+                        f"{seconds:.2f} s",
+                        f"{resolved} resolved, {tokens} tokens, {seconds / size * 1000:.1f} ms/ref",
+                        f"{seconds / bare_seconds:.2f}x (target 1.25x)",
+                    )
+                )
             loop = skopeo_loop(images, sample=10 if args.quick else 30)
             rows.append(
                 (
@@ -209,39 +258,8 @@ def main() -> int:
                 proxy.__exit__(None, None, None)
                 server.stop()
 
-        big = scratch / "objects.yaml"
-        documents = 0
-        megabytes = 1
-        while documents < objects:  # grow to the size asked, in whole megabytes
-            documents = write_manifests(big, megabytes)
-            megabytes += 1
-        bare_load = [
-            sys.executable,
-            "-c",
-            "import sys, yaml; "
-            "sum(1 for _ in yaml.load_all(open(sys.argv[1]), Loader=yaml.CSafeLoader))",
-            str(big),
-        ]
-        gate = [sys.executable, "-m", "gate", "check", "--offline", "--format", "json", str(big)]
-        base, base_kib, _ = measured(bare_load)
-        ours, ours_kib, _ = measured(gate)
-        size_kib = big.stat().st_size / 1024
-        rows.append(
-            (
-                f"CSafeLoader, {documents} objects",
-                f"{base:.2f} s",
-                f"{base_kib / 1024:.0f} MB peak",
-                "1.0x",
-            )
-        )
-        rows.append(
-            (
-                f"pullgate check --offline, {documents} objects",
-                f"{ours:.2f} s",
-                f"{ours_kib / 1024:.0f} MB peak ({ours_kib / size_kib:.1f}x the input)",
-                f"{ours / base:.2f}x (target 1.5x)",
-            )
-        )
+        for count in sizes(objects):
+            rows.extend(offline_rows(scratch / f"objects-{count}.yaml", count))
     print(f"2 cores; {args.latency:g} ms added each way; five registries (two with token auth)")
     print(f"| {'what':<46} | {'wall time':>10} | {'work':<40} | ratio |")
     print(f"|{'-' * 48}|{'-' * 12}|{'-' * 42}|-------|")

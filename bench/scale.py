@@ -49,6 +49,14 @@ spec:
 """
 
 
+def write_objects(path: Path, count: int) -> int:
+    """Exactly `count` Deployments; returns the file's size in bytes."""
+    with path.open("w") as handle:
+        for index in range(count):
+            handle.write(DOCUMENT.format(i=index, n=index % 50))
+    return path.stat().st_size
+
+
 def write_manifests(path: Path, megabytes: int) -> int:
     documents = size = 0
     with path.open("w") as handle:

@@ -416,6 +416,10 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 
+_INTERNED = 80
+"""Strings up to this length are shared between documents (keys, names, images, labels)."""
+
+
 class _NotPlain(Exception):
     """A document `_construct_plain` leaves to PyYAML's own constructor."""
 
@@ -447,6 +451,7 @@ def _construct_plain(loader: Any, root: yaml.Node, offset: int, lines: dict[Path
     """`SafeConstructor.construct_document` for a plain tree, with `_record_lines` in the same
     pass; raises `_NotPlain` (or whatever fails) for anything else."""
     seen: set[int] = set()
+    intern = sys.intern
     scalar = yaml.ScalarNode
     mapping = yaml.MappingNode
     construct_scalar = loader.construct_object
@@ -456,7 +461,9 @@ def _construct_plain(loader: Any, root: yaml.Node, offset: int, lines: dict[Path
         kind = node.__class__
         if kind is scalar:
             if node.tag == _STR:
-                return node.value
+                value: str = node.value
+                # the same names, images and labels recur in every document: one string each
+                return intern(value) if len(value) <= _INTERNED else value
             return construct_scalar(node)  # null, bool, int, float, timestamp, binary
         if id(node) in seen:  # an alias: shared data and expansion are the exact path's
             raise _NotPlain
@@ -468,7 +475,7 @@ def _construct_plain(loader: Any, root: yaml.Node, offset: int, lines: dict[Path
             for key_node, value_node in node.value:
                 if key_node.__class__ is not scalar or key_node.tag != _STR:
                     raise _NotPlain  # a merge key, a number, an explicit tag
-                key = key_node.value
+                key = intern(key_node.value)
                 if key in built:
                     raise _NotPlain  # a duplicate key: the exact path refuses it
                 built[key] = build(value_node, (*path, key))

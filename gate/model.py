@@ -43,7 +43,7 @@ class Outcome(str, Enum):
     """Not asked: a pull secret breaks the pod's keyring, so the kubelet fails every pull."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resolution:
     """The registry's answer for one reference (pulled with one set of credentials)."""
 
@@ -85,7 +85,7 @@ class Resolution:
         return self.outcome is Outcome.RESOLVED
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImageUse:
     """One image of one pod spec (a container's, or an image volume's), with its parsed
     reference (None if invalid)."""

@@ -33,6 +33,7 @@ from gate.policy.ratelimit import rate_limit_findings
 from gate.policy.secrets import secret_findings
 from gate.policy.suppress import suppress
 from gate.policy.volumes import volume_support_findings
+from gate.reference import Reference
 from gate.registry.options import TransportOptions
 from gate.registry.ratelimit import RateBudgets
 from gate.rules import Severity
@@ -132,7 +133,8 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
     uses = policy.image_uses(pods)
     budgets = RateBudgets()
     if options.offline:
-        uses = [_skipped(use) for use in uses]
+        skipped: dict[Reference, Resolution] = {}  # one answer per reference, not per use
+        uses = [_skipped(use, skipped) for use in uses]
     else:
         from gate.net import run_cancellable  # the network stack, only to resolve
 
@@ -211,10 +213,14 @@ def _ci_logins(options: CheckOptions) -> CILogins:
     return CILogins.discover(options.docker_config, options.environ)
 
 
-def _skipped(use: ImageUse) -> ImageUse:
-    if use.reference is None:
+def _skipped(use: ImageUse, answers: dict[Reference, Resolution]) -> ImageUse:
+    reference = use.reference
+    if reference is None:
         return use
-    return replace(use, resolution=Resolution(use.reference, Outcome.SKIPPED))
+    answer = answers.get(reference)
+    if answer is None:
+        answer = answers[reference] = Resolution(reference, Outcome.SKIPPED)
+    return replace(use, resolution=answer)
 
 
 async def _resolve(

@@ -27,7 +27,7 @@ def validate_namespace(name: str) -> str:
     return name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImagePaths:
     """Config `images:`: where a custom resource keeps images (`spec.runner.image`,
     `spec.jobs[*].image`) and the settings of the pod that runs them. Every field but `kind`
@@ -49,7 +49,7 @@ IMAGE_VOLUME_FIELD = "volumes"
 """`Container.field` of an image volume: `volumes[].image.reference` (KEP-4639)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ObjectRef:
     """Where a pod spec lives: enough to locate it for a user and to key suppressions."""
 
@@ -62,7 +62,7 @@ class ObjectRef:
     line: int = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Container:
     name: str
     field: str
@@ -90,7 +90,7 @@ class Container:
 SecretVia = Literal["env", "envFrom", "volume", "projected", "plugin"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SecretRef:
     """One reference from a pod spec to a Secret by name, located for the finding it may become.
 
@@ -118,7 +118,7 @@ class SecretRef:
     """For `plugin` references: the field naming the secret (`cephfs.secretRef`, ...)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PodSpec:
     """One pod spec: a Pod, or the template a controller stamps pods from."""
 
@@ -170,7 +170,7 @@ class PodSpec:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UncheckedImage:
     """An image pullgate saw but did not check, said so that a pass is not trusted blindly:
     an `image` string in a kind it does not know, or an image a known operator builds from
