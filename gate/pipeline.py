@@ -6,7 +6,7 @@ prints, so the whole gate can be driven (and tested) as a library call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TextIO
 
@@ -130,12 +130,11 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
         )
     _complete_inventory(options, inventory, pods)
     keychain = Keychain(inventory, _node_credentials(options))
-    uses = policy.image_uses(pods)
     budgets = RateBudgets()
     if options.offline:
-        skipped: dict[Reference, Resolution] = {}  # one answer per reference, not per use
-        uses = [_skipped(use, skipped) for use in uses]
+        uses = policy.image_uses(pods, _skipped_answers())
     else:
+        uses = policy.image_uses(pods)
         from gate.net import run_cancellable  # the network stack, only to resolve
 
         ci_logins = _ci_logins(options)  # this machine's logins: only to verify what resolves
@@ -213,14 +212,17 @@ def _ci_logins(options: CheckOptions) -> CILogins:
     return CILogins.discover(options.docker_config, options.environ)
 
 
-def _skipped(use: ImageUse, answers: dict[Reference, Resolution]) -> ImageUse:
-    reference = use.reference
-    if reference is None:
-        return use
-    answer = answers.get(reference)
-    if answer is None:
-        answer = answers[reference] = Resolution(reference, Outcome.SKIPPED)
-    return replace(use, resolution=answer)
+def _skipped_answers() -> Callable[[Reference], Resolution]:
+    """Offline, every reference is answered SKIPPED: one answer per reference, not per use."""
+    answers: dict[Reference, Resolution] = {}
+
+    def answer(reference: Reference) -> Resolution:
+        found = answers.get(reference)
+        if found is None:
+            found = answers[reference] = Resolution(reference, Outcome.SKIPPED)
+        return found
+
+    return answer
 
 
 async def _resolve(

@@ -6,35 +6,48 @@ do. Findings sit on the container's `image:` line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from gate.model import Finding, ImageUse, Outcome
+from gate.model import Finding, ImageUse, Outcome, Resolution
 from gate.reference import (
     DEFAULT_DOMAIN,
     REASON_KO_PLACEHOLDER,
     REASON_TEMPLATE,
     InvalidReference,
+    Reference,
     api_host,
     parse_reference,
 )
 from gate.workload import PodSpec
 
 
-def image_uses(pods: Iterable[PodSpec]) -> list[ImageUse]:
-    """Every container image of every pod, parsed (or with the reason it cannot be)."""
+def image_uses(
+    pods: Iterable[PodSpec], answer: Callable[[Reference], Resolution] | None = None
+) -> list[ImageUse]:
+    """Every container image of every pod, parsed (or with the reason it cannot be); with
+    `answer`, each parsed reference already carries its resolution (offline: SKIPPED)."""
     uses: list[ImageUse] = []
+    parsed: dict[str, Reference | str] = {}  # an image string recurs in many pods
     for pod in pods:
         for container in (*pod.containers, *pod.image_volumes):
-            if container.image is None:
+            image = container.image
+            if image is None:
                 uses.append(ImageUse(pod, container, None, "the container has no image"))
                 continue
             if container.image_problem is not None:  # the API server rejects a non-string
                 uses.append(ImageUse(pod, container, None, container.image_problem))
                 continue
-            try:
-                uses.append(ImageUse(pod, container, parse_reference(container.image)))
-            except InvalidReference as exc:
-                uses.append(ImageUse(pod, container, None, _invalid_reason(exc)))
+            reference = parsed.get(image)
+            if reference is None:
+                try:
+                    reference = parsed[image] = parse_reference(image)
+                except InvalidReference as exc:
+                    reference = parsed[image] = _invalid_reason(exc)
+            if isinstance(reference, str):
+                uses.append(ImageUse(pod, container, None, reference))
+            else:
+                resolution = answer(reference) if answer is not None else None
+                uses.append(ImageUse(pod, container, reference, resolution=resolution))
     return uses
 
 
