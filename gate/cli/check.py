@@ -171,8 +171,22 @@ def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
             click.echo(f"pullgate: warning: cannot write the step summary: {exc}", err=True)
     color = params["color"] if params["color"] is not None else color_default()
     stdout_context = replace(context, color=color and fmt == "text")
-    click.echo(render(fmt, result, stdout_context), nl=False, color=stdout_context.color)
+    echo_in_pieces(render(fmt, result, stdout_context), stdout_context.color)
     sys.exit(code)
+
+
+def echo_in_pieces(text: str, color: bool, piece: int = 1 << 20) -> None:
+    """`click.echo(text)` a megabyte at a time, cut after a line feed (no escape sequence
+    spans one): click's copy without colour codes and the encoded bytes then cost a piece
+    each, not the whole report each (tens of megabytes on a large set)."""
+    start = 0
+    while start < len(text):
+        end = len(text)
+        if end - start > piece:
+            cut = text.rfind("\n", start, start + piece)
+            end = cut + 1 if cut >= start else start + piece
+        click.echo(text[start:end], nl=False, color=color)
+        start = end
 
 
 def preflight_report(path: str) -> None:
