@@ -412,6 +412,10 @@ def _node_budget(size: int) -> int:
 
 
 _STR = "tag:yaml.org,2002:str"
+_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp", "binary")
+)
+"""The scalar tags SafeConstructor builds from a scalar node (any other it refuses there)."""
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
@@ -438,8 +442,7 @@ def _construct(
     try:
         return _construct_plain(loader, node, offset, lines)
     except Exception:  # the exact path below decides, and raises what it must
-        loader.constructed_objects = {}
-        loader.recursive_objects = {}
+        _reset(loader)
         lines.clear()
     data = loader.construct_document(node)
     if data is not None:
@@ -454,7 +457,7 @@ def _construct_plain(loader: Any, root: yaml.Node, offset: int, lines: dict[Path
     intern = sys.intern
     scalar = yaml.ScalarNode
     mapping = yaml.MappingNode
-    construct_scalar = loader.construct_object
+    construct_object = loader.construct_object
 
     def build(node: yaml.Node, path: PathKey) -> Any:
         lines[path] = offset + node.start_mark.line + 1
@@ -464,7 +467,9 @@ def _construct_plain(loader: Any, root: yaml.Node, offset: int, lines: dict[Path
                 value: str = node.value
                 # the same names, images and labels recur in every document: one string each
                 return intern(value) if len(value) <= _INTERNED else value
-            return construct_scalar(node)  # null, bool, int, float, timestamp, binary
+            if node.tag not in _SCALAR_TAGS:
+                raise _NotPlain  # `!!map x` and the like: SafeConstructor refuses them
+            return construct_object(node)
         if id(node) in seen:  # an alias: shared data and expansion are the exact path's
             raise _NotPlain
         seen.add(id(node))
@@ -475,7 +480,8 @@ def _construct_plain(loader: Any, root: yaml.Node, offset: int, lines: dict[Path
             for key_node, value_node in node.value:
                 if key_node.__class__ is not scalar or key_node.tag != _STR:
                     raise _NotPlain  # a merge key, a number, an explicit tag
-                key = intern(key_node.value)
+                key = key_node.value
+                key = intern(key) if len(key) <= _INTERNED else key
                 if key in built:
                     raise _NotPlain  # a duplicate key: the exact path refuses it
                 built[key] = build(value_node, (*path, key))
@@ -487,7 +493,15 @@ def _construct_plain(loader: Any, root: yaml.Node, offset: int, lines: dict[Path
     try:
         return build(root, ())
     finally:
-        loader.constructed_objects = {}
+        _reset(loader)
+
+
+def _reset(loader: Any) -> None:
+    """Forget what constructing one document left in the loader, so none of it reaches the
+    next one (as `construct_document` does at its end)."""
+    loader.constructed_objects = {}
+    loader.recursive_objects = {}
+    loader.state_generators = []
 
 
 def _record_lines(
@@ -552,7 +566,15 @@ def _dotted(path: PathKey) -> str:
 
 def _helm_source(chunk: str, start_line: int) -> str | None:
     """The `# Source:` comment Helm writes between the `---` and the object, if any."""
-    lines = chunk.split("\n", start_line)[:start_line]  # only the lines above the object
+    lines: list[str] = []  # only the lines above the object, never a copy of the rest
+    position = 0
+    while len(lines) < start_line:
+        end = chunk.find("\n", position)
+        if end < 0:
+            lines.append(chunk[position:])
+            break
+        lines.append(chunk[position:end])
+        position = end + 1
     index = min(start_line, len(lines)) - 1
     while index >= 0:
         line = lines[index].strip()

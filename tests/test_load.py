@@ -901,6 +901,15 @@ _EXACT_PATH_DOCUMENTS = {
     "unknown tag": "apiVersion: v1\nkind: X\nspec: !custom {a: 1}\n",
     "str tag on a mapping": "apiVersion: v1\nkind: X\nspec: !!str {a: 1}\n",
     "set": "apiVersion: v1\nkind: X\nspec: !!set {a, b}\n",
+    # a collection tag on a scalar: SafeConstructor refuses it (found by a reviewer's fuzzing)
+    "map tag on a scalar": "apiVersion: v1\nkind: X\na: !!map x\n",
+    "seq tag on a scalar": "apiVersion: v1\nkind: X\na: !!seq x\n",
+    "set tag on an empty scalar": "apiVersion: v1\nkind: X\na: !!set\n",
+    "omap tag on a scalar": "apiVersion: v1\nkind: X\na: !!omap x\n",
+    "pairs tag on a scalar": "apiVersion: v1\nkind: X\na: !!pairs x\n",
+    # libyaml breaks lines on U+2028, the splitter does not: two documents share one loader
+    "refused, then another in the same chunk": "apiVersion: v1\nkind: X\na: !!map x\n"
+    "---\u2028apiVersion: v1\nkind: Y\nb: &q [1]\nc: *q\n",
     "self alias": "apiVersion: v1\nkind: X\nspec: &s [*s]\n",
     "deep": "apiVersion: v1\nkind: X\nspec: " + "[" * 2000 + "]" * 2000 + "\n",
     "excessive aliasing": "apiVersion: v1\nkind: X\na: &a [x, x, x, x, x, x, x, x, x]\n"
