@@ -9,7 +9,7 @@ import click
 
 from gate.display import shown, shown_or_none
 from gate.model import CheckResult, Finding, ImageUse, Outcome
-from gate.rules import Severity
+from gate.rules import RULES, Severity
 from gate.verdict import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ def render(result: CheckResult, context: RenderContext) -> str:
     (`manifest-invalid`) under its file.
     """
     style = _Styler(context.color)
+    hints = _Hints()
     findings = [f for f in result.findings if f.suppressed is None or context.show_suppressed]
 
     objects: dict[str, dict[_ObjectKey, list[ImageUse]]] = defaultdict(dict)
@@ -67,7 +68,7 @@ def render(result: CheckResult, context: RenderContext) -> str:
             continue
         lines.append(style.bold(shown(file)))
         for finding in by_file.get(file, []):
-            lines.extend(_finding_lines(finding, style, indent="  "))
+            lines.extend(_finding_lines(finding, style, hints, indent="  "))
         for key in keys:
             kind, namespace, name = key
             source = sources.get((file, key))
@@ -75,13 +76,13 @@ def render(result: CheckResult, context: RenderContext) -> str:
             lines.append(style.bold(header) + (style.dim(f"  ({source})") if source else ""))
             for use in sorted(objects.get(file, {}).get(key, []), key=lambda u: u.container.line):
                 image_key = (file, use.container.line, shown(use.container.name))
-                lines.extend(_use_lines(use, at_image.get(image_key, []), style))
+                lines.extend(_use_lines(use, at_image.get(image_key, []), style, hints))
             for finding in sorted(by_object.get(file, {}).get(key, []), key=lambda f: f.line):
                 where = f"    line {finding.line:<5}" + (
                     f" {finding.target}:" if finding.target else ""
                 )
                 lines.append(where.rstrip())
-                lines.extend(_finding_lines(finding, style, indent="      "))
+                lines.extend(_finding_lines(finding, style, hints, indent="      "))
         lines.append("")
     lines.extend(_unchecked_lines(result, style))
     lines.extend(_summary_lines(result, context, style))
@@ -106,7 +107,7 @@ def _unchecked_lines(result: CheckResult, style: _Styler) -> list[str]:
     return lines
 
 
-def _use_lines(use: ImageUse, findings: list[Finding], style: _Styler) -> list[str]:
+def _use_lines(use: ImageUse, findings: list[Finding], style: _Styler, hints: _Hints) -> list[str]:
     container = use.container
     where = (
         f"    line {container.line:<5} "
@@ -131,11 +132,11 @@ def _use_lines(use: ImageUse, findings: list[Finding], style: _Styler) -> list[s
         return [f"{where}: {image}"]
     out = [f"{where}: {image}"]
     for finding in findings:
-        out.extend(_finding_lines(finding, style, indent="      "))
+        out.extend(_finding_lines(finding, style, hints, indent="      "))
     return out
 
 
-def _finding_lines(finding: Finding, style: _Styler, indent: str) -> list[str]:
+def _finding_lines(finding: Finding, style: _Styler, hints: _Hints, indent: str) -> list[str]:
     label = finding.severity.value
     if finding.suppressed is not None:
         label = f"suppressed {label}"
@@ -143,7 +144,7 @@ def _finding_lines(finding: Finding, style: _Styler, indent: str) -> list[str]:
     if finding.kind is None:
         head += f" line {finding.line}"
     out = [f"{head} {finding.message}"]
-    out.append(style.dim(f"{indent}  hint: {finding.hint}"))
+    out.append(style.dim(f"{indent}  hint: {hints.text(finding)}"))
     if finding.suppressed is not None:
         out.append(style.dim(f"{indent}  suppressed: {finding.suppressed}"))
     return out
@@ -180,6 +181,24 @@ def _summary_lines(result: CheckResult, context: RenderContext, style: _Styler) 
 def _count(number: int, noun: str) -> str:
     """`1 file`, `2 files`, `0 errors`."""
     return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+class _Hints:
+    """Each distinct hint in full once, where it first applies, ending with the command that
+    explains its rule; a later finding with the same hint points back to that place (five
+    copies of one long hint bury the findings they explain)."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, str] = {}
+
+    def text(self, finding: Finding) -> str:
+        first = self._first.get(finding.hint)
+        if first is not None:
+            return f"as for {first} above"
+        self._first[finding.hint] = f"{shown(finding.file)}:{finding.line}"
+        if finding.rule in RULES:
+            return f"{finding.hint} (more: pullgate explain {finding.rule})"
+        return finding.hint
 
 
 class _Styler:
