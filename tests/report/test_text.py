@@ -65,9 +65,11 @@ def test_every_finding_is_in_the_text_report(tmp_path: Path) -> None:
 
 
 REPEATED = """\
-apiVersion: apps/v1
 kind: Deployment
-metadata: {name: proxy, namespace: kong}
+apiVersion: apps/v1
+metadata:
+  name: proxy
+  namespace: kong
 spec:
   template:
     spec:
@@ -89,16 +91,9 @@ spec:
 apiVersion: batch/v1
 kind: Job
 metadata: {name: migrations, namespace: kong}
-spec:
-  template:
-    spec:
-      imagePullSecrets: [{name: kong-enterprise-edition-docker}]
-      containers:
-        - name: migrations
-          image: kong/kong-gateway:3.4
-          env:
-            - name: KONG_LICENSE_DATA
-              valueFrom: {secretKeyRef: {name: kong-enterprise-license, key: license}}
+spec: {template: {spec: {imagePullSecrets: [{name: kong-enterprise-edition-docker}], containers: [
+  {name: migrations, image: "kong/kong-gateway:3.4", env: [{name: KONG_LICENSE_DATA,
+   valueFrom: {secretKeyRef: {name: kong-enterprise-license, key: license}}}]}]}}}
 """
 
 
