@@ -33,8 +33,7 @@ STDIN = "-"
 
 PathKey = tuple[str | int, ...]
 
-_DOC_SEPARATOR = re.compile(r"^---(?:[ \t].*)?$")
-_DOC_SEPARATOR_IN_TEXT = re.compile(r"^---(?:[ \t].*)?$", re.MULTILINE)
+_DOC_SEPARATOR = re.compile(r"^---(?:[ \t].*)?$", re.MULTILINE)  # one line, or each in a text
 _SOURCE_COMMENT = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$")
 
 
@@ -270,7 +269,7 @@ def _stream_documents(text: str) -> Iterator[tuple[int, str]]:
     multi-line search, so a stream of any size is split in the memory of its largest
     document and without a Python step per line."""
     start = line = 0
-    for separator in _DOC_SEPARATOR_IN_TEXT.finditer(text):
+    for separator in _DOC_SEPARATOR.finditer(text):
         position = separator.start()
         if position == 0:
             continue

@@ -6,8 +6,9 @@ prints, so the whole gate can be driven (and tested) as a library call.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import TYPE_CHECKING, TextIO
 
 from gate import policy
@@ -132,7 +133,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> CheckR
     keychain = Keychain(inventory, _node_credentials(options))
     budgets = RateBudgets()
     if options.offline:
-        uses = policy.image_uses(pods, _skipped_answers())
+        uses = policy.image_uses(pods, cache(_skipped))
     else:
         uses = policy.image_uses(pods)
         from gate.net import run_cancellable  # the network stack, only to resolve
@@ -212,17 +213,9 @@ def _ci_logins(options: CheckOptions) -> CILogins:
     return CILogins.discover(options.docker_config, options.environ)
 
 
-def _skipped_answers() -> Callable[[Reference], Resolution]:
-    """Offline, every reference is answered SKIPPED: one answer per reference, not per use."""
-    answers: dict[Reference, Resolution] = {}
-
-    def answer(reference: Reference) -> Resolution:
-        found = answers.get(reference)
-        if found is None:
-            found = answers[reference] = Resolution(reference, Outcome.SKIPPED)
-        return found
-
-    return answer
+def _skipped(reference: Reference) -> Resolution:
+    """Offline, every reference is answered SKIPPED (cached: one answer per reference)."""
+    return Resolution(reference, Outcome.SKIPPED)
 
 
 async def _resolve(
