@@ -7,15 +7,20 @@ point at the exact line a user has to change.
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import logging
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TextIO
 
 import yaml
 
@@ -27,6 +32,9 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+_BLOCK = 1 << 16
+"""Characters read at a time from a manifest file (a few copies of a block are what reading
+costs in memory; the block is large enough that a step per block costs nothing)."""
 
 log = logging.getLogger("gate")
 STDIN = "-"
@@ -224,29 +232,78 @@ def load_paths(
     as it is parsed, and none is kept."""
     result = LoadResult(sink=sink)
     for name in discover(paths):
-        if name == STDIN:
-            if stdin is not None:
-                text = stdin.read()
-            else:
-                try:  # bytes, decoded as files are: a bad byte is a finding, not a traceback
-                    text = sys.stdin.buffer.read().decode("utf-8-sig")
-                except UnicodeDecodeError as exc:
-                    result.files.append(name)
-                    message = f"not UTF-8 text: {exc.reason}"
-                    result.invalid.append(InvalidDocument(name, 1, message))
-                    continue
-        else:
-            try:
-                text = Path(name).read_text(encoding="utf-8-sig")
-            except UnicodeDecodeError as exc:
-                result.files.append(name)
-                result.invalid.append(InvalidDocument(name, 1, f"not UTF-8 text: {exc.reason}"))
-                continue
-            except OSError as exc:
-                raise LoadError(f"{name}: {exc.strerror or exc}") from exc
-        result.files.append(name)
-        load_text(text, name, result)
+        if name != STDIN:
+            _load_file(name, result)
+        elif stdin is not None:
+            result.files.append(name)
+            load_text(stdin.read(), name, result)
+        else:  # bytes, decoded as files are: a bad byte is a finding, not a traceback
+            _load_bytes(sys.stdin.buffer.read(), name, result)
     return result
+
+
+def _load_file(name: str, result: LoadResult) -> None:
+    """One file. A regular file is read a block at a time and a YAML stream parsed document by
+    document as it is read, so memory holds a block and one document, never the whole text (a
+    JSON file is one value, read whole); a pipe such as <(helm template ...) is read whole.
+
+    The bytes are checked as UTF-8 first, so that a bad byte anywhere makes the file one
+    invalid document (kubectl cannot read it either) before any object of it is taken.
+    """
+    try:
+        with open(name, "rb") as raw:
+            if not stat.S_ISREG(os.fstat(raw.fileno()).st_mode):
+                _load_bytes(raw.read(), name, result)
+                return
+            result.files.append(name)
+            problem = _utf8_problem(raw)
+            if problem is not None:
+                result.invalid.append(InvalidDocument(name, 1, f"not UTF-8 text: {problem}"))
+                return
+            raw.seek(0)
+            # text mode ends lines as load_text does: "\r\n" and a lone "\r" become "\n"
+            with io.TextIOWrapper(raw, encoding="utf-8-sig") as handle:
+                _load_stream(handle, name, result)
+    except UnicodeDecodeError as exc:  # the file changed since its bytes were checked
+        result.invalid.append(InvalidDocument(name, 1, f"not UTF-8 text: {exc.reason}"))
+    except OSError as exc:
+        raise LoadError(f"{name}: {exc.strerror or exc}") from exc
+
+
+def _load_bytes(data: bytes, name: str, result: LoadResult) -> None:
+    result.files.append(name)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        result.invalid.append(InvalidDocument(name, 1, f"not UTF-8 text: {exc.reason}"))
+        return
+    load_text(text, name, result)
+
+
+def _load_stream(handle: TextIO, name: str, result: LoadResult) -> None:
+    blocks = iter(partial(handle.read, _BLOCK), "")
+    head = ""
+    for block in blocks:  # up to the first character that is not blank
+        head += block
+        if head.strip():
+            break
+    if head.lstrip().startswith(("{", "[")):
+        _load_json(head + handle.read(), name, result)
+        return
+    for chunk_start, chunk in _stream_documents(chain((head,), blocks)):
+        _load_chunk(chunk, chunk_start, name, result)
+
+
+def _utf8_problem(raw: BinaryIO) -> str | None:
+    """Why the bytes of `raw` are not UTF-8 text, or None; read a block at a time."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    try:
+        for block in iter(partial(raw.read, _BLOCK), b""):
+            decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        return exc.reason
+    return None
 
 
 def load_text(text: str, file: str, result: LoadResult | None = None) -> LoadResult:
@@ -258,26 +315,50 @@ def load_text(text: str, file: str, result: LoadResult | None = None) -> LoadRes
     # only line feeds end lines, as in an editor or a CI annotation (str.splitlines() also
     # splits on form feeds, vertical tabs, U+2028...)
     normalized = text.replace("\r\n", "\n").replace("\r", "\n")
-    for chunk_start, chunk in _stream_documents(normalized):
+    for chunk_start, chunk in _stream_documents((normalized,)):
         _load_chunk(chunk, chunk_start, file, result)
     return result
 
 
-def _stream_documents(text: str) -> Iterator[tuple[int, str]]:
-    """`split_documents` over `text` without a list of all its lines: (0-based line offset,
-    text ending in a line feed) of one document at a time, each a slice found by one
-    multi-line search, so a stream of any size is split in the memory of its largest
-    document and without a Python step per line."""
-    start = line = 0
-    for separator in _DOC_SEPARATOR.finditer(text):
-        position = separator.start()
-        if position == 0:
+def _stream_documents(blocks: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """`split_documents` over a text given in `blocks` (all of it, or as it is read), without
+    a list of its lines: (0-based line offset, text ending in a line feed) of one document at a
+    time, found by one multi-line search per block of whole lines, so a stream of any size is
+    split in the memory of a block and its largest document, without a Python step per line."""
+    pieces: list[str] = []  # the current document so far
+    start = 0
+    for text in _whole_lines(blocks):
+        position = 0
+        for separator in _DOC_SEPARATOR.finditer(text):
+            at = separator.start()
+            if at > position:
+                pieces.append(text[position:at])
+            if pieces:  # a `---` on the first line opens the first document
+                document = "".join(pieces)
+                yield start, document
+                start += document.count("\n")
+                pieces = []
+            position = at
+        if position < len(text):
+            pieces.append(text[position:])
+    last = "".join(pieces)
+    yield start, last if last.endswith("\n") else last + "\n"
+
+
+def _whole_lines(blocks: Iterable[str]) -> Iterator[str]:
+    """`blocks` joined again and cut after a line feed: each text holds whole lines (the last
+    one may lack its line feed), so no separator line is ever split between two."""
+    partial_line: list[str] = []
+    for block in blocks:
+        cut = block.rfind("\n") + 1
+        if cut == 0:
+            partial_line.append(block)
             continue
-        yield line, text[start:position]
-        line += text.count("\n", start, position)
-        start = position
-    last = text[start:]
-    yield line, last if last.endswith("\n") else last + "\n"
+        partial_line.append(block[:cut])
+        yield "".join(partial_line)
+        partial_line = [block[cut:]] if cut < len(block) else []
+    if partial_line:
+        yield "".join(partial_line)
 
 
 def _load_json(text: str, file: str, result: LoadResult) -> None:
@@ -363,12 +444,14 @@ def _load_chunk(chunk: str, offset: int, file: str, result: LoadResult) -> None:
             _add_document(data, lines, source, file, result)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        past_end = mark is not None and mark.line >= chunk.count("\n")
-        if past_end and exc.context_mark is not None:
+        end = chunk.count("\n")
+        if mark is not None and mark.line >= end:
             # An error at the end of the stream (an unclosed bracket or quote) points past the
-            # last line; where the unclosed construct began is the line to show.
-            mark = exc.context_mark
-        line = offset + (mark.line + 1 if mark is not None else 1)
+            # last line; where the unclosed construct began is the line to show, or else the
+            # document's last line with content (never the next document's `---`).
+            context = exc.context_mark
+            mark = context if context is not None and context.line < end else None
+        line = offset + (mark.line + 1 if mark is not None else _last_content_line(chunk))
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
             problem = f"{exc.problem} ({exc.context})"
@@ -381,6 +464,16 @@ def _load_chunk(chunk: str, offset: int, file: str, result: LoadResult) -> None:
         result.invalid.append(InvalidDocument(file, offset + 1, f"invalid YAML: {exc}"))
     finally:
         loader.dispose()
+
+
+def _last_content_line(chunk: str) -> int:
+    """1-based line of the last line of `chunk` that is neither blank nor a comment."""
+    lines = chunk.split("\n")
+    for index in range(len(lines) - 1, -1, -1):
+        text = lines[index].strip()
+        if text and not text.startswith("#"):
+            return index + 1
+    return 1
 
 
 def _add_document(

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+import gate.load
 from gate.load import (
     InvalidDocument,
     KubeObject,
@@ -923,7 +924,6 @@ _EXACT_PATH_DOCUMENTS = {
 def _exactly(text: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     """`load_text` as it was before the one-pass construction: every document through PyYAML's
     SafeConstructor and `_record_lines`."""
-    import gate.load
 
     def refuse(*args: Any) -> Any:
         raise gate.load._NotPlain
@@ -982,3 +982,101 @@ def test_one_pass_construction_matches_pyyaml_on_the_corpus(
     for path in files:
         text = path.read_text(encoding="utf-8-sig")
         assert _outcome(text) == _exactly(text, monkeypatch), path.name
+
+
+# ------------------------------------------------------------------ reading a block at a time
+
+
+def _loaded(path: Path, whole: bool = False) -> Any:
+    result = load_text(path.read_text(), str(path)) if whole else load_paths([str(path)])
+    objects = [(o.data, o.lines, o.source, o.list_path) for o in result.objects]
+    return objects, result.invalid, result.documents, result.skipped_documents, result.files
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 7, 64])
+def test_a_file_read_in_blocks_loads_as_its_whole_text(
+    tmp_path: Path, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Separators, CRLF pairs, a lone CR and the last unended line all fall across block
+    boundaries at some block size: the result is the one of the text read whole."""
+    text = (
+        "---\r\n# Source: chart/a.yaml\r\napiVersion: v1\r\nkind: ConfigMap\r\n"
+        "metadata: {name: a}\r\ndata:\r\n  x: |\r\n    ---\r\n    not a separator\r\n"
+        "--- # next\rapiVersion: v1\rkind: Secret\rmetadata: {name: b}\r"
+        "---\n\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: c}\n"
+        "spec: {containers: [{name: c, image: 'nginx:1.27'}]}\n"
+        "---\nbroken: [\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}"
+    )
+    path = tmp_path / "stream.yaml"
+    path.write_bytes(text.encode())
+    whole = _loaded(path, whole=True)
+    monkeypatch.setattr(gate.load, "_BLOCK", block)
+    assert _loaded(path)[:4] == whole[:4]
+    objects, invalid, documents, _, _ = whole
+    assert [o[0]["metadata"]["name"] for o in objects] == ["a", "b", "c", "d"]
+    assert objects[0][2] == "chart/a.yaml"
+    assert [i.line for i in invalid] == [22]  # `broken: [`, not the `---` after it
+    assert documents == 4  # the broken one is not counted
+    assert objects[3][1][("metadata", "name")] == 26
+
+
+def test_the_corpus_read_in_small_blocks_loads_as_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real Helm output and release bundles, read 4 KiB at a time."""
+    corpus = paths.require_shared(paths.CORPUS, "the manifest corpus (../shared/corpus)")
+    files = sorted(corpus.glob("*.yaml"))
+    assert files
+    for path in files:
+        whole = load_text(path.read_text(encoding="utf-8-sig"), str(path))
+        monkeypatch.setattr(gate.load, "_BLOCK", 4096)
+        streamed = load_paths([str(path)])
+        monkeypatch.undo()
+        assert [(o.data, o.lines, o.source) for o in streamed.objects] == [
+            (o.data, o.lines, o.source) for o in whole.objects
+        ], path.name
+        assert streamed.invalid == whole.invalid, path.name
+
+
+def test_a_bad_byte_after_the_first_blocks_makes_the_file_one_invalid_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No object of a file with a byte that is not UTF-8 is taken, wherever the byte is: the
+    bytes are checked before the documents are parsed."""
+    good = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n" * 50
+    path = tmp_path / "late.yaml"
+    path.write_bytes(good.encode() + b"data: {a: \xff}\n")
+    monkeypatch.setattr(gate.load, "_BLOCK", 64)
+    taken: list[KubeObject] = []
+    result = load_paths([str(path)], sink=taken.append)
+    assert taken == [] and result.object_count == 0
+    assert result.invalid == [InvalidDocument(str(path), 1, "not UTF-8 text: invalid start byte")]
+    assert result.files == [str(path)]
+
+
+def test_a_large_file_is_loaded_in_the_memory_of_a_document_not_of_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deployments read 16 KiB at a time and handed to a sink that keeps nothing: the most
+    Python holds at once is a few blocks and a document, the same for 0.4 MB as for 2 MB,
+    never the text of the file (tracemalloc counts every allocation; strings are not interned
+    here, as the interpreter's table of them grows by what the process did before)."""
+    import tracemalloc
+
+    monkeypatch.setattr(gate.load, "_BLOCK", 1 << 14)
+    monkeypatch.setattr(gate.load, "_INTERNED", -1)
+    document = PLAIN_DEPLOYMENT + "---\n"
+    peaks = {}
+    for size in (400_000, 2_000_000):
+        path = tmp_path / f"{size}.yaml"
+        path.write_text(document * (size // len(document)))
+        tracemalloc.start()
+        try:
+            result = load_paths([str(path)], sink=lambda obj: None)
+            _, peaks[size] = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert result.object_count == size // len(document)
+    grown = peaks[2_000_000] - peaks[400_000]
+    assert grown < 160_000, f"1.6 MB more text took {grown / 1e3:.0f} kB more ({peaks})"
+    assert peaks[2_000_000] < 1_000_000, peaks
