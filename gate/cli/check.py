@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,7 +132,7 @@ def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
     # the stages are imported here, not at start-up: `--version` and `--help` need none, and
     # each run only the ones it uses (the network stack only to resolve, see gate.pipeline)
     from gate.cli.settings import Settings, load_settings_file
-    from gate.report import RenderContext, render
+    from gate.report import RenderContext, render, render_pieces
     from gate.report.progress import ProgressLine
     from gate.verdict import Verdict
 
@@ -171,22 +172,41 @@ def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
             click.echo(f"pullgate: warning: cannot write the step summary: {exc}", err=True)
     color = params["color"] if params["color"] is not None else color_default()
     stdout_context = replace(context, color=color and fmt == "text")
-    echo_in_pieces(render(fmt, result, stdout_context), stdout_context.color)
+    echo_in_pieces(render_pieces(fmt, result, stdout_context), stdout_context.color)
     sys.exit(code)
 
 
-def echo_in_pieces(text: str, color: bool, piece: int = 1 << 20) -> None:
-    """`click.echo(text)` a megabyte at a time, cut after a line feed (no escape sequence
-    spans one): click's copy without colour codes and the encoded bytes then cost a piece
-    each, not the whole report each (tens of megabytes on a large set)."""
+def echo_in_pieces(texts: Iterable[str], color: bool, piece: int = 1 << 20) -> None:
+    """`click.echo` of the report as it is made, a megabyte at a time, each cut after a line
+    feed (no escape sequence spans two): click's copy without colour codes and the encoded
+    bytes then cost a piece each, not the whole report each (tens of megabytes on a large
+    set), and a report made an entry at a time is never whole in memory."""
+    pending: list[str] = []
+    size = 0
+    for text in texts:
+        pending.append(text)
+        size += len(text)
+        if size >= piece:
+            rest = _echo_lines("".join(pending), color, piece)
+            pending, size = [rest], len(rest)
+    rest = _echo_lines("".join(pending), color, piece)
+    if rest:
+        click.echo(rest, nl=False, color=color)
+
+
+def _echo_lines(text: str, color: bool, piece: int) -> str:
+    """Echo `text` up to its last line feed in pieces cut after line feeds (a line longer
+    than a piece whole); return what follows the last line feed."""
     start = 0
-    while start < len(text):
-        end = len(text)
+    last = text.rfind("\n") + 1
+    while start < last:
+        end = last
         if end - start > piece:
             cut = text.rfind("\n", start, start + piece)
-            end = cut + 1 if cut >= start else start + piece
+            end = cut + 1 if cut >= start else text.find("\n", start + piece) + 1
         click.echo(text[start:end], nl=False, color=color)
         start = end
+    return text[last:]
 
 
 def preflight_report(path: str) -> None:

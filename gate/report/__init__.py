@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -49,3 +49,16 @@ def renderer(fmt: str) -> Renderer:
 
 def render(fmt: str, result: CheckResult, context: RenderContext) -> str:
     return renderer(fmt)(result, context)
+
+
+def render_pieces(fmt: str, result: CheckResult, context: RenderContext) -> Iterator[str]:
+    """The report in the pieces its format makes (JSON: an entry at a time, so that a large
+    report written as it is made is never whole in memory; the others: their text)."""
+    module = importlib.import_module(f"gate.report.{FORMATS[fmt]}")
+    pieces: Callable[[CheckResult, RenderContext], Iterator[str]] | None = getattr(
+        module, "pieces", None
+    )
+    if pieces is None:
+        yield renderer(fmt)(result, context)
+    else:
+        yield from pieces(result, context)

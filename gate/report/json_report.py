@@ -55,21 +55,25 @@ def unchecked_dict(unchecked: UncheckedImage) -> dict[str, Any]:
 
 
 def render(result: CheckResult, context: RenderContext) -> str:
-    """`json.dumps(build(...), indent=2)`, byte for byte, written one entry at a time: a
-    report of tens of thousands of locations never exists as one nested value beside its
-    text (on 20,000 objects that value took more memory than everything else)."""
-    parts = ["{"]
+    """`json.dumps(build(...), indent=2)`, byte for byte (see `pieces`)."""
+    return "".join(pieces(result, context))
+
+
+def pieces(result: CheckResult, context: RenderContext) -> Iterator[str]:
+    """The report of `render`, one entry at a time: a report of tens of thousands of locations
+    never exists as one nested value beside its text (on 20,000 objects that value took more
+    memory than everything else), nor whole when it is written as it is made."""
+    yield "{"
     for index, (key, value) in enumerate(_fields(result, context.show_suppressed)):
-        parts.append(("\n  " if index == 0 else ",\n  ") + json.dumps(key) + ": ")
+        yield ("\n  " if index == 0 else ",\n  ") + json.dumps(key) + ": "
         if not _is_rows(value):
-            parts.append(_indented(value, 1))
+            yield _indented(value, 1)
             continue
         count = 0
         for count, entry in enumerate(value, 1):
-            parts.append(("[\n    " if count == 1 else ",\n    ") + _indented(entry, 2))
-        parts.append("\n  ]" if count else "[]")
-    parts.append("\n}\n")
-    return "".join(parts)
+            yield ("[\n    " if count == 1 else ",\n    ") + _indented(entry, 2)
+        yield "\n  ]" if count else "[]"
+    yield "\n}\n"
 
 
 def _indented(value: Any, depth: int) -> str:
