@@ -7,12 +7,21 @@ they rely on. `gate.extract` fills them in from the loaded objects.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 from gate.load import PathKey
 
 DEFAULT_NAMESPACE = "default"
+
+ANNOTATION_DOMAIN = "pullgate.io/"
+"""The annotations pullgate reads (its ignore annotations); a pod keeps only these."""
+
+NO_ENTRIES: Mapping[str, Any] = MappingProxyType({})
+"""The empty mapping of every pod without node selectors, affinity or pullgate annotations:
+one, not a dict per pod (20,000 pods kept as many)."""
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -130,16 +139,17 @@ class PodSpec:
     """Line of the `serviceAccountName` (or deprecated `serviceAccount`) value."""
     image_pull_secrets: tuple[tuple[str, int], ...] = ()
     """(name, line) of each `imagePullSecrets` entry that names a secret."""
-    node_selector: dict[str, str] = field(default_factory=dict)
-    affinity: dict[str, Any] = field(default_factory=dict)
-    annotations: dict[str, str] = field(default_factory=dict)
-    """The object's annotations, overlaid with its pod template's."""
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    affinity: Mapping[str, Any] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    """The object's annotations under `ANNOTATION_DOMAIN`, overlaid with its pod template's
+    (no rule reads the others, so they are not kept)."""
     secret_refs: tuple[SecretRef, ...] = ()
     """Every reference to a Secret: container by container (env, then envFrom), then volumes."""
     image_volumes: tuple[Container, ...] = ()
     """Image volumes (`volumes[].image`): the kubelet pulls them with the pod's credentials
     before any container starts, and the pod fails if one does not pull."""
-    annotation_lines: dict[str, int] = field(default_factory=dict)
+    annotation_lines: Mapping[str, int] = field(default_factory=dict)
     """Line of each annotation in `annotations`, to locate findings about them."""
     empty_pull_secrets: tuple[int, ...] = ()
     """Line of each `imagePullSecrets` entry with no name (`- name: ""`, `- {}`). The API

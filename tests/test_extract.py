@@ -373,6 +373,7 @@ ARGO_AND_KNATIVE = textwrap.dedent(
         metadata:
           annotations:
             owner: team-b
+            pullgate.io/ignore-image-latest-tag: "team-b's canary"
         spec:
           serviceAccountName: rollout-sa
           containers:
@@ -439,7 +440,7 @@ def test_argo_rollouts_and_knative_are_read_by_their_own_rules() -> None:
         ("containers", "patch-only", None),
     ]
     assert rollout.service_account == "rollout-sa"
-    assert rollout.annotations == {"owner": "team-b"}
+    assert rollout.annotations == {"pullgate.io/ignore-image-latest-tag": "team-b's canary"}
     assert summary(purple) == [("containers", "demo", "argoproj/rollouts-demo:purple")]
     assert summary(orange) == [("containers", "demo", "argoproj/rollouts-demo:orange")]
     assert orange.containers[0].line == line_of_text(text, "rollouts-demo:orange")
@@ -544,13 +545,52 @@ def test_annotations_object_overlaid_with_pod_template() -> None:
         """
     )
     (pod,) = pods_of(text)
-    assert pod.annotations == {
-        "pullgate.io/ignore-image-latest-tag": "template reason",
-        "only-object": "o",
-        "number": "3",
-        "only-template": "t",
-        "empty": "",
+    assert pod.annotations == {"pullgate.io/ignore-image-latest-tag": "template reason"}
+    assert pod.annotation_lines == {
+        "pullgate.io/ignore-image-latest-tag": line_of_text(text, "template reason")
     }
+
+
+def test_only_pullgate_annotations_are_kept() -> None:
+    """No rule reads other annotations; a pod without pullgate's keeps none (20,000 pods
+    would otherwise keep 20,000 copies of their owners' and tools' annotations)."""
+    text = textwrap.dedent(
+        """\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: web
+          annotations:
+            pullgate.io/ignore-secret-ref-missing: "made by the operator"
+            only-object: "o"
+            number: 3
+        spec:
+          template:
+            metadata:
+              annotations:
+                pullgate.io/ignore-image-latest-tag: "template reason"
+                only-template: "t"
+                empty:
+            spec:
+              containers: [{name: c, image: "nginx:latest"}]
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: other
+          annotations: {deployment.kubernetes.io/revision: "3"}
+        spec:
+          template:
+            spec:
+              containers: [{name: c, image: "nginx:1"}]
+        """
+    )
+    web, other = pods_of(text)
+    assert web.annotations == {
+        "pullgate.io/ignore-secret-ref-missing": "made by the operator",
+        "pullgate.io/ignore-image-latest-tag": "template reason",
+    }
+    assert other.annotations == {} and other.annotation_lines == {}
 
 
 def test_pod_annotations_are_its_own() -> None:
@@ -560,13 +600,13 @@ def test_pod_annotations_are_its_own() -> None:
         kind: Pod
         metadata:
           name: p
-          annotations: {a: "1"}
+          annotations: {a: "1", pullgate.io/ignore-image-latest-tag: "1"}
         spec:
           containers: [{name: c, image: "nginx:1"}]
         """
     )
     (pod,) = pods_of(text)
-    assert pod.annotations == {"a": "1"}
+    assert pod.annotations == {"pullgate.io/ignore-image-latest-tag": "1"}
 
 
 def test_cronjob_annotations_come_from_object_and_pod_template() -> None:
@@ -576,20 +616,20 @@ def test_cronjob_annotations_come_from_object_and_pod_template() -> None:
         kind: CronJob
         metadata:
           name: nightly
-          annotations: {from: object, keep: "yes"}
+          annotations: {pullgate.io/from: object, pullgate.io/keep: "yes"}
         spec:
           schedule: "0 0 * * *"
           jobTemplate:
             spec:
               template:
                 metadata:
-                  annotations: {from: template}
+                  annotations: {pullgate.io/from: template}
                 spec:
                   containers: [{name: c, image: "backup:1"}]
         """
     )
     (pod,) = pods_of(text)
-    assert pod.annotations == {"from": "template", "keep": "yes"}
+    assert pod.annotations == {"pullgate.io/from": "template", "pullgate.io/keep": "yes"}
 
 
 def test_image_pull_secrets_names_and_lines() -> None:

@@ -10,7 +10,7 @@ unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +18,11 @@ from gate.extract.fields import Problems, api_strings, dotted, str_dict, str_or_
 from gate.extract.secret_refs import container_secret_refs, image_pull_secrets, volume_secret_refs
 from gate.load import KubeObject, PathKey, get_path
 from gate.workload import (
+    ANNOTATION_DOMAIN,
     CONTAINER_FIELDS,
     DEFAULT_NAMESPACE,
     IMAGE_VOLUME_FIELD,
+    NO_ENTRIES,
     Container,
     ObjectRef,
     PodSpec,
@@ -190,8 +192,8 @@ def build(obj: KubeObject, layout: Layout, default_namespace: str = DEFAULT_NAME
         service_account_line=account[1] if account else None,
         image_pull_secrets=pull_secrets,
         empty_pull_secrets=empty_pull_secrets,
-        node_selector=selector,
-        affinity=affinity,
+        node_selector=selector or NO_ENTRIES,
+        affinity=affinity or NO_ENTRIES,
         annotations=annotations,
         secret_refs=tuple(secret_refs),
         annotation_lines=annotation_lines,
@@ -229,7 +231,7 @@ def _container(obj: KubeObject, slot: Slot) -> Container | None:
         return None
     name = slot.name or str(entry.get("name", f"{slot.field}[{slot.path[-1]}]"))
     policy = str_or_none(entry.get("imagePullPolicy"))
-    value_path: PathKey = (*slot.path, "image")
+    value_path = _shared((*slot.path, "image"))
     value = entry.get("image")
     if value in (None, "") and slot.inherit is not None:
         inherited = get_path(obj.data, slot.inherit)
@@ -238,6 +240,16 @@ def _container(obj: KubeObject, slot: Slot) -> Container | None:
     if value in (None, "") and not slot.required:
         return None
     return image_value(obj, name, slot.field, value, value_path, policy, owner_path=slot.path)
+
+
+_SHARED_PATHS: dict[PathKey, PathKey] = {}
+
+
+def _shared(path: PathKey) -> PathKey:
+    """One tuple for each path kept in a `Container` (every Deployment's first container has
+    the same image path): the kept pods hold one copy, not one per object. Paths are the
+    manifests' shape (fields and list indexes), so there are few of them."""
+    return _SHARED_PATHS.setdefault(path, path)
 
 
 def image_value(
@@ -354,8 +366,9 @@ def _named_secrets(obj: KubeObject, lists: Sequence[PathKey]) -> list[SecretRef]
 
 def annotations_of(
     obj: KubeObject, template_meta_path: PathKey | None
-) -> tuple[dict[str, str], dict[str, int]]:
-    """The object's annotations overlaid with its pod template's, and the line of each."""
+) -> tuple[Mapping[str, str], Mapping[str, int]]:
+    """The object's pullgate annotations (`ANNOTATION_DOMAIN`) overlaid with its pod
+    template's, and the line of each."""
     annotations: dict[str, str] = {}
     lines: dict[str, int] = {}
     for meta_path in [("metadata",), template_meta_path]:
@@ -364,6 +377,7 @@ def annotations_of(
         meta = get_path(obj.data, meta_path)
         values = str_dict(meta.get("annotations")) if isinstance(meta, dict) else {}
         for key, value in values.items():
-            annotations[key] = value
-            lines[key] = obj.line_of((*meta_path, "annotations", key))
-    return annotations, lines
+            if key.startswith(ANNOTATION_DOMAIN):
+                annotations[key] = value
+                lines[key] = obj.line_of((*meta_path, "annotations", key))
+    return (annotations, lines) if annotations else (NO_ENTRIES, NO_ENTRIES)

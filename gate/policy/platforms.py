@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +85,7 @@ def pod_platforms(pod: PodSpec, defaults: Sequence[Platform] = DEFAULT_PLATFORMS
     return result
 
 
-def _required_terms(affinity: dict[str, Any]) -> list[list[_Requirement] | None] | None:
+def _required_terms(affinity: Mapping[str, Any]) -> list[list[_Requirement] | None] | None:
     """The required node-selector terms (ORed), None where there is no required affinity.
 
     As `NewLazyErrorNodeSelector` parses them: a term with neither `matchExpressions` nor
@@ -93,7 +93,7 @@ def _required_terms(affinity: dict[str, Any]) -> list[list[_Requirement] | None]
     a required affinity without terms matches no node (the API server rejects it anyway:
     `ValidateNodeSelector`, "must have at least one node selector term").
     """
-    node = affinity.get("nodeAffinity") if isinstance(affinity, dict) else None
+    node = affinity.get("nodeAffinity") if isinstance(affinity, Mapping) else None
     required = node.get("requiredDuringSchedulingIgnoredDuringExecution") if node else None
     if not isinstance(required, dict):
         return None

@@ -16,9 +16,9 @@ from gate.display import shown
 from gate.model import Finding
 from gate.reference import InvalidReference, parse_reference
 from gate.rules import RULES
-from gate.workload import PodSpec
+from gate.workload import ANNOTATION_DOMAIN, PodSpec
 
-ANNOTATION_PREFIX = "pullgate.io/ignore-"
+ANNOTATION_PREFIX = f"{ANNOTATION_DOMAIN}ignore-"
 
 _ObjectKey = tuple[str, str, str, str]
 
