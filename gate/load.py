@@ -27,9 +27,48 @@ import yaml
 from gate.errors import GateError
 
 try:  # the C loader is an order of magnitude faster on large release manifests
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+_STR = "tag:yaml.org,2002:str"
+_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp", "binary")
+)
+"""The scalar tags SafeConstructor builds from a scalar node (any other it refuses there)."""
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+class _Loader(_SafeLoader):
+    """PyYAML's safe loader, with a faster answer to the parser's question of each scalar's
+    tag (asked for every scalar of every document).
+
+    PyYAML tries the patterns of the implicit resolvers keyed on the scalar's first character
+    each time, though the answer depends on the value alone (this loader adds no resolver, by
+    value or by path): a plain scalar whose first character starts no pattern is a string at
+    once, and the others' answers are kept (manifests repeat `name`, `true`, `80` in every
+    document).
+    """
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is not yaml.ScalarNode:
+            return _SEQ if kind is yaml.SequenceNode else _MAP
+        if not implicit[0] or (value and value[0] not in _PATTERN_STARTS):
+            return _STR
+        tag = _PLAIN_TAGS.get(value)
+        if tag is None:
+            tag = str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+            if len(_PLAIN_TAGS) < _PLAIN_TAGS_KEPT:
+                _PLAIN_TAGS[value] = tag
+        return tag
+
+
+_PATTERN_STARTS = frozenset(key for key in _Loader.yaml_implicit_resolvers if key)
+"""First characters of which an implicit resolver tries its pattern (`y`, `0`, `~`, ...)."""
+_PLAIN_TAGS: dict[str, str] = {}
+"""The tag of each plain scalar starting with one of `_PATTERN_STARTS` seen so far."""
+_PLAIN_TAGS_KEPT = 8192
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _BLOCK = 1 << 16
@@ -503,15 +542,6 @@ def _node_budget(size: int) -> int:
     return 10 * size + 10_000
 
 
-_STR = "tag:yaml.org,2002:str"
-_SCALAR_TAGS = frozenset(
-    f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp", "binary")
-)
-"""The scalar tags SafeConstructor builds from a scalar node (any other it refuses there)."""
-_MAP = "tag:yaml.org,2002:map"
-_SEQ = "tag:yaml.org,2002:seq"
-
-
 _INTERNED = 80
 """Strings up to this length are shared between documents (keys, names, images, labels)."""
 
@@ -586,6 +616,9 @@ def _construct_plain(loader: Any, root: yaml.Node, offset: int, lines: dict[Path
         return build(root, ())
     finally:
         _reset(loader)
+        # `build` refers to itself: without this the function, the document's nodes and
+        # `lines` would form a cycle that only the garbage collector frees, late and at a cost
+        build = None  # type: ignore[assignment]
 
 
 def _reset(loader: Any) -> None:

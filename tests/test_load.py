@@ -1080,3 +1080,137 @@ def test_a_large_file_is_loaded_in_the_memory_of_a_document_not_of_the_file(
     grown = peaks[2_000_000] - peaks[400_000]
     assert grown < 160_000, f"1.6 MB more text took {grown / 1e3:.0f} kB more ({peaks})"
     assert peaks[2_000_000] < 1_000_000, peaks
+
+
+# --------------------------------------------------------------------------- tags of scalars
+
+_TRICKY_SCALARS = [
+    "yes",
+    "Yes",
+    "YES",
+    "no",
+    "No",
+    "NO",
+    "on",
+    "On",
+    "ON",
+    "off",
+    "Off",
+    "OFF",
+    "y",
+    "Y",
+    "n",
+    "N",
+    "true",
+    "True",
+    "TRUE",
+    "tRue",
+    "false",
+    "~",
+    "null",
+    "Null",
+    "NULL",
+    "nULL",
+    "0",
+    "-0",
+    "+1",
+    "012",
+    "0o17",
+    "0x1F",
+    "0b101",
+    "1_000",
+    "190:20:30",
+    "1.5",
+    "-.5",
+    ".inf",
+    "-.Inf",
+    ".NaN",
+    ".nan",
+    "1e3",
+    "6.8523015e+5",
+    "2001-12-14",
+    "2001-12-14t21:59:43.10-05:00",
+    "<",
+    "<=",
+    "=x",
+    "nginx",
+    "namespace",
+    "team",
+    "true1",
+    "on-call",
+    "nullable",
+    "0.0.0.0",
+    "1.2.3",
+    "+inf",
+    "x-1",
+    "oN",
+]
+_QUOTED_ONLY = ["!", "&", "*", "", " "]  # indicators and blanks: a scalar only when quoted
+
+
+@pytest.mark.parametrize("style", ["plain", "single", "double", "key"])
+def test_scalars_get_the_tags_pyyaml_gives_them(style: str) -> None:
+    """gate.load's loader answers the parser's tag question faster (a first character that
+    starts no pattern is a string at once, other answers are kept): every scalar still gets
+    PyYAML's own tag, plain or quoted, as a value or a key, and again the second time."""
+    values = _TRICKY_SCALARS + (_QUOTED_ONLY if style in ("single", "double") else [])
+    lines = []
+    for index, value in enumerate(values):
+        if style == "key":
+            lines.append(f'"{index}": {{{value}: {index}}}')
+        else:
+            written = {"plain": value, "single": f"'{value}'", "double": f'"{value}"'}[style]
+            lines.append(f'"{index}": {written}')
+    document = "\n".join(lines) + "\n"
+    manifest = "apiVersion: v1\nkind: X\nd:\n" + textwrap.indent(document, "  ")
+    expected = _loaded_by(yaml.CSafeLoader, document)
+    assert isinstance(expected, dict) and len(expected) == len(values)
+    for _ in range(2):
+        assert _loaded_by(gate.load._Loader, document) == expected
+        assert load_text(manifest, "f.yaml").objects[0].data["d"] == expected
+    # a plain `=` (the value tag) and a plain `<<` key (a merge of a scalar) are refused alike
+    for refused in ("a: =\n", "a: {<<: 1}\n"):
+        expected = _loaded_by(yaml.CSafeLoader, refused)
+        assert isinstance(expected, str)
+        assert _loaded_by(gate.load._Loader, refused) == expected
+        assert expected in load_text(refused, "f.yaml").invalid[0].message
+
+
+def _loaded_by(loader: Any, text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=loader)  # both are safe loaders
+    except yaml.YAMLError as exc:
+        return str(getattr(exc, "problem", exc)).split(",")[0]
+
+
+def test_the_loader_adds_no_resolver() -> None:
+    """A resolver by path, or one tried for every first character, would make a scalar's tag
+    depend on more than its value (what gate.load's loader assumes)."""
+    assert not gate.load._Loader.yaml_path_resolvers
+    assert None not in gate.load._Loader.yaml_implicit_resolvers
+    assert gate.load._Loader.yaml_implicit_resolvers == yaml.CSafeLoader.yaml_implicit_resolvers
+
+
+def test_the_corpus_loads_to_what_pyyaml_loads() -> None:
+    """Every document of the real published manifests, as PyYAML's own CSafeLoader reads it."""
+    corpus = paths.require_shared(paths.CORPUS, "the manifest corpus (../shared/corpus)")
+    files = sorted(corpus.glob("*.yaml"))
+    assert files
+    for path in files:
+        text = path.read_text(encoding="utf-8-sig")
+        result = load_text(text, path.name)
+        documents = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d is not None]
+        kube = [
+            d for d in documents if isinstance(d, dict) and d.get("apiVersion") and d.get("kind")
+        ]
+        expanded = []
+        for data in kube:
+            if str(data["kind"]).endswith("List") and isinstance(data.get("items"), list):
+                expanded.extend(
+                    i
+                    for i in data["items"]
+                    if isinstance(i, dict) and i.get("apiVersion") and i.get("kind")
+                )
+            else:
+                expanded.append(data)
+        assert [o.data for o in result.objects] == expanded, path.name
