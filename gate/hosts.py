@@ -30,11 +30,6 @@ from gate.addresses import split_host
 from gate.pem import ca_file_problem, client_pair_problem
 from gate.reference import DEFAULT_DOMAIN, DOCKER_HUB_API
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 log = logging.getLogger(__name__)
 
 PULL, RESOLVE, PUSH, REFERRERS = "pull", "resolve", "push", "referrers"
@@ -327,7 +322,7 @@ def load_host_dir(directory: Path, root: Path | None = None) -> tuple[Host, ...]
         return (_cert_files_host(directory, shown),)
     try:
         return parse_hosts_toml(data.decode("utf-8"), directory, shown)
-    except (HostsError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (HostsError, _toml().TOMLDecodeError, UnicodeDecodeError) as exc:
         log.warning(
             "%s: containerd cannot use it (%s) and falls back to the certificate files in %s; "
             "so does pullgate",
@@ -356,10 +351,19 @@ def _cert_files_host(directory: Path, source: str) -> Host:
     )
 
 
+def _toml() -> Any:
+    """The TOML parser, imported only when a hosts.toml is read (not on every run)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    return tomllib
+
+
 def parse_hosts_toml(text: str, base_dir: Path, source: str) -> tuple[Host, ...]:
     """The `[host."…"]` entries in the order written, then `server` (or the registry itself).
     Relative certificate paths are relative to the host directory, as containerd makes them."""
-    document = tomllib.loads(text)
+    document = _toml().loads(text)
     tables = document.get("host", {})
     if not isinstance(tables, dict):
         raise HostsError('`host` must be a table of `[host."URL"]` entries')

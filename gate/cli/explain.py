@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-
 import click
 
 from gate.cli.app import fail
@@ -26,6 +24,8 @@ def explain(rule_id: str | None) -> None:
             click.echo(f"{rule.id:<{width}}  {rule.severity.value:<7}  {rule.title}")
         return
     if rule_id not in RULES:
+        import difflib  # only to suggest a rule's name (every run imports this module)
+
         close = difflib.get_close_matches(rule_id, list(RULES), n=3)
         suggestion = f" (did you mean {', '.join(close)}?)" if close else ""
         fail(f"unknown rule {rule_id!r}{suggestion}; `pullgate explain` lists them")

@@ -7,7 +7,6 @@ the line is cleared at the end so the report starts on a fresh line.
 from __future__ import annotations
 
 import os
-import shutil
 from typing import TextIO
 
 
@@ -25,6 +24,8 @@ class ProgressLine:
     def __call__(self, done: int, total: int, reference: str) -> None:
         if not self.enabled:
             return
+        import shutil  # on a terminal only (shutil costs a pre-commit run 5 ms to import)
+
         width = shutil.get_terminal_size((80, 20)).columns - 1
         text = f"Resolving {done}/{total} {reference}"
         if len(text) > width:

@@ -57,6 +57,8 @@ def test_an_offline_check_loads_no_network_stack(tmp_path: Path) -> None:
     modules = imported("check", "--offline", "--format", "json", str(manifest))
     assert "gate.report.json_report" in modules  # it did run
     assert "gate.report.sarif" not in modules  # one report module per format asked for
+    assert "tomllib" not in modules  # only to read a containerd hosts.toml
+    assert not modules & {"shutil", "difflib"}  # only on a terminal, only to suggest a rule
     assert not modules & {*NETWORK, *REGISTRY}, sorted(modules & {*NETWORK, *REGISTRY})
 
 
