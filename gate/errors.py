@@ -6,7 +6,7 @@ single `except GateError` that prints the message and exits with `exit_code`.
 
 from __future__ import annotations
 
-from gate.verdict import EXIT_USAGE
+from gate.exits import EXIT_USAGE
 
 
 class GateError(Exception):

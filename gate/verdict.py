@@ -1,4 +1,5 @@
-"""The gate's verdict: the exit codes of the contract and how findings decide between them.
+"""The gate's verdict: how findings decide between the exit codes of the contract
+(`gate.exits`).
 
 A base module: the policy stage, the reports, `pin` and the CLI all read the verdict from here,
 so none of them needs to import another to learn what exit 3 means.
@@ -10,16 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from gate.exits import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 from gate.rules import Severity
-
-EXIT_OK = 0
-EXIT_VIOLATIONS = 1
-EXIT_USAGE = 2
-EXIT_UNVERIFIED = 3
-EXIT_SIGINT = 130
-"""Interrupted (Ctrl-C): 128 + SIGINT, as a shell reports it."""
-EXIT_SIGTERM = 143
-"""Terminated (how CI cancels a job): 128 + SIGTERM."""
 
 UNVERIFIED_RULES = frozenset(
     {"image-registry-unreachable", "image-pull-unverified", "image-platform-unverified"}

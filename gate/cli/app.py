@@ -7,7 +7,6 @@ that CI would read as a verdict.
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import threading
@@ -19,9 +18,7 @@ import click
 from gate import __version__
 from gate.display import TEXT_LIMIT, shown
 from gate.errors import GateError, Terminated
-from gate.verdict import EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE
-
-log = logging.getLogger("gate")
+from gate.exits import EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE
 
 
 class UsageError(click.UsageError):
@@ -81,7 +78,9 @@ class _Gate(click.Group):
                 _interrupted("SIGINT", EXIT_SIGINT)
             if not isinstance(exc, Exception):
                 raise  # SystemExit and the like
-            log.debug("internal error", exc_info=True)
+            import logging  # only for a crash: `-v` shows its traceback
+
+            logging.getLogger("gate").debug("internal error", exc_info=True)
             click.echo(
                 f"pullgate: internal error: {type(exc).__name__}: {exc} (a bug in pullgate; "
                 "run with -vv for the traceback and please report it)",

@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from gate.cli.app import UsageError, fail
-from gate.cli.logs import configure_logging
 from gate.cli.options import env, shared_options
 from gate.report import FORMATS
 
@@ -131,9 +129,12 @@ def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
     """
     # the stages are imported here, not at start-up: `--version` and `--help` need none, and
     # each run only the ones it uses (the network stack only to resolve, see gate.pipeline)
+    from dataclasses import replace
+
+    from gate.cli.logs import configure_logging  # logging, only once a command runs
     from gate.cli.settings import Settings, load_settings_file
-    from gate.report import RenderContext, render, render_pieces
     from gate.report.progress import ProgressLine
+    from gate.report.render import RenderContext, render, render_pieces
     from gate.verdict import Verdict
 
     configure_logging(params["verbose"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from gate.cli.app import fail
-from gate.rules import RULES
 
 
 @click.command()
@@ -15,6 +14,8 @@ def explain(rule_id: str | None) -> None:
 
     Without RULE_ID, list every rule; `kinds` lists the custom resources read by their own rule.
     """
+    from gate.rules import RULES  # the rules, only when asked (every run imports this module)
+
     if rule_id == "kinds":
         _explain_kinds()
         return

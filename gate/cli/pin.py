@@ -8,10 +8,9 @@ from typing import Any
 import click
 
 from gate.cli.app import UsageError
-from gate.cli.logs import configure_logging
 from gate.cli.options import env, shared_options
 from gate.display import TEXT_LIMIT, shown
-from gate.verdict import EXIT_OK
+from gate.exits import EXIT_OK
 
 
 @click.command()
@@ -38,6 +37,7 @@ def pin(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
     Exit codes as for check: 0 pinned; 1 an image or document blocks the pin; 2 usage error;
     3 a registry could not be reached.
     """
+    from gate.cli.logs import configure_logging  # logging, only once a command runs
     from gate.cli.settings import Settings, load_settings_file  # the stages: only to run
     from gate.load import STDIN
     from gate.pin import read_stdin, run_pin

@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from gate.errors import GateError
+from gate.exits import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 from gate.load import PathKey
 from gate.lock import Lock, LockEntry
 from gate.model import CheckResult, ImageUse, Outcome
 from gate.reference import DEFAULT_TAG, InvalidReference, Reference, parse_reference
-from gate.verdict import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 
 _UNVERIFIED_OUTCOMES = frozenset(
     {

@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gate.display import TEXT_LIMIT, shown
+from gate.exits import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 from gate.model import CheckResult, Finding
 from gate.report import json_report, text_report
 from gate.report.sarif import report_path, severity_order
 from gate.rules import RULES, Severity
-from gate.verdict import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 
 if TYPE_CHECKING:
-    from gate.report import RenderContext
+    from gate.report.render import RenderContext
 
 ANNOTATION_LIMIT = 10
 """Annotations of each kind GitHub keeps per step."""

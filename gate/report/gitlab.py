@@ -27,7 +27,7 @@ from gate.report.sarif import fingerprints, message_with_hint, report_path
 from gate.rules import RULES, Severity
 
 if TYPE_CHECKING:
-    from gate.report import RenderContext
+    from gate.report.render import RenderContext
 
 ENGINE_NAME = "pullgate"
 

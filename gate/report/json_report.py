@@ -11,7 +11,7 @@ from gate.model import CheckResult, Finding, ImageUse
 from gate.workload import UncheckedImage
 
 if TYPE_CHECKING:
-    from gate.report import RenderContext
+    from gate.report.render import RenderContext
 
 REPORT_VERSION = 1
 

@@ -38,7 +38,7 @@ from gate.verdict import UNVERIFIED_RULES
 from gate.workload import PodSpec, SecretRef
 
 if TYPE_CHECKING:
-    from gate.report import RenderContext
+    from gate.report.render import RenderContext
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 

@@ -30,7 +30,7 @@ from gate.rules import RULES, Rule, Severity
 from gate.verdict import UNVERIFIED_RULES
 
 if TYPE_CHECKING:
-    from gate.report import RenderContext
+    from gate.report.render import RenderContext
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 import click
 
 from gate.display import shown, shown_or_none
+from gate.exits import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 from gate.model import CheckResult, Finding, ImageUse, Outcome
 from gate.rules import RULES, Severity
-from gate.verdict import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 
 if TYPE_CHECKING:
-    from gate.report import RenderContext
+    from gate.report.render import RenderContext
 
 _COLORS = {"error": "red", "warning": "yellow", "ok": "green", "skipped": "cyan"}
 

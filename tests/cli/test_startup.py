@@ -46,6 +46,9 @@ def test_version_and_help_load_no_stage(args: tuple[str, ...]) -> None:
     assert not modules & {*NETWORK, *REGISTRY, *STAGES}, sorted(
         modules & {*NETWORK, *REGISTRY, *STAGES}
     )
+    # nor what only a command needs: logging, the rules, the verdict, the report machinery
+    late = {"logging", "gate.rules", "gate.verdict", "gate.report.render", "dataclasses"}
+    assert not modules & late, sorted(modules & late)
 
 
 def test_an_offline_check_loads_no_network_stack(tmp_path: Path) -> None:

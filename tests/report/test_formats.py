@@ -24,7 +24,8 @@ from gate import policy
 from gate.config import IgnoreRule
 from gate.model import CheckResult, Finding, ImageUse, Outcome, Resolution
 from gate.pipeline import CheckOptions, run_check
-from gate.report import FORMATS, RenderContext, github, gitlab, render, sarif
+from gate.report import FORMATS, github, gitlab, sarif
+from gate.report.render import RenderContext, render
 from gate.rules import RULES, Severity
 from gate.verdict import Verdict
 from tests.support import paths

@@ -7,7 +7,7 @@ secret value.
 from __future__ import annotations
 
 from gate.errors import GateError
-from gate.verdict import EXIT_UNVERIFIED, EXIT_USAGE
+from gate.exits import EXIT_UNVERIFIED, EXIT_USAGE
 
 
 class ClusterError(GateError):
