@@ -7,6 +7,7 @@ names the file and line, because a typo in a gate's configuration silently weake
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -477,6 +478,13 @@ class _Parser:
             except ValueError as exc:
                 raise self.fail((*here, "name"), f"{exc}: write <namespace>/<name>") from None
         return {"external_secrets": tuple(result)}
+
+
+def external_secret_item(namespace: str, name: str) -> str:
+    """One `secrets: external:` entry in flow style, declaring the Secret `namespace/name` as
+    made outside the manifests: what a report offers to paste (the reason is the user's)."""
+    quoted = json.dumps(f"{namespace}/{name}")  # a JSON string is a YAML one
+    return f'{{name: {quoted}, reason: "<who creates it>"}}'
 
 
 _IMAGE_SETTINGS = ("pull-secrets", "service-account", "node-selector", "namespace")

@@ -129,12 +129,26 @@ class Finding:
     """Where the suppression is written: `annotation` (in the manifest) or `config`."""
     volume: str | None = None
     """The image volume the finding is about (then `container` is None)."""
+    subject: str | None = None
+    """What the fix creates or corrects, named as `subject_kind` says (the missing Secret's
+    name): the text report's closing digest groups findings by it."""
+    subject_kind: str | None = None
+    """`Secret`, `Secret key` or `ServiceAccount`, when `subject` is set."""
 
     def __post_init__(self) -> None:
         """Every value a report shows a person is escaped and capped (`gate.display`)."""
         for name in ("message", "hint"):
             object.__setattr__(self, name, shown(getattr(self, name), TEXT_LIMIT))
-        for name in ("kind", "namespace", "name", "container", "image", "source", "volume"):
+        for name in (
+            "kind",
+            "namespace",
+            "name",
+            "container",
+            "image",
+            "source",
+            "volume",
+            "subject",
+        ):
             object.__setattr__(self, name, shown_or_none(getattr(self, name)))
 
     @property
@@ -158,6 +172,8 @@ class Finding:
         image: str | None = None,
         source: str | None = None,
         volume: str | None = None,
+        subject: str | None = None,
+        subject_kind: str | None = None,
     ) -> Finding:
         """A finding of `rule_id` at `file:line`, with the rule's default severity."""
         return cls(
@@ -174,6 +190,8 @@ class Finding:
             image=image,
             source=source,
             volume=volume,
+            subject=subject,
+            subject_kind=subject_kind,
         )
 
     @classmethod
@@ -188,6 +206,8 @@ class Finding:
         container: str | None = None,
         image: str | None = None,
         volume: str | None = None,
+        subject: str | None = None,
+        subject_kind: str | None = None,
     ) -> Finding:
         """A finding located in `pod`'s object."""
         obj = pod.object
@@ -204,6 +224,8 @@ class Finding:
             image=image,
             source=obj.source,
             volume=volume,
+            subject=subject,
+            subject_kind=subject_kind,
         )
 
 

@@ -25,6 +25,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import replace
 
+from gate.config import external_secret_item
 from gate.inventory import (
     DEFAULT_SERVICE_ACCOUNT,
     ENFORCE_MOUNTABLE_SECRETS,
@@ -109,14 +110,16 @@ def _elsewhere(names: list[str], namespace: str, what: str) -> str:
     return f" (it exists in {where}; {what} are namespace-scoped)"
 
 
-def _looked_in(inventory: Inventory, namespace: str) -> str:
-    """Where pullgate looked, and how to show it a Secret made elsewhere."""
+def _looked_in(inventory: Inventory, namespace: str, name: str) -> str:
+    """Where pullgate looked, and how to show it a Secret made elsewhere (the config entry to
+    paste, with the names filled in)."""
     sources = ", ".join(inventory.searched) or "nothing"
     text = f" pullgate looked in: {sources}."
     if not any(s.startswith("cluster") for s in inventory.searched):
         text += (
             " If the secret is created outside these manifests, pass `--cluster-state` or "
-            "`--cluster`, or declare it under `secrets: external:` in .pullgate.yaml."
+            "`--cluster`, or declare it in .pullgate.yaml: "
+            f"`secrets: {{external: [{external_secret_item(namespace, name)}]}}`."
         )
     for unreadable in inventory.unreadable_in(namespace):
         text += f" Note: {unreadable.description}."
@@ -135,7 +138,9 @@ def _pull_secret_missing(pod: PodSpec, name: str, line: int, inventory: Inventor
         f"The kubelet would log `Unable to retrieve some image pull secrets ({namespace}/{name})` "
         "and pull without it: ErrImagePull, then ImagePullBackOff, on private images. Create "
         f"the secret in namespace {namespace} (`kubectl create secret docker-registry {name} "
-        f"-n {namespace} ...`), or correct the name." + _looked_in(inventory, namespace),
+        f"-n {namespace} ...`), or correct the name." + _looked_in(inventory, namespace, name),
+        subject=name,
+        subject_kind="Secret",
     )
 
 
@@ -193,8 +198,10 @@ def _secret_ref_missing(pod: PodSpec, ref: SecretRef, inventory: Inventory) -> F
         pod,
         ref.line,
         f"{_reference(ref)}, which does not exist in namespace {namespace}{elsewhere}",
-        _symptom(ref, namespace) + fix + _looked_in(inventory, namespace),
+        _symptom(ref, namespace) + fix + _looked_in(inventory, namespace, ref.name),
         container=ref.container,
+        subject=ref.name,
+        subject_kind="Secret",
     )
 
 
@@ -233,6 +240,8 @@ def _secret_key_missing(
         f"it has: {has}",
         f"{symptom} Correct the key, add it to the secret, or mark {optional} `optional: true`.",
         container=ref.container,
+        subject=f"{ref.name} key {key}",
+        subject_kind="Secret key",
     )
 
 
@@ -301,6 +310,8 @@ def _service_account_missing(pod: PodSpec, account: str, inventory: Inventory) -
         pod.service_account_line or pod.object.line,
         f"service account {account} does not exist in namespace {namespace}{elsewhere}",
         hint,
+        subject=account,
+        subject_kind="ServiceAccount",
     )
 
 
@@ -334,7 +345,7 @@ def _inherited_pull_secrets_missing(
             f"kubelet would log `Unable to retrieve some image pull secrets ({namespace}/{name})` "
             "and pull without it: ErrImagePull, then ImagePullBackOff, on private images. Create "
             f"the secret in namespace {namespace}, or correct the account's imagePullSecrets."
-            + _looked_in(inventory, namespace)
+            + _looked_in(inventory, namespace, name)
         )
         if account.file is not None and index < len(account.pull_secret_lines):
             finding = Finding.at(
@@ -346,10 +357,20 @@ def _inherited_pull_secrets_missing(
                 kind="ServiceAccount",
                 namespace=namespace,
                 name=account_name,
+                subject=name,
+                subject_kind="Secret",
             )
         else:
             line = pod.service_account_line or pod.object.line
-            finding = Finding.about("pull-secret-missing", pod, line, message, hint)
+            finding = Finding.about(
+                "pull-secret-missing",
+                pod,
+                line,
+                message,
+                hint,
+                subject=name,
+                subject_kind="Secret",
+            )
         results.append((finding, name))
     return results
 

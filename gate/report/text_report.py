@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from gate.config import external_secret_item
 from gate.display import shown, shown_or_none
 from gate.exits import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 from gate.model import CheckResult, Finding, ImageUse, Outcome
@@ -85,6 +86,7 @@ def render(result: CheckResult, context: RenderContext) -> str:
                 lines.extend(_finding_lines(finding, style, hints, indent="      "))
         lines.append("")
     lines.extend(_unchecked_lines(result, style))
+    lines.extend(_digest_lines(findings, style))
     lines.extend(_summary_lines(result, context, style))
     return "\n".join(lines) + "\n"
 
@@ -148,6 +150,96 @@ def _finding_lines(finding: Finding, style: _Styler, hints: _Hints, indent: str)
     if finding.suppressed is not None:
         out.append(style.dim(f"{indent}  suppressed: {finding.suppressed}"))
     return out
+
+
+_IMAGE_TROUBLE = {
+    "image-latest-tag": "on `latest`",
+    "image-no-tag": "without a tag",
+    "image-tag-not-found": "whose tag is not in the registry",
+    "image-repository-not-found": "whose repository does not exist",
+    "image-digest-not-found": "whose digest is not in the registry",
+    "image-pull-unauthorized": "the pods' credentials cannot pull",
+    "image-platform-missing": "with no build for the nodes' platforms",
+    "image-registry-unreachable": "whose registry could not be reached",
+}
+"""How the closing digest says what is wrong with the images of a rule."""
+_LISTED = 8
+"""Names a digest line lists before it says how many more there are."""
+
+
+def _digest_lines(findings: list[Finding], style: _Styler) -> list[str]:
+    """What to fix, grouped: the missing Secrets (or ServiceAccounts) of each namespace (the
+    same Secret named by five pods is one thing to create), the images of each image rule,
+    every other rule with its count; errors first. Missing Secrets that may be made elsewhere
+    come with the .pullgate.yaml entries that declare them."""
+    active = [f for f in findings if f.suppressed is None]
+    if not active:
+        return []
+    groups: dict[tuple[str, str, str], _Group] = {}
+    for finding in active:
+        if finding.subject is not None and finding.subject_kind is not None:
+            key = ("missing", finding.subject_kind, finding.namespace or "")
+            name: str | None = finding.subject
+        elif finding.image is not None:
+            key, name = ("image", finding.rule, ""), finding.image
+        else:
+            key, name = ("rule", finding.rule, ""), None
+        groups.setdefault(key, _Group()).add(finding, name)
+    lines = [style.bold(f"To fix ({_count(len(active), 'finding')}):")]
+    for (shape, what, namespace), group in sorted(
+        groups.items(),
+        key=lambda item: not item[1].errors,  # errors first, else as seen
+    ):
+        ids = ", ".join(group.rules)
+        if shape == "rule":
+            lines.append(f"  {_count(group.findings, 'finding')} of [{ids}]")
+            continue
+        if shape == "missing":
+            head = f"{_count(len(group.uses), what)} missing in namespace {namespace}"
+        else:
+            trouble = _IMAGE_TROUBLE.get(what, "with findings")
+            head = f"{_count(len(group.uses), 'image')} {trouble}"
+        lines.append(f"  {head} [{ids}]: {_names(group.uses)}")
+        if what == "Secret" and group.external:
+            lines.append(
+                style.dim("    made outside these manifests? declare them in .pullgate.yaml:")
+            )
+            lines.extend(style.dim(line) for line in ("      secrets:", "        external:"))
+            for secret in group.uses:
+                lines.append(style.dim(f"          - {external_secret_item(namespace, secret)}"))
+    lines.append("")
+    return lines
+
+
+class _Group:
+    """One line of the digest: its findings' rules, and the uses of each name it lists."""
+
+    def __init__(self) -> None:
+        self.rules: list[str] = []
+        self.uses: dict[str, int] = {}
+        self.findings = 0
+        self.errors = False
+        self.external = False
+        """A finding's hint offers the `secrets: external:` entry (no cluster was asked)."""
+
+    def add(self, finding: Finding, name: str | None) -> None:
+        if finding.rule not in self.rules:
+            self.rules.append(finding.rule)
+        if name is not None:
+            self.uses[name] = self.uses.get(name, 0) + 1
+        self.findings += 1
+        self.errors = self.errors or finding.severity is Severity.ERROR
+        self.external = self.external or "secrets: {external:" in finding.hint
+
+
+def _names(uses: dict[str, int]) -> str:
+    """`a (3 uses), b, c, and 4 more`: the names in the order first seen."""
+    shown_names = [
+        f"{name} ({count} uses)" if count > 1 else name
+        for name, count in list(uses.items())[:_LISTED]
+    ]
+    rest = len(uses) - _LISTED
+    return ", ".join(shown_names) + (f", and {rest} more" if rest > 0 else "")
 
 
 def _summary_lines(result: CheckResult, context: RenderContext, style: _Styler) -> list[str]:

@@ -202,7 +202,8 @@ def test_hints_say_what_the_pod_would_show_and_what_to_do() -> None:
     pull = findings[line(APP_TEXT, "name: regcred")]
     assert "Unable to retrieve some image pull secrets (shop/regcred)" in pull.hint
     assert "kubectl create secret docker-registry regcred -n shop" in pull.hint
-    assert "--cluster-state" in pull.hint and "secrets: external:" in pull.hint
+    assert "--cluster-state" in pull.hint
+    assert 'secrets: {external: [{name: "shop/regcred", reason: "<who creates it>"}]}' in pull.hint
     env = findings[line(APP_TEXT, "name: app-env")]
     assert 'CreateContainerConfigError, `secret "app-env" not found`' in env.hint
     assert "optional: true" in env.hint

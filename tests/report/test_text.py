@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.support import paths
 from tests.support.cli import pullgate
 
 SET = """\
@@ -119,3 +120,84 @@ def test_each_hint_is_printed_once_and_later_findings_point_back(tmp_path: Path)
         first = distinct[finding["hint"]]
         assert f"hint: as for {path}:{first['line']} above" in text
     assert text.count("hint: ") == 6
+
+
+def _digest(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("To fix ("))
+    end = lines.index("", start)
+    return lines[start:end]
+
+
+def test_the_closing_digest_groups_what_to_fix_and_its_yaml_can_be_pasted(tmp_path: Path) -> None:
+    """Issue 16: the six findings above are three missing Secrets, each named once with its
+    uses, and the .pullgate.yaml entries that declare them as made elsewhere are printed with
+    the names filled in: pasted as they are, the check passes."""
+    path = tmp_path / "set.yaml"
+    path.write_text(REPEATED)
+    result = pullgate("check", "--offline", str(path))
+    assert result.exit_code == 1
+    digest = _digest(result.stdout)
+    assert digest[0] == "To fix (6 findings):"
+    assert digest[1] == (
+        "  3 Secrets missing in namespace kong [pull-secret-missing, secret-ref-missing]: "
+        "kong-enterprise-edition-docker (2 uses), kong-enterprise-license (3 uses), "
+        "kong-enterprise-superuser-password"
+    )
+    assert "\n".join(digest) in (paths.ROOT / "README.md").read_text()  # as the README shows it
+    start = digest.index("      secrets:")
+    config = tmp_path / ".pullgate.yaml"
+    config.write_text("\n".join(line[6:] for line in digest[start:]) + "\n")
+    assert config.read_text().count("reason:") == 3
+    passed = pullgate("check", "--offline", "--config", str(config), str(path))
+    assert passed.exit_code == 0, passed.stdout
+    assert "To fix" not in passed.stdout
+
+
+def test_a_missing_secret_hint_holds_the_one_line_entry_that_declares_it(tmp_path: Path) -> None:
+    """The hint of each missing Secret (in every format) ends with the flow-style entry that
+    declares it; pasted into an empty .pullgate.yaml, that finding is gone."""
+    path = tmp_path / "set.yaml"
+    path.write_text(REPEATED)
+    report = json.loads(pullgate("check", "--offline", "--format", "json", str(path)).stdout)
+    hint = next(f["hint"] for f in report["findings"] if f["rule"] == "pull-secret-missing")
+    entry = hint.split("declare it in .pullgate.yaml: `", 1)[1].split("`", 1)[0]
+    assert entry == (
+        'secrets: {external: [{name: "kong/kong-enterprise-edition-docker", '
+        'reason: "<who creates it>"}]}'
+    )
+    config = tmp_path / ".pullgate.yaml"
+    config.write_text(entry + "\n")
+    after = json.loads(
+        pullgate("check", "--offline", "--format=json", f"--config={config}", str(path)).stdout
+    )
+    assert [f["rule"] for f in after["findings"]].count("pull-secret-missing") == 0
+    assert [f["rule"] for f in after["findings"]].count("secret-ref-missing") == 4
+
+
+def test_the_digest_names_each_image_once_per_rule_and_counts_other_rules(tmp_path: Path) -> None:
+    """Images are listed under their rule with their uses; findings without a subject are
+    counted by rule; a passing set has no digest."""
+    path = tmp_path / "set.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: ns}\n"
+        "spec: {containers: [{name: a, image: busybox}, {name: b, image: 'nginx:latest'},\n"
+        "  {name: c, image: 'nginx:latest'}]}\n"
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: ns}\n"
+        "spec: {serviceAccountName: builder, imagePullSecrets: [{}],\n"
+        "  containers: [{name: a, image: 'nginx:latest'}]}\n"
+    )
+    digest = _digest(pullgate("check", "--offline", str(path)).stdout)
+    assert digest == [
+        "To fix (6 findings):",
+        "  1 image without a tag [image-no-tag]: busybox",
+        "  1 image on `latest` [image-latest-tag]: nginx:latest (3 uses)",
+        "  1 ServiceAccount missing in namespace ns [service-account-missing]: builder",
+        "  1 finding of [pull-secret-missing]",
+    ]
+    passing = tmp_path / "ok.yaml"
+    passing.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n"
+        "spec: {containers: [{name: a, image: 'nginx:1.27'}]}\n"
+    )
+    assert "To fix" not in pullgate("check", "--offline", str(passing)).stdout
