@@ -14,7 +14,7 @@ import logging
 import os
 import ssl
 import sys
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
 import certifi
@@ -277,6 +277,13 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         )
         try:
             response = await self._pool(profile, proxy).handle_async_request(request)
+        except ssl.SSLError as raw:
+            # An alert read after the handshake (TLS 1.3: a server refusing the client's
+            # certificate says so on the first read): anyio raises it as it is, and httpcore
+            # maps no ssl.SSLError on a read, so it would reach the caller unwrapped.
+            said = httpx.ConnectError(f"the server closed TLS with an alert: {raw.reason}")
+            mark_route(said, route)
+            raise said from raw
         except httpx.TransportError as exc:
             mark_route(exc, route)
             alert = await self._alert_behind(request.url, profile, proxy, exc)
@@ -285,6 +292,8 @@ class RoutingTransport(httpx.AsyncBaseTransport):
             said = httpx.ConnectError(f"the server closed TLS with an alert: {alert.reason}")
             mark_route(said, route)
             raise said from alert
+        if isinstance(response.stream, httpx.AsyncByteStream):
+            response.stream = _AlertsAsReadErrors(response.stream)
         if proxy is not None and request.url.scheme == "http" and response.status_code == 407:
             # a forwarded request: the 407 is the proxy's, as a CONNECT answered 407 would be
             await response.aclose()
@@ -395,3 +404,21 @@ __all__ = [
     "ssl_context",
     "tls_profile",
 ]
+
+
+class _AlertsAsReadErrors(httpx.AsyncByteStream):
+    """A response body whose TLS alerts arrive as `httpx.ReadError`s, as every other failure
+    of a read does (anyio raises a raw `ssl.SSLError` there, which httpcore does not map)."""
+
+    def __init__(self, stream: httpx.AsyncByteStream) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._stream:
+                yield chunk
+        except ssl.SSLError as alert:
+            raise httpx.ReadError(f"the server closed TLS with an alert: {alert.reason}") from alert
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()

@@ -34,7 +34,7 @@ from gate.registry.transport import (
     ssl_context,
     tls_profile,
 )
-from tests.support.certs import make_client_pki
+from tests.support.certs import make_client_pki, make_test_pki
 from tests.support.cli import pullgate
 from tests.support.images import push_image
 from tests.support.proxy import TestProxy
@@ -382,3 +382,76 @@ def test_a_proxy_url_httpx_cannot_use_is_a_plain_message(tmp_path: Path) -> None
     assert "the proxy URL in HTTPS_PROXY is not valid" in result.stdout
     assert "pw-SECRET" not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+
+
+class _LateAlertServer:
+    """A TLS 1.3 server that demands a client certificate and reads the client's last
+    handshake flight only after a pause: the client has finished its handshake and sent its
+    request, so the alert (`certificate required`) reaches it on its first read, the path
+    where anyio raises a raw `ssl.SSLError` that httpcore does not map. Real TLS, one
+    connection at a time, in a thread."""
+
+    def __init__(self, directory: Path) -> None:
+        import socket
+        import threading
+
+        self.pki = make_test_pki(directory)
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.minimum_version = ssl.TLSVersion.TLSv1_3
+        self.context.load_cert_chain(str(self.pki.cert_file), str(self.pki.key_file))
+        self.context.load_verify_locations(str(self.pki.ca_file))
+        self.context.verify_mode = ssl.CERT_REQUIRED
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.host = f"127.0.0.1:{self.listener.getsockname()[1]}"
+        self.alerts = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import time
+
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+                tls = self.context.wrap_bio(incoming, outgoing, server_side=True)
+                flights = 0
+                while True:
+                    data = connection.recv(65536)
+                    if not data:
+                        break
+                    incoming.write(data)
+                    try:
+                        tls.do_handshake()
+                    except ssl.SSLWantReadError:
+                        pass
+                    except ssl.SSLError:
+                        connection.sendall(outgoing.read())  # the alert
+                        self.alerts += 1
+                        break
+                    connection.sendall(outgoing.read())
+                    flights += 1
+                    if flights == 1:
+                        time.sleep(0.5)  # the client finishes, sends its request, reads
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_an_alert_on_the_first_read_is_a_finding_not_a_crash(tmp_path: Path) -> None:
+    """A server that refuses the missing client certificate after the handshake (TLS 1.3):
+    the alert arrives on the client's first read. It is the same located finding as one
+    during the handshake (it was an internal error, exit 2, whenever CI was slow)."""
+    server = _LateAlertServer(tmp_path / "pki")
+    try:
+        tls = HostTLS(ca_files=(str(server.pki.ca_file),))
+        options = TransportOptions(retries=0, host_tls={server.host: tls})
+        result = _resolve(options, f"{server.host}/team/app:1.0")
+    finally:
+        server.close()
+    assert server.alerts >= 1  # the server did refuse, after the client's handshake
+    assert result.outcome is Outcome.UNREACHABLE
+    assert "requires a TLS client certificate" in result.detail
+    assert "`client` in hosts.toml" in result.detail
