@@ -173,3 +173,16 @@ def _new_file_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+def create_file(path: str, text: str) -> None:
+    """Write a new file whole, or not at all, and never over an existing one: the text is
+    staged beside it and linked into place, which fails (FileExistsError) if `path` exists."""
+    target = os.path.abspath(path)
+    temp = _stage(target, text.encode("utf-8"), secrets.token_hex(6))
+    try:
+        with _signals_held():
+            os.link(temp, target)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)

@@ -1,0 +1,131 @@
+"""`pullgate init` (issue 16): a commented .pullgate.yaml from what the manifests show, that
+the config loader takes as written, and never written over an existing one."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gate.atomic import create_file
+from gate.config import load_config
+from gate.platform import Platform
+from tests.support.cli import pullgate
+
+BUNDLE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: proxy, namespace: kong}
+spec:
+  template:
+    spec:
+      imagePullSecrets: [{name: kong-registry}]
+      containers:
+        - name: proxy
+          image: "kong/kong-gateway:3.4"
+          env:
+            - name: KONG_LICENSE_DATA
+              valueFrom: {secretKeyRef: {name: kong-enterprise-license, key: license}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  template:
+    spec:
+      nodeSelector: {kubernetes.io/arch: arm64}
+      containers: [{name: agent, image: "ghcr.io/acme/agent:1.0"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: probe}
+spec:
+  affinity:
+    nodeAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+        nodeSelectorTerms:
+          - matchExpressions: [{key: kubernetes.io/arch, operator: In, values: [amd64, arm64]}]
+  containers:
+    - name: probe
+      image: "registry.example.com/tools/probe:2"
+      envFrom: [{secretRef: {name: probe-token}}]
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    yield tmp_path
+    os.chdir(cwd)
+
+
+def test_init_in_an_empty_directory_writes_the_defaults_commented(workdir: Path) -> None:
+    result = pullgate("init")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""  # the file is the output; one line on stderr says where
+    assert "wrote .pullgate.yaml (0 files, 0 objects)" in result.stderr
+    text = (workdir / ".pullgate.yaml").read_text()
+    assert "# platforms: [linux/amd64]" in text and "# namespace: default" in text
+    config = load_config(workdir / ".pullgate.yaml")  # all of it commented: the defaults
+    assert config.platforms == () and config.namespace is None
+
+
+def test_init_in_a_populated_directory_sets_what_the_manifests_show(workdir: Path) -> None:
+    (workdir / "deploy").mkdir()
+    (workdir / "deploy" / "bundle.yaml").write_text(BUNDLE)
+    result = pullgate("init")
+    assert result.exit_code == 0, result.stderr
+    path = workdir / ".pullgate.yaml"
+    text = path.read_text()
+    config = load_config(path)
+    # unnamespaced objects go where the others are written; the selectors name the nodes
+    assert config.namespace == "kong"
+    assert config.platforms == (Platform("linux", "amd64"), Platform("linux", "arm64"))
+    assert "# Registries the images come from (distinct images): docker.io (1), " in text
+    assert "ghcr.io (1), registry.example.com (1)." in text
+    for secret in ("kong/kong-registry", "kong/kong-enterprise-license", "kong/probe-token"):
+        assert f'#     - {{name: "{secret}", reason: "<who creates it>"}}' in text
+    before = pullgate("check", "--offline", "--format", "json", "deploy")
+    assert '"pull-secret-missing"' in before.stdout and '"secret-ref-missing"' in before.stdout
+    # uncommenting the block the survey wrote declares exactly the Secrets found missing
+    lines = text.splitlines()
+    start = lines.index("# secrets:")
+    end = lines.index("", start)
+    lines[start:end] = [line[2:] for line in lines[start:end]]
+    path.write_text("\n".join(lines) + "\n")
+    after = pullgate("check", "--offline", "--format", "json", "deploy")
+    assert '"pull-secret-missing"' not in after.stdout
+    assert '"secret-ref-missing"' not in after.stdout
+
+
+@pytest.mark.parametrize("name", [".pullgate.yaml", ".pullgate.yml"])
+def test_init_never_overwrites_a_config(workdir: Path, name: str) -> None:
+    (workdir / name).write_text("fail-on: warning\n")
+    result = pullgate("init")
+    assert result.exit_code == 2
+    assert f"{name} already exists: not overwritten" in result.stderr
+    assert (workdir / name).read_text() == "fail-on: warning\n"
+    assert sorted(p.name for p in workdir.iterdir()) == [name]  # nothing staged is left
+
+
+def test_init_to_stdout_writes_no_file(workdir: Path) -> None:
+    (workdir / "bundle.yaml").write_text(BUNDLE)
+    result = pullgate("init", "--output", "-")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("# .pullgate.yaml, written by `pullgate init`")
+    assert "platforms: [linux/amd64, linux/arm64]" in result.stdout
+    assert not (workdir / ".pullgate.yaml").exists()
+
+
+def test_a_new_file_is_created_whole_and_never_over_another(tmp_path: Path) -> None:
+    """The race `init` cannot see: the file appears after it looked. The link into place
+    fails, the other file is untouched and the staged copy is removed."""
+    target = tmp_path / "config.yaml"
+    create_file(str(target), "a: 1\n")
+    assert target.read_text() == "a: 1\n"
+    with pytest.raises(FileExistsError):
+        create_file(str(target), "b: 2\n")
+    assert target.read_text() == "a: 1\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["config.yaml"]
