@@ -7,7 +7,6 @@ names the file and line, because a typo in a gate's configuration silently weake
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -480,11 +479,22 @@ class _Parser:
         return {"external_secrets": tuple(result)}
 
 
-def external_secret_item(namespace: str, name: str) -> str:
+_SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+"""A DNS-1123 subdomain, as the API server requires of a Secret's name."""
+
+
+def external_secret_item(namespace: str, name: str) -> str | None:
     """One `secrets: external:` entry in flow style, declaring the Secret `namespace/name` as
-    made outside the manifests: what a report offers to paste (the reason is the user's)."""
-    quoted = json.dumps(f"{namespace}/{name}")  # a JSON string is a YAML one
-    return f'{{name: {quoted}, reason: "<who creates it>"}}'
+    made outside the manifests: what a report offers to paste (the reason is the user's).
+    None for names no Secret can have (a `/`, a glob character, upper case): no pattern
+    would declare exactly that one, and the API server would refuse the reference anyway."""
+    try:
+        validate_namespace(namespace)
+    except ValueError:
+        return None
+    if len(name) > 253 or not _SECRET_NAME.match(name):
+        return None
+    return f'{{name: "{namespace}/{name}", reason: "<who creates it>"}}'
 
 
 _IMAGE_SETTINGS = ("pull-secrets", "service-account", "node-selector", "namespace")

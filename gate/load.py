@@ -348,12 +348,12 @@ def _utf8_problem(raw: BinaryIO) -> str | None:
 def load_text(text: str, file: str, result: LoadResult | None = None) -> LoadResult:
     """Parse one file's text (multi-document YAML, or JSON) into `result`."""
     result = result if result is not None else LoadResult()
-    if text.lstrip().startswith(("{", "[")):
-        _load_json(text, file, result)
-        return result
     # only line feeds end lines, as in an editor or a CI annotation (str.splitlines() also
-    # splits on form feeds, vertical tabs, U+2028...)
+    # splits on form feeds, vertical tabs, U+2028...); JSON too (no string holds a raw CR)
     normalized = text.replace("\r\n", "\n").replace("\r", "\n")
+    if normalized.lstrip().startswith(("{", "[")):
+        _load_json(normalized, file, result)
+        return result
     for chunk_start, chunk in _stream_documents((normalized,)):
         _load_chunk(chunk, chunk_start, file, result)
     return result

@@ -1231,3 +1231,32 @@ def test_loading_leaves_no_garbage_for_the_cycle_collector() -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_json_lines_are_the_same_from_a_pipe_stdin_and_a_file(tmp_path: Path, newline: str) -> None:
+    """Lines end at a CR, a CRLF or an LF in JSON as in YAML, whichever way the text comes
+    (a reviewer found a pipe's lone CRs counted as no line at all)."""
+    import threading
+
+    text = newline.join(
+        [
+            '{"apiVersion": "v1", "kind": "Pod",',
+            ' "metadata": {"name": "a"}}',
+            '{"apiVersion": "v1",',
+            ' "kind": "Pod", "metadata": {"name": "b"}}',
+            "",
+        ]
+    )
+    file = tmp_path / "set.json"
+    file.write_bytes(text.encode())
+    fifo = tmp_path / "piped"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(text.encode(),))
+    writer.start()
+    piped = load_paths([str(fifo)])
+    writer.join(5)
+    streamed = load_paths(["-"], stdin=io.StringIO(text))
+    for result in (load_paths([str(file)]), piped, streamed):
+        lines = [(o.name, o.line, o.line_of(("metadata", "name"))) for o in result.objects]
+        assert lines == [("a", 1, 2), ("b", 3, 4)]

@@ -172,7 +172,9 @@ def check(ctx: click.Context, /, paths: tuple[str, ...], **params: Any) -> None:
         except OSError as exc:
             click.echo(f"pullgate: warning: cannot write the step summary: {exc}", err=True)
     color = params["color"] if params["color"] is not None else color_default()
-    stdout_context = replace(context, color=color and fmt == "text")
+    stdout_context = replace(
+        context, color=color and fmt == "text", width=terminal_width() if fmt == "text" else None
+    )
     echo_in_pieces(render_pieces(fmt, result, stdout_context), stdout_context.color)
     sys.exit(code)
 
@@ -235,6 +237,16 @@ def write_report(path: str, text: str) -> None:
         write_files({path: text})
     except OSError as exc:
         fail(f"cannot write report {path}: {exc.strerror or exc}")
+
+
+def terminal_width() -> int | None:
+    """The terminal's columns when stdout is one (COLUMNS wins, as shutil reads it); None for
+    a pipe, a file or a CI log, where lines are never cut."""
+    if not sys.stdout.isatty():
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns
 
 
 def color_default() -> bool:

@@ -116,10 +116,15 @@ def _looked_in(inventory: Inventory, namespace: str, name: str) -> str:
     sources = ", ".join(inventory.searched) or "nothing"
     text = f" pullgate looked in: {sources}."
     if not any(s.startswith("cluster") for s in inventory.searched):
+        entry = external_secret_item(namespace, name)
+        declare = (
+            f"declare it in .pullgate.yaml: `secrets: {{external: [{entry}]}}`"
+            if entry is not None
+            else "declare it under `secrets: external:` in .pullgate.yaml"
+        )
         text += (
             " If the secret is created outside these manifests, pass `--cluster-state` or "
-            "`--cluster`, or declare it in .pullgate.yaml: "
-            f"`secrets: {{external: [{external_secret_item(namespace, name)}]}}`."
+            f"`--cluster`, or {declare}."
         )
     for unreadable in inventory.unreadable_in(namespace):
         text += f" Note: {unreadable.description}."

@@ -23,6 +23,8 @@ class RenderContext:
     verdict: Verdict = field(default_factory=Verdict)
     color: bool = False
     show_suppressed: bool = False
+    width: int | None = None
+    """Columns the text report's lines are cut to (a terminal's); None: never cut."""
 
     @property
     def exit_code(self) -> int:

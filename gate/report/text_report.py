@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,7 @@ def render(result: CheckResult, context: RenderContext) -> str:
     secret, service account or annotation under its object, one about a whole document
     (`manifest-invalid`) under its file.
     """
-    style = _Styler(context.color)
+    style = _Styler(context.color, context.width)
     hints = _Hints()
     findings = [f for f in result.findings if f.suppressed is None or context.show_suppressed]
 
@@ -104,7 +105,7 @@ def _unchecked_lines(result: CheckResult, style: _Styler) -> list[str]:
             f"  {shown(ref.file)}:{item.line}: {shown(ref.kind)} {shown(ref.namespace)}/"
             f"{shown(ref.name)} {shown(item.path)}{value}"
         )
-        lines.append(style.dim(f"    {item.reason}"))
+        lines.extend(style.dim(line) for line in style.wrap(item.reason, "    "))
     lines.append("")
     return lines
 
@@ -113,42 +114,57 @@ def _use_lines(use: ImageUse, findings: list[Finding], style: _Styler, hints: _H
     container = use.container
     where = (
         f"    line {container.line:<5} "
-        f"{shown(container.label if container.is_volume else container.name)}"
+        f"{shown(container.label if container.is_volume else container.name)}: "
     )
     image = shown(container.image) if container.image else "(no image)"
     resolution = use.resolution
-    if not findings:
-        if resolution is not None and resolution.ok:
-            digest = (resolution.digest or "")[:19]
-            state = style.color("ok", "ok")
-            via = resolution.credential
-            if resolution.verified_with:
-                via = f"{via}, verified with {resolution.verified_with}"
-            if resolution.mirror:
-                via = f"{via}, from {shown(resolution.mirror)}"
-            return [f"{where}: {state} {image} -> {digest} ({via})"]
-        if resolution is not None and resolution.outcome is Outcome.NOT_PULLED:
-            return [f"{where}: {style.color('skipped', 'not pulled (pull policy Never)')} {image}"]
-        if resolution is not None and resolution.outcome is Outcome.SKIPPED:
-            return [f"{where}: {style.color('skipped', 'not resolved (offline)')} {image}"]
-        return [f"{where}: {image}"]
-    out = [f"{where}: {image}"]
+    if findings or resolution is None:
+        out = style.wrap(f"{where}{image}", "", _USE_HANG)
+    elif resolution.ok:
+        digest = (resolution.digest or "")[:19]
+        via = resolution.credential
+        if resolution.verified_with:
+            via = f"{via}, verified with {resolution.verified_with}"
+        if resolution.mirror:
+            via = f"{via}, from {shown(resolution.mirror)}"
+        out = _stated(style, where, "ok", "ok", f"{image} -> {digest} ({via})")
+    elif resolution.outcome is Outcome.NOT_PULLED:
+        out = _stated(style, where, "skipped", "not pulled (pull policy Never)", image)
+    elif resolution.outcome is Outcome.SKIPPED:
+        out = _stated(style, where, "skipped", "not resolved (offline)", image)
+    else:
+        out = style.wrap(f"{where}{image}", "", _USE_HANG)
     for finding in findings:
         out.extend(_finding_lines(finding, style, hints, indent="      "))
     return out
+
+
+_USE_HANG = " " * 15
+"""Where an image line continues: under the container's name."""
+
+
+def _stated(style: _Styler, where: str, kind: str, state: str, rest: str) -> list[str]:
+    """`where` + a coloured `state` + `rest`, cut to the width (the state stays on the first
+    line: `where` is short)."""
+    lines = style.wrap(f"{where}{state} {rest}", "", _USE_HANG)
+    lines[0] = where + style.color(kind, state) + lines[0][len(where + state) :]
+    return lines
 
 
 def _finding_lines(finding: Finding, style: _Styler, hints: _Hints, indent: str) -> list[str]:
     label = finding.severity.value
     if finding.suppressed is not None:
         label = f"suppressed {label}"
-    head = f"{indent}{style.color(finding.severity.value, label)} [{finding.rule}]"
+    head = f"{label} [{finding.rule}]"
     if finding.kind is None:
         head += f" line {finding.line}"
-    out = [f"{head} {finding.message}"]
-    out.append(style.dim(f"{indent}  hint: {hints.text(finding)}"))
+    out = style.wrap(f"{head} {finding.message}", indent, indent + "    ")
+    out[0] = indent + style.color(finding.severity.value, label) + out[0][len(indent + label) :]
+    deeper = indent + "  "
+    out.extend(style.dim(line) for line in style.wrap(f"hint: {hints.text(finding)}", deeper))
     if finding.suppressed is not None:
-        out.append(style.dim(f"{indent}  suppressed: {finding.suppressed}"))
+        said = f"suppressed: {finding.suppressed}"
+        out.extend(style.dim(line) for line in style.wrap(said, deeper))
     return out
 
 
@@ -186,6 +202,7 @@ def _digest_lines(findings: list[Finding], style: _Styler) -> list[str]:
             key, name = ("rule", finding.rule, ""), None
         groups.setdefault(key, _Group()).add(finding, name)
     lines = [style.bold(f"To fix ({_count(len(active), 'finding')}):")]
+    entries: list[str | None] = []
     for (shape, what, namespace), group in sorted(
         groups.items(),
         key=lambda item: not item[1].errors,  # errors first, else as seen
@@ -199,14 +216,15 @@ def _digest_lines(findings: list[Finding], style: _Styler) -> list[str]:
         else:
             trouble = _IMAGE_TROUBLE.get(what, "with findings")
             head = f"{_count(len(group.uses), 'image')} {trouble}"
-        lines.append(f"  {head} [{ids}]: {_names(group.uses)}")
+        lines.extend(style.wrap(f"{head} [{ids}]: {_names(group.uses)}", "  ", "    "))
         if what == "Secret" and group.external:
-            lines.append(
-                style.dim("    made outside these manifests? declare them in .pullgate.yaml:")
-            )
-            lines.extend(style.dim(line) for line in ("      secrets:", "        external:"))
-            for secret in group.uses:
-                lines.append(style.dim(f"          - {external_secret_item(namespace, secret)}"))
+            entries.extend(external_secret_item(namespace, secret) for secret in group.uses)
+    declared = [entry for entry in entries if entry is not None]
+    if declared:  # one block for every namespace: it is pasted as one `secrets:` key
+        said = "Secrets made outside these manifests? declare them in .pullgate.yaml:"
+        lines.extend(style.dim(line) for line in style.wrap(said, "  "))
+        lines.extend(style.dim(line) for line in ("    secrets:", "      external:"))
+        lines.extend(style.dim(f"        - {entry}") for entry in declared)
     lines.append("")
     return lines
 
@@ -267,7 +285,11 @@ def _summary_lines(result: CheckResult, context: RenderContext, style: _Styler) 
         EXIT_VIOLATIONS: f"findings at or above {context.fail_on}",
         EXIT_UNVERIFIED: "some images could not be verified (registry unreachable)",
     }.get(context.exit_code, "")
-    return [counts, tally, f"{verdict}: {explain} (exit {context.exit_code})"]
+    return [
+        *style.wrap(counts, "", "  "),
+        *style.wrap(tally, "", "  "),
+        f"{verdict}: {explain} (exit {context.exit_code})",
+    ]
 
 
 def _count(number: int, noun: str) -> str:
@@ -294,8 +316,26 @@ class _Hints:
 
 
 class _Styler:
-    def __init__(self, enabled: bool) -> None:
+    """Colours (on a terminal, or when asked) and lines cut to the terminal's width (on a
+    terminal only: a CI log or a file keeps each finding and hint on one line)."""
+
+    def __init__(self, enabled: bool, width: int | None = None) -> None:
         self.enabled = enabled
+        self.width = width
+
+    def wrap(self, text: str, indent: str, hang: str | None = None) -> list[str]:
+        """`text` after `indent`, cut at spaces to the width (never inside a word: an image
+        reference or a command stays whole), continued at `hang` (default: `indent`)."""
+        if self.width is None or len(indent) + len(text) <= self.width:
+            return [indent + text]
+        return textwrap.wrap(
+            text,
+            width=max(self.width, len(indent) + 20),
+            initial_indent=indent,
+            subsequent_indent=indent if hang is None else hang,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
 
     def color(self, kind: str, text: str) -> str:
         if not self.enabled:

@@ -145,9 +145,9 @@ def test_the_closing_digest_groups_what_to_fix_and_its_yaml_can_be_pasted(tmp_pa
         "kong-enterprise-superuser-password"
     )
     assert "\n".join(digest) in (paths.ROOT / "README.md").read_text()  # as the README shows it
-    start = digest.index("      secrets:")
+    start = digest.index("    secrets:")
     config = tmp_path / ".pullgate.yaml"
-    config.write_text("\n".join(line[6:] for line in digest[start:]) + "\n")
+    config.write_text("\n".join(line[4:] for line in digest[start:]) + "\n")
     assert config.read_text().count("reason:") == 3
     passed = pullgate("check", "--offline", "--config", str(config), str(path))
     assert passed.exit_code == 0, passed.stdout
@@ -201,3 +201,38 @@ def test_the_digest_names_each_image_once_per_rule_and_counts_other_rules(tmp_pa
         "spec: {containers: [{name: a, image: 'nginx:1.27'}]}\n"
     )
     assert "To fix" not in pullgate("check", "--offline", str(passing)).stdout
+
+
+def test_the_digest_declares_the_secrets_of_every_namespace_in_one_block(tmp_path: Path) -> None:
+    """Missing Secrets in two namespaces are two lines, and one `secrets:` block (two would be
+    a duplicate key); a name no Secret can have gets no entry (no pattern declares exactly
+    it), and its hint says where to declare one without an entry to paste."""
+    path = tmp_path / "set.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: a}\n"
+        "spec: {imagePullSecrets: [{name: reg}], containers: [{name: a, image: 'nginx:1'}]}\n"
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: b}\n"
+        "spec: {imagePullSecrets: [{name: reg}, {name: 'x/y'}],\n"
+        "  containers: [{name: a, image: 'nginx:1'}]}\n"
+    )
+    result = pullgate("check", "--offline", str(path))
+    digest = _digest(result.stdout)
+    assert digest[1:3] == [
+        "  1 Secret missing in namespace a [pull-secret-missing]: reg",
+        "  2 Secrets missing in namespace b [pull-secret-missing]: reg, x/y",
+    ]
+    start = digest.index("    secrets:")
+    assert digest[start:] == [
+        "    secrets:",
+        "      external:",
+        '        - {name: "a/reg", reason: "<who creates it>"}',
+        '        - {name: "b/reg", reason: "<who creates it>"}',
+    ]
+    config = tmp_path / ".pullgate.yaml"
+    config.write_text("\n".join(line[4:] for line in digest[start:]) + "\n")
+    after = json.loads(
+        pullgate("check", "--offline", "--format=json", f"--config={config}", str(path)).stdout
+    )
+    (left,) = after["findings"]  # only the name no Secret can have
+    assert "x/y" in left["message"]
+    assert "declare it under `secrets: external:` in .pullgate.yaml" in left["hint"]
