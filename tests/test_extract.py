@@ -531,36 +531,6 @@ def test_annotations_object_overlaid_with_pod_template() -> None:
           name: web
           annotations:
             pullgate.io/ignore-image-latest-tag: "object reason"
-            only-object: "o"
-            number: 3
-        spec:
-          template:
-            metadata:
-              annotations:
-                pullgate.io/ignore-image-latest-tag: "template reason"
-                only-template: "t"
-                empty:
-            spec:
-              containers: [{name: c, image: "nginx:latest"}]
-        """
-    )
-    (pod,) = pods_of(text)
-    assert pod.annotations == {"pullgate.io/ignore-image-latest-tag": "template reason"}
-    assert pod.annotation_lines == {
-        "pullgate.io/ignore-image-latest-tag": line_of_text(text, "template reason")
-    }
-
-
-def test_only_pullgate_annotations_are_kept() -> None:
-    """No rule reads other annotations; a pod without pullgate's keeps none (20,000 pods
-    would otherwise keep 20,000 copies of their owners' and tools' annotations)."""
-    text = textwrap.dedent(
-        """\
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata:
-          name: web
-          annotations:
             pullgate.io/ignore-secret-ref-missing: "made by the operator"
             only-object: "o"
             number: 3
@@ -574,21 +544,21 @@ def test_only_pullgate_annotations_are_kept() -> None:
             spec:
               containers: [{name: c, image: "nginx:latest"}]
         ---
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata:
-          name: other
-          annotations: {deployment.kubernetes.io/revision: "3"}
-        spec:
-          template:
-            spec:
-              containers: [{name: c, image: "nginx:1"}]
+        {apiVersion: apps/v1, kind: Deployment, metadata: {name: other, annotations:
+          {deployment.kubernetes.io/revision: "3"}}, spec: {template: {spec: {containers:
+          [{name: c, image: "nginx:1"}]}}}}
         """
     )
-    web, other = pods_of(text)
-    assert web.annotations == {
-        "pullgate.io/ignore-secret-ref-missing": "made by the operator",
+    # only pullgate's annotations are kept (no rule reads the others; 20,000 pods would keep
+    # 20,000 copies of their owners' and tools'), the template's over the object's
+    pod, other = pods_of(text)
+    assert pod.annotations == {
         "pullgate.io/ignore-image-latest-tag": "template reason",
+        "pullgate.io/ignore-secret-ref-missing": "made by the operator",
+    }
+    assert pod.annotation_lines == {
+        "pullgate.io/ignore-image-latest-tag": line_of_text(text, "template reason"),
+        "pullgate.io/ignore-secret-ref-missing": line_of_text(text, "made by the operator"),
     }
     assert other.annotations == {} and other.annotation_lines == {}
 

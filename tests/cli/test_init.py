@@ -14,42 +14,27 @@ from gate.platform import Platform
 from tests.support.cli import pullgate
 
 BUNDLE = """\
-apiVersion: apps/v1
 kind: Deployment
-metadata: {name: proxy, namespace: kong}
-spec:
-  template:
-    spec:
-      imagePullSecrets: [{name: kong-registry}]
-      containers:
-        - name: proxy
-          image: "kong/kong-gateway:3.4"
-          env:
-            - name: KONG_LICENSE_DATA
-              valueFrom: {secretKeyRef: {name: kong-enterprise-license, key: license}}
----
 apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: agent}
-spec:
-  template:
-    spec:
-      nodeSelector: {kubernetes.io/arch: arm64}
-      containers: [{name: agent, image: "ghcr.io/acme/agent:1.0"}]
+metadata: {namespace: kong, name: proxy}
+spec: {template: {spec: {imagePullSecrets: [{name: kong-registry}], containers: [
+  {name: proxy, image: "kong/kong-gateway:3.4", env: [{name: KONG_LICENSE_DATA,
+   valueFrom: {secretKeyRef: {key: license, name: kong-enterprise-license}}}]}]}}}
 ---
-apiVersion: v1
+{"kind": "DaemonSet", "apiVersion": "apps/v1", "metadata": {"name": "agent"},
+ "spec": {"template": {"spec": {"nodeSelector": {"kubernetes.io/arch": "arm64"},
+   "containers": [{"name": "agent", "image": "ghcr.io/acme/agent:1.0"}]}}}}
+---
 kind: Pod
+apiVersion: v1
 metadata: {name: probe}
 spec:
-  affinity:
-    nodeAffinity:
-      requiredDuringSchedulingIgnoredDuringExecution:
-        nodeSelectorTerms:
-          - matchExpressions: [{key: kubernetes.io/arch, operator: In, values: [amd64, arm64]}]
   containers:
     - name: probe
       image: "registry.example.com/tools/probe:2"
       envFrom: [{secretRef: {name: probe-token}}]
+  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [
+    {matchExpressions: [{key: kubernetes.io/arch, operator: In, values: [amd64, arm64]}]}]}}}
 """
 
 
