@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gate import platform as platforms
 from gate.config import external_secret_item
 from gate.load import NothingToCheck
 from gate.model import CheckResult
@@ -108,7 +109,15 @@ def _asked_platforms(pod: PodSpec) -> list[str]:
             arches.extend(values)
         elif expression.get("key") in OS_LABELS:
             os_names.extend(values)
-    return [f"{os_names[0] if os_names else 'linux'}/{arch}" for arch in arches]
+    found = []
+    for arch in arches:
+        candidate = f"{os_names[0] if os_names else 'linux'}/{arch}"
+        try:  # a label value no node can have (empty, a typo) names no platform to write
+            platforms.parse(candidate)
+        except ValueError:
+            continue
+        found.append(candidate)
+    return found
 
 
 def _required_expressions(affinity: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -114,3 +114,15 @@ def test_a_new_file_is_created_whole_and_never_over_another(tmp_path: Path) -> N
         create_file(str(target), "b: 2\n")
     assert target.read_text() == "a: 1\n"
     assert [p.name for p in tmp_path.iterdir()] == ["config.yaml"]
+
+
+def test_a_selector_value_no_node_has_writes_no_platform(workdir: Path) -> None:
+    """An empty os label (an unset Helm value) names no platform: the written config still
+    loads (a reviewer found `/arm64` written, which the loader refused)."""
+    (workdir / "odd.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n"
+        "spec: {nodeSelector: {kubernetes.io/os: '', kubernetes.io/arch: arm64},\n"
+        "  containers: [{name: a, image: 'nginx:1'}]}\n"
+    )
+    assert pullgate("init").exit_code == 0
+    assert load_config(workdir / ".pullgate.yaml").platforms == ()
