@@ -10,6 +10,7 @@ written commented out, with the value pullgate uses without it.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -150,7 +151,7 @@ def config_text(found: Survey) -> str:
             f"# {_count(found.unnamespaced, 'pod')} name no namespace; they are checked in this "
             "one (as `kubectl apply -n`, default `default`):"
         )
-        lines.append(f"namespace: {next(iter(found.namespaces))}")
+        lines.append(f"namespace: {json.dumps(next(iter(found.namespaces)))}")  # `123` a string
     else:
         lines.append("# The namespace of objects that name none (as `kubectl apply -n`):")
         lines.append("# namespace: default")
@@ -158,7 +159,7 @@ def config_text(found: Survey) -> str:
     if found.platforms:
         lines.append("# The nodes' platforms: those the pods' node selectors and affinity ask for.")
         lines.append("# A pod that asks for none may land on any of them, so its images need all.")
-        lines.append(f"platforms: [{', '.join(found.platforms)}]")
+        lines.append(f"platforms: [{', '.join(json.dumps(p) for p in found.platforms)}]")
     else:
         lines.append("# The nodes' platforms (no pod here asks for one; pods may land on any):")
         lines.append("# platforms: [linux/amd64]")

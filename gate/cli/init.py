@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -34,8 +35,13 @@ def init(paths: tuple[str, ...], output: str) -> None:
     from gate.survey import config_text, survey
 
     if output != "-":
+        if output.endswith(("/", os.sep)):
+            fail(f"--output {output}: give a file name, not a directory")
         target = Path(output)
-        near = [target.with_name(name) for name in CONFIG_NAMES] if output == DEFAULT_OUTPUT else []
+        # a config beside it under the other name would be read instead of, or before, it
+        near = (
+            [target.with_name(name) for name in CONFIG_NAMES] if target.name in CONFIG_NAMES else []
+        )
         for existing in [target, *near]:
             if existing.exists():
                 fail(f"{existing} already exists: not overwritten (remove it, or pass --output)")

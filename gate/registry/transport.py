@@ -293,7 +293,7 @@ class RoutingTransport(httpx.AsyncBaseTransport):
             mark_route(said, route)
             raise said from alert
         if isinstance(response.stream, httpx.AsyncByteStream):
-            response.stream = _AlertsAsReadErrors(response.stream)
+            response.stream = _AlertsAsReadErrors(response.stream, route)
         if proxy is not None and request.url.scheme == "http" and response.status_code == 407:
             # a forwarded request: the 407 is the proxy's, as a CONNECT answered 407 would be
             await response.aclose()
@@ -410,15 +410,18 @@ class _AlertsAsReadErrors(httpx.AsyncByteStream):
     """A response body whose TLS alerts arrive as `httpx.ReadError`s, as every other failure
     of a read does (anyio raises a raw `ssl.SSLError` there, which httpcore does not map)."""
 
-    def __init__(self, stream: httpx.AsyncByteStream) -> None:
+    def __init__(self, stream: httpx.AsyncByteStream, route: Route) -> None:
         self._stream = stream
+        self._route = route
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._stream:
                 yield chunk
         except ssl.SSLError as alert:
-            raise httpx.ReadError(f"the server closed TLS with an alert: {alert.reason}") from alert
+            said = httpx.ReadError(f"the server closed TLS with an alert: {alert.reason}")
+            mark_route(said, self._route)  # what was offered, and through which proxy
+            raise said from alert
 
     async def aclose(self) -> None:
         await self._stream.aclose()

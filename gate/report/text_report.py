@@ -147,6 +147,8 @@ def _stated(style: _Styler, where: str, kind: str, state: str, rest: str) -> lis
     """`where` + a coloured `state` + `rest`, cut to the width (the state stays on the first
     line: `where` is short)."""
     lines = style.wrap(f"{where}{state} {rest}", "", _USE_HANG)
+    if not lines[0].startswith(where + state):  # a width too narrow for even that: uncut
+        lines = [f"{where}{state} {rest}"]
     lines[0] = where + style.color(kind, state) + lines[0][len(where + state) :]
     return lines
 
@@ -159,6 +161,8 @@ def _finding_lines(finding: Finding, style: _Styler, hints: _Hints, indent: str)
     if finding.kind is None:
         head += f" line {finding.line}"
     out = style.wrap(f"{head} {finding.message}", indent, indent + "    ")
+    if not out[0].startswith(indent + label):  # a width too narrow for the label: uncut
+        out = [f"{indent}{head} {finding.message}"]
     out[0] = indent + style.color(finding.severity.value, label) + out[0][len(indent + label) :]
     deeper = indent + "  "
     out.extend(style.dim(line) for line in style.wrap(f"hint: {hints.text(finding)}", deeper))

@@ -100,7 +100,7 @@ def test_init_to_stdout_writes_no_file(workdir: Path) -> None:
     result = pullgate("init", "--output", "-")
     assert result.exit_code == 0
     assert result.stdout.startswith("# .pullgate.yaml, written by `pullgate init`")
-    assert "platforms: [linux/amd64, linux/arm64]" in result.stdout
+    assert 'platforms: ["linux/amd64", "linux/arm64"]' in result.stdout
     assert not (workdir / ".pullgate.yaml").exists()
 
 
@@ -126,3 +126,34 @@ def test_a_selector_value_no_node_has_writes_no_platform(workdir: Path) -> None:
     )
     assert pullgate("init").exit_code == 0
     assert load_config(workdir / ".pullgate.yaml").platforms == ()
+
+
+def test_names_yaml_would_read_as_numbers_or_booleans_are_written_as_strings(
+    workdir: Path,
+) -> None:
+    """A namespace `123` or `yes` is a valid name; written plain, YAML would read an int or a
+    bool and the loader would refuse the config (a reviewer's finding)."""
+    for namespace in ("123", "yes"):
+        config = workdir / ".pullgate.yaml"
+        config.unlink(missing_ok=True)
+        (workdir / "set.yaml").write_text(
+            f"apiVersion: v1\nkind: Pod\nmetadata: {{name: a, namespace: '{namespace}'}}\n"
+            "spec: {containers: [{name: a, image: 'nginx:1'}]}\n---\n"
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: b}\n"
+            "spec: {containers: [{name: a, image: 'nginx:1'}]}\n"
+        )
+        assert pullgate("init").exit_code == 0
+        assert load_config(config).namespace == namespace
+
+
+def test_init_refuses_a_second_config_name_and_a_directory_name(workdir: Path) -> None:
+    """However the path is written, a config under the other name beside it is not doubled
+    (the nearer name would be read instead of the user's); `missing/` is not a file."""
+    (workdir / "sub").mkdir()
+    (workdir / "sub" / ".pullgate.yml").write_text("fail-on: warning\n")
+    for output in ("sub/.pullgate.yaml", "./sub/.pullgate.yaml"):
+        result = pullgate("init", "--output", output)
+        assert result.exit_code == 2 and ".pullgate.yml already exists" in result.stderr
+    result = pullgate("init", "--output", "missing/")
+    assert result.exit_code == 2 and "give a file name, not a directory" in result.stderr
+    assert sorted(p.name for p in workdir.iterdir()) == ["sub"]

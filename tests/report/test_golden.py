@@ -119,3 +119,15 @@ def test_on_a_terminal_the_report_is_cut_to_its_width(tmp_path: Path) -> None:
     piped = subprocess.run(command, cwd=tmp_path, capture_output=True, env=env, timeout=60)
     assert max(len(line) for line in piped.stdout.decode().splitlines()) > 60
     assert " ".join(shown.split()) == " ".join(piped.stdout.decode().split())
+
+
+@pytest.mark.parametrize("width", [1, 20, 30, 40, 50])
+def test_a_narrow_terminal_loses_and_repeats_no_word(width: int, tmp_path: Path) -> None:
+    """Below the width a state or a label fits in, lines are left uncut rather than cut
+    inside them (a reviewer found `(offline)` printed twice at 40 columns)."""
+    for name in SETS:
+        if name == "unverified":
+            continue
+        plain = _report(name, None, tmp_path)
+        narrow = _report(name, width, tmp_path)
+        assert narrow.split() == plain.split()
