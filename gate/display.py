@@ -45,3 +45,8 @@ def shown(value: str, limit: int = VALUE_LIMIT) -> str:
 
 def shown_or_none(value: str | None, limit: int = VALUE_LIMIT) -> str | None:
     return None if value is None else shown(value, limit)
+
+
+def counted(number: int, noun: str) -> str:
+    """`1 file`, `2 files`, `0 errors`: a count as a person reads it."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

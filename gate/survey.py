@@ -14,14 +14,14 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from gate import platform as platforms
 from gate.config import external_secret_item
+from gate.display import counted
 from gate.load import NothingToCheck
 from gate.model import CheckResult
 from gate.pipeline import CheckOptions, run_check
-from gate.policy.platforms import ARCH_LABELS, OS_LABELS
+from gate.policy.platforms import ARCH_LABELS, OS_LABELS, required_terms
 from gate.workload import DEFAULT_NAMESPACE, PodSpec
 
 
@@ -45,7 +45,7 @@ class Survey:
     @property
     def counts(self) -> str:
         """`2 files, 4 objects`."""
-        return f"{_count(self.files, 'file')}, {_count(self.objects, 'object')}"
+        return f"{counted(self.files, 'file')}, {counted(self.objects, 'object')}"
 
 
 _UNSET = "pullgate-init-no-namespace"
@@ -99,17 +99,18 @@ def _read(result: CheckResult, namespaces: dict[str, int], unnamespaced: int) ->
 
 
 def _asked_platforms(pod: PodSpec) -> list[str]:
-    """`os/arch` for each architecture a pod's node selector or required affinity names."""
+    """`os/arch` for each architecture a pod's node selector or required affinity names
+    (`In` requirements of the terms as the scheduler parses them, `required_terms`)."""
     os_names = [pod.node_selector[k] for k in OS_LABELS if k in pod.node_selector]
     arches = [pod.node_selector[k] for k in ARCH_LABELS if k in pod.node_selector]
-    for expression in _required_expressions(pod.affinity):
-        values = [v for v in expression.get("values") or [] if isinstance(v, str)]
-        if expression.get("operator") != "In":
-            continue
-        if expression.get("key") in ARCH_LABELS:
-            arches.extend(values)
-        elif expression.get("key") in OS_LABELS:
-            os_names.extend(values)
+    for term in required_terms(pod.affinity) or []:
+        for requirement in term or []:  # None: a term that does not parse selects no node
+            if requirement.operator != "In":
+                continue
+            if requirement.key in ARCH_LABELS:
+                arches.extend(requirement.values)
+            elif requirement.key in OS_LABELS:
+                os_names.extend(requirement.values)
     found = []
     for arch in arches:
         candidate = f"{os_names[0] if os_names else 'linux'}/{arch}"
@@ -119,19 +120,6 @@ def _asked_platforms(pod: PodSpec) -> list[str]:
             continue
         found.append(candidate)
     return found
-
-
-def _required_expressions(affinity: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    node = affinity.get("nodeAffinity")
-    required = node.get("requiredDuringSchedulingIgnoredDuringExecution") if node else None
-    terms = required.get("nodeSelectorTerms") if isinstance(required, dict) else None
-    return [
-        expression
-        for term in (terms if isinstance(terms, list) else [])
-        if isinstance(term, dict)
-        for expression in term.get("matchExpressions") or []
-        if isinstance(expression, dict)
-    ]
 
 
 def config_text(found: Survey) -> str:
@@ -148,7 +136,7 @@ def config_text(found: Survey) -> str:
         lines.append(f"# Namespaces objects are written in (pods): {seen}.")
     if found.unnamespaced and found.namespaces:
         lines.append(
-            f"# {_count(found.unnamespaced, 'pod')} name no namespace; they are checked in this "
+            f"# {counted(found.unnamespaced, 'pod')} name no namespace; they are checked in this "
             "one (as `kubectl apply -n`, default `default`):"
         )
         lines.append(f"namespace: {json.dumps(next(iter(found.namespaces)))}")  # `123` a string
@@ -209,7 +197,3 @@ def config_text(found: Survey) -> str:
         ]
     )
     return "\n".join(lines) + "\n"
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -44,7 +45,7 @@ def init(paths: tuple[str, ...], output: str) -> None:
         )
         for existing in [target, *near]:
             if existing.exists():
-                fail(f"{existing} already exists: not overwritten (remove it, or pass --output)")
+                _refuse(existing)
     found = survey(paths or (".",))
     text = config_text(found)
     if output == "-":
@@ -52,10 +53,14 @@ def init(paths: tuple[str, ...], output: str) -> None:
         return
     try:
         create_file(output, text)
-    except FileExistsError:
-        fail(f"{output} already exists: not overwritten (remove it, or pass --output)")
+    except FileExistsError:  # it appeared after the look above
+        _refuse(Path(output))
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
     click.echo(
         f"pullgate: wrote {output} ({found.counts}); read it, then run pullgate check", err=True
     )
+
+
+def _refuse(existing: Path) -> NoReturn:
+    fail(f"{existing} already exists: not overwritten (remove it, or pass --output)")

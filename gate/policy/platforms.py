@@ -74,7 +74,7 @@ def pod_platforms(pod: PodSpec, defaults: Sequence[Platform] = DEFAULT_PLATFORMS
         for key, value in pod.node_selector.items()
         if key in _DIMENSION
     ]
-    terms = _required_terms(pod.affinity)
+    terms = required_terms(pod.affinity)
     result: list[Platform] = []
     for term in terms if terms is not None else [[]]:
         if term is None:
@@ -85,7 +85,7 @@ def pod_platforms(pod: PodSpec, defaults: Sequence[Platform] = DEFAULT_PLATFORMS
     return result
 
 
-def _required_terms(affinity: Mapping[str, Any]) -> list[list[_Requirement] | None] | None:
+def required_terms(affinity: Mapping[str, Any]) -> list[list[_Requirement] | None] | None:
     """The required node-selector terms (ORed), None where there is no required affinity.
 
     As `NewLazyErrorNodeSelector` parses them: a term with neither `matchExpressions` nor

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gate.config import external_secret_item
-from gate.display import shown, shown_or_none
+from gate.display import counted, shown, shown_or_none
 from gate.exits import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 from gate.model import CheckResult, Finding, ImageUse, Outcome
 from gate.rules import RULES, Severity
@@ -205,7 +205,7 @@ def _digest_lines(findings: list[Finding], style: _Styler) -> list[str]:
         else:
             key, name = ("rule", finding.rule, ""), None
         groups.setdefault(key, _Group()).add(finding, name)
-    lines = [style.bold(f"To fix ({_count(len(active), 'finding')}):")]
+    lines = [style.bold(f"To fix ({counted(len(active), 'finding')}):")]
     entries: list[str | None] = []
     for (shape, what, namespace), group in sorted(
         groups.items(),
@@ -213,13 +213,13 @@ def _digest_lines(findings: list[Finding], style: _Styler) -> list[str]:
     ):
         ids = ", ".join(group.rules)
         if shape == "rule":
-            lines.append(f"  {_count(group.findings, 'finding')} of [{ids}]")
+            lines.append(f"  {counted(group.findings, 'finding')} of [{ids}]")
             continue
         if shape == "missing":
-            head = f"{_count(len(group.uses), what)} missing in namespace {namespace}"
+            head = f"{counted(len(group.uses), what)} missing in namespace {namespace}"
         else:
             trouble = _IMAGE_TROUBLE.get(what, "with findings")
-            head = f"{_count(len(group.uses), 'image')} {trouble}"
+            head = f"{counted(len(group.uses), 'image')} {trouble}"
         lines.extend(style.wrap(f"{head} [{ids}]: {_names(group.uses)}", "  ", "    "))
         if what == "Secret" and group.external:
             entries.extend(external_secret_item(namespace, secret) for secret in group.uses)
@@ -267,17 +267,17 @@ def _names(uses: dict[str, int]) -> str:
 def _summary_lines(result: CheckResult, context: RenderContext, style: _Styler) -> list[str]:
     summary = result.summary()
     counts = (
-        f"{_count(summary['files'], 'file')}, {_count(summary['objects'], 'object')}, "
-        f"{_count(summary['pods'], 'pod')}, {_count(summary['images'], 'image')} "
+        f"{counted(summary['files'], 'file')}, {counted(summary['objects'], 'object')}, "
+        f"{counted(summary['pods'], 'pod')}, {counted(summary['images'], 'image')} "
         f"({summary['unique_images']} unique, {summary['resolved']} resolved)"
     )
     if result.offline:
         counts += ", offline: no registry was asked"
-    tally = f"{_count(summary['errors'], 'error')}, {_count(summary['warnings'], 'warning')}"
+    tally = f"{counted(summary['errors'], 'error')}, {counted(summary['warnings'], 'warning')}"
     if summary["suppressed"]:
         tally += f", {summary['suppressed']} suppressed"
     if summary["unchecked_image_fields"]:
-        tally += f", {_count(summary['unchecked_image_fields'], 'image field')} not checked"
+        tally += f", {counted(summary['unchecked_image_fields'], 'image field')} not checked"
     verdicts = {
         EXIT_OK: style.color("ok", "PASSED"),
         EXIT_VIOLATIONS: style.color("error", "FAILED"),
@@ -294,11 +294,6 @@ def _summary_lines(result: CheckResult, context: RenderContext, style: _Styler) 
         *style.wrap(tally, "", "  "),
         f"{verdict}: {explain} (exit {context.exit_code})",
     ]
-
-
-def _count(number: int, noun: str) -> str:
-    """`1 file`, `2 files`, `0 errors`."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 class _Hints:
