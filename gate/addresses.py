@@ -7,6 +7,7 @@ loads the network stack.
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -36,6 +37,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+_HOST_CHARACTERS = re.compile(r"[\w.:%-]+")
+"""What a host name (an IDN too) or an IP address (IPv6 without brackets) is written with."""
+
+
 def url_problem(url: str) -> str | None:
     """Why `url` cannot name a mirror (an http(s) URL without user info), or None."""
     try:
@@ -45,6 +50,8 @@ def url_problem(url: str) -> str | None:
         return f"{url!r} is not a URL"
     if parsed.scheme not in ("https", "http") or not host:
         return "must be an http(s):// URL"
+    if not _HOST_CHARACTERS.fullmatch(host):
+        return f"{host!r} is not a host name (a placeholder such as <mirror host> left unfilled?)"
     if parsed.username is not None or parsed.password is not None:
         return "must not carry a user name or password (mirrors are asked anonymously)"
     return None

@@ -479,24 +479,6 @@ class _Parser:
         return {"external_secrets": tuple(result)}
 
 
-_SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-"""A DNS-1123 subdomain, as the API server requires of a Secret's name."""
-
-
-def external_secret_item(namespace: str, name: str) -> str | None:
-    """One `secrets: external:` entry in flow style, declaring the Secret `namespace/name` as
-    made outside the manifests: what a report offers to paste (the reason is the user's).
-    None for names no Secret can have (a `/`, a glob character, upper case): no pattern
-    would declare exactly that one, and the API server would refuse the reference anyway."""
-    try:
-        validate_namespace(namespace)
-    except ValueError:
-        return None
-    if len(name) > 253 or not _SECRET_NAME.match(name):
-        return None
-    return f'{{name: "{namespace}/{name}", reason: "<who creates it>"}}'
-
-
 _IMAGE_SETTINGS = ("pull-secrets", "service-account", "node-selector", "namespace")
 """Where an `images:` entry's kind keeps the settings of the pod running its images."""
 _IMAGE_PATH = re.compile(r"^[A-Za-z0-9_-]+(\[(\*|\d+)\])?(\.[A-Za-z0-9_-]+(\[(\*|\d+)\])?)*$")

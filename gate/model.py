@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from gate.config_entries import ConfigEntry
 from gate.display import TEXT_LIMIT, shown, shown_or_none
 from gate.platform import Entry
 from gate.reference import Reference
@@ -134,6 +135,9 @@ class Finding:
     name): the text report's closing digest groups findings by it."""
     subject_kind: str | None = None
     """`Secret`, `Secret key` or `ServiceAccount`, when `subject` is set."""
+    entry: ConfigEntry | None = None
+    """The `.pullgate.yaml` entry its hint offers as the fix (shown there on one line): the
+    reports that gather findings merge these into one block."""
 
     def __post_init__(self) -> None:
         """Every value a report shows a person is escaped and capped (`gate.display`)."""
@@ -174,6 +178,7 @@ class Finding:
         volume: str | None = None,
         subject: str | None = None,
         subject_kind: str | None = None,
+        entry: ConfigEntry | None = None,
     ) -> Finding:
         """A finding of `rule_id` at `file:line`, with the rule's default severity."""
         return cls(
@@ -192,6 +197,7 @@ class Finding:
             volume=volume,
             subject=subject,
             subject_kind=subject_kind,
+            entry=entry,
         )
 
     @classmethod
@@ -208,6 +214,7 @@ class Finding:
         volume: str | None = None,
         subject: str | None = None,
         subject_kind: str | None = None,
+        entry: ConfigEntry | None = None,
     ) -> Finding:
         """A finding located in `pod`'s object."""
         obj = pod.object
@@ -226,6 +233,7 @@ class Finding:
             volume=volume,
             subject=subject,
             subject_kind=subject_kind,
+            entry=entry,
         )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from gate import platform as platforms
-from gate.config import external_secret_item
+from gate.config_entries import external_secret
 from gate.display import counted
 from gate.load import NothingToCheck
 from gate.model import CheckResult
@@ -183,9 +183,9 @@ def config_text(found: Survey) -> str:
         lines.append("# secrets:")
         lines.append("#   external:")
         for namespace, name in found.missing_secrets:
-            entry = external_secret_item(namespace, name)
+            entry = external_secret(namespace, name)
             if entry is not None:  # a name no Secret can have is the manifests' mistake
-                lines.append(f"#     - {entry}")
+                lines.append(f"#     - {entry.item}")
         lines.append("")
     lines.extend(
         [

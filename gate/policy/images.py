@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from gate import config_entries
+from gate.config_entries import ConfigEntry
 from gate.model import Finding, ImageUse, Outcome, Resolution
 from gate.reference import (
     DEFAULT_DOMAIN,
@@ -17,6 +19,7 @@ from gate.reference import (
     Reference,
     api_host,
     parse_reference,
+    registry_key,
 )
 from gate.workload import PodSpec
 
@@ -55,9 +58,14 @@ def _invalid_reason(exc: InvalidReference) -> str:
     return f"{exc.reason} ({exc.detail})" if exc.detail else exc.reason
 
 
-def finding_for(rule_id: str, use: ImageUse, message: str, hint: str) -> Finding:
-    """A finding on the container's `image:` line (an image volume's `reference:` line)."""
+def finding_for(
+    rule_id: str, use: ImageUse, message: str, hint: str, entry: ConfigEntry | None = None
+) -> Finding:
+    """A finding on the container's `image:` line (an image volume's `reference:` line); with
+    `entry`, its hint ends with that config entry as the fix."""
     source = use.container
+    if entry is not None:
+        hint = f"{hint} {_PASTE.get(entry.top, 'In .pullgate.yaml:')} `{entry.inline()}`."
     return Finding.about(
         rule_id,
         use.pod,
@@ -67,7 +75,24 @@ def finding_for(rule_id: str, use: ImageUse, message: str, hint: str) -> Finding
         container=None if source.is_volume else source.name,
         volume=source.name if source.is_volume else None,
         image=source.image,
+        entry=entry,
     )
+
+
+_PASTE = {
+    "ignore": "If it is accepted here, say why in .pullgate.yaml (this object only):",
+    "nodes": "If the nodes reach it by their own means (an instance role, a kubelet "
+    "credential), declare it in .pullgate.yaml (a CI login then verifies on their behalf):",
+    "registries": "If the nodes pull it through a mirror, name the mirror in .pullgate.yaml:",
+}
+"""How a hint introduces its config entry, by the entry's top-level key."""
+
+
+def accept_here(rule_id: str, use: ImageUse) -> ConfigEntry | None:
+    """The `ignore:` entry accepting `rule_id` for this object's use of this image."""
+    obj, ref = use.pod.object, use.reference
+    image = ref.canonical if ref is not None else None
+    return config_entries.ignore(rule_id, obj.kind, obj.namespace, obj.name, image)
 
 
 def static_findings(uses: Iterable[ImageUse]) -> list[Finding]:
@@ -88,6 +113,7 @@ def static_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                     "that already hold the image",
                     "Every other node shows ErrImageNeverPull. Use `IfNotPresent` (or `Always`), "
                     "unless the image is pre-loaded on every node.",
+                    accept_here("image-pull-policy-never", use),
                 )
             )
         if ref.digest is not None:
@@ -101,6 +127,7 @@ def static_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                     "Nothing fails today, but nodes may run different code after each push and a "
                     "rollback cannot go back. Use a version tag, or pin the digest with "
                     "`pullgate pin`.",
+                    accept_here("image-latest-tag", use),
                 )
             )
         elif ref.tag is None:
@@ -111,6 +138,7 @@ def static_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                     f"image {image} has no tag, so the kubelet pulls `{ref.familiar}:latest`",
                     "An implicit `latest` moves with every push. Add a version tag, or pin the "
                     "digest with `pullgate pin`.",
+                    accept_here("image-no-tag", use),
                 )
             )
     return findings
@@ -271,9 +299,10 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                     f"could not verify {ref.familiar}: {detail}",
                     "Docker Hub refused this runner more pulls (429 `toomanyrequests`); the "
                     "nodes' budget is their own (per NAT address, or per login), so this says "
-                    "nothing about them. Resolve through a pull-through mirror (`registries: "
-                    "docker.io: mirrors`, or the nodes' `--containerd-hosts`), or rerun after "
-                    "the reset (exit code 3: could not verify).",
+                    "nothing about them. Resolve through a pull-through mirror (config "
+                    "`registries:`, or the nodes' `--containerd-hosts`), or rerun after the "
+                    "reset (exit code 3: could not verify).",
+                    config_entries.mirror(registry_key(ref.domain)),
                 )
             )
         else:
@@ -286,6 +315,7 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
                     "(`dial tcp …`, `context deadline exceeded`). Check the host, network, proxy "
                     "and TLS (`--ca-file`, `--insecure-registry`); if this was an outage, retry "
                     "(pullgate exits 3 when it could not verify, 1 when it found a violation).",
+                    config_entries.mirror(registry_key(ref.domain)),
                 )
             )
     return findings
@@ -294,8 +324,8 @@ def resolution_findings(uses: Iterable[ImageUse]) -> list[Finding]:
 FIXES = (
     "Fix one: give the pod an imagePullSecret with access to this repository (or its service "
     "account one); declare that the nodes can pull from this registry (config `nodes: "
-    "registries`); or give the gate the nodes' docker config (`--node-docker-config`) or "
-    "credential providers (`--image-credential-provider-config`, "
+    "registries`, below); or give the gate the nodes' docker config (`--node-docker-config`) "
+    "or credential providers (`--image-credential-provider-config`, "
     "`--image-credential-provider-bin-dir`)."
 )
 
@@ -336,6 +366,7 @@ def _unauthorized(use: ImageUse, registry: str) -> Finding:
         f"{registry} refused to serve {ref.path} to every credential the kubelet would try: "
         f"{resolution.detail}",
         hint + unmatched,
+        config_entries.node_registry(ref.domain),
     )
 
 
@@ -381,6 +412,7 @@ def _unverified(use: ImageUse, registry: str) -> Finding:
             "nodes' own credentials when the pod has none; to verify, give the pod a pull "
             "secret the mirror accepts, or accept it with the annotation "
             '`pullgate.io/ignore-image-pull-unverified: "<reason>"`.',
+            accept_here("image-pull-unverified", use),
         )
     return finding_for(
         "image-pull-unverified",
@@ -388,6 +420,7 @@ def _unverified(use: ImageUse, registry: str) -> Finding:
         f"could not verify that the pod can pull {ref.familiar}: {'; '.join(reasons)}; the "
         f"credentials the gate can replay got: {resolution.detail}; {tried}",
         "pullgate exits 3 (could not verify), not 1. To verify, " + "; or ".join(hints) + ".",
+        accept_here("image-pull-unverified", use),
     )
 
 

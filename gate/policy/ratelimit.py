@@ -16,9 +16,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from gate import config_entries
 from gate.model import Finding, ImageUse, Outcome
 from gate.policy.images import finding_for
-from gate.reference import api_host, is_docker_hub
+from gate.reference import DEFAULT_DOMAIN, api_host, is_docker_hub
 from gate.registry.ratelimit import Budget, RateBudgets, Seen, duration, spent_message, who
 from gate.workload import PodSpec
 
@@ -32,6 +33,8 @@ HINT = (
     "mirror or pull-through cache, copy the images to your own registry, or spread the "
     "rollout over time."
 )
+HUB_MIRROR = config_entries.mirror(DEFAULT_DOMAIN)
+"""The entry naming the mirror the nodes pull Docker Hub images through."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,7 @@ def rate_limit_findings(
                     f"would make up to {total} pulls, each image once per node "
                     f"(this {kind}: {_plural(len(share.images), 'image')} × {share.how})",
                     HINT,
+                    HUB_MIRROR,
                 )
             )
     findings.extend(_spent_findings(uses, budgets))
@@ -202,6 +206,7 @@ def _spent_findings(uses: Sequence[ImageUse], budgets: RateBudgets) -> list[Find
                 f"{said}; so {ref.familiar} could not be verified (this runner's budget, which "
                 "need not be the nodes')",
                 HINT,
+                HUB_MIRROR,
             )
         )
     return findings

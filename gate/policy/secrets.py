@@ -25,7 +25,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import replace
 
-from gate.config import external_secret_item
+from gate.config_entries import ConfigEntry, external_secret
 from gate.inventory import (
     DEFAULT_SERVICE_ACCOUNT,
     ENFORCE_MOUNTABLE_SECRETS,
@@ -115,10 +115,10 @@ def _looked_in(inventory: Inventory, namespace: str, name: str) -> str:
     paste, with the names filled in)."""
     sources = ", ".join(inventory.searched) or "nothing"
     text = f" pullgate looked in: {sources}."
-    if not any(s.startswith("cluster") for s in inventory.searched):
-        entry = external_secret_item(namespace, name)
+    if not _cluster_searched(inventory):
+        entry = external_secret(namespace, name)
         declare = (
-            f"declare it in .pullgate.yaml: `secrets: {{external: [{entry}]}}`"
+            f"declare it in .pullgate.yaml: `{entry.inline()}`"
             if entry is not None
             else "declare it under `secrets: external:` in .pullgate.yaml"
         )
@@ -129,6 +129,16 @@ def _looked_in(inventory: Inventory, namespace: str, name: str) -> str:
     for unreadable in inventory.unreadable_in(namespace):
         text += f" Note: {unreadable.description}."
     return text
+
+
+def _external(inventory: Inventory, namespace: str, name: str) -> ConfigEntry | None:
+    """The `secrets: external:` entry `_looked_in` offers, if it offers one: not once a
+    cluster was asked, which would have seen a Secret made elsewhere."""
+    return None if _cluster_searched(inventory) else external_secret(namespace, name)
+
+
+def _cluster_searched(inventory: Inventory) -> bool:
+    return any(s.startswith("cluster") for s in inventory.searched)
 
 
 def _pull_secret_missing(pod: PodSpec, name: str, line: int, inventory: Inventory) -> Finding:
@@ -146,6 +156,7 @@ def _pull_secret_missing(pod: PodSpec, name: str, line: int, inventory: Inventor
         f"-n {namespace} ...`), or correct the name." + _looked_in(inventory, namespace, name),
         subject=name,
         subject_kind="Secret",
+        entry=_external(inventory, namespace, name),
     )
 
 
@@ -207,6 +218,7 @@ def _secret_ref_missing(pod: PodSpec, ref: SecretRef, inventory: Inventory) -> F
         container=ref.container,
         subject=ref.name,
         subject_kind="Secret",
+        entry=_external(inventory, namespace, ref.name),
     )
 
 
@@ -364,6 +376,7 @@ def _inherited_pull_secrets_missing(
                 name=account_name,
                 subject=name,
                 subject_kind="Secret",
+                entry=_external(inventory, namespace, name),
             )
         else:
             line = pod.service_account_line or pod.object.line
@@ -375,6 +388,7 @@ def _inherited_pull_secrets_missing(
                 hint,
                 subject=name,
                 subject_kind="Secret",
+                entry=_external(inventory, namespace, name),
             )
         results.append((finding, name))
     return results

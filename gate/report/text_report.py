@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import click
 
-from gate.config import external_secret_item
 from gate.display import counted, shown, shown_or_none
 from gate.exits import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 from gate.model import CheckResult, Finding, ImageUse, Outcome
-from gate.rules import RULES, Severity
+from gate.report.digest import digest
+from gate.report.hints import HintsOnce
+from gate.rules import Severity
 
 if TYPE_CHECKING:
     from gate.report.render import RenderContext
@@ -31,7 +33,7 @@ def render(result: CheckResult, context: RenderContext) -> str:
     (`manifest-invalid`) under its file.
     """
     style = _Styler(context.color, context.width)
-    hints = _Hints()
+    hints = HintsOnce()
     findings = [f for f in result.findings if f.suppressed is None or context.show_suppressed]
 
     objects: dict[str, dict[_ObjectKey, list[ImageUse]]] = defaultdict(dict)
@@ -110,7 +112,9 @@ def _unchecked_lines(result: CheckResult, style: _Styler) -> list[str]:
     return lines
 
 
-def _use_lines(use: ImageUse, findings: list[Finding], style: _Styler, hints: _Hints) -> list[str]:
+def _use_lines(
+    use: ImageUse, findings: list[Finding], style: _Styler, hints: HintsOnce
+) -> list[str]:
     container = use.container
     where = (
         f"    line {container.line:<5} "
@@ -153,7 +157,7 @@ def _stated(style: _Styler, where: str, kind: str, state: str, rest: str) -> lis
     return lines
 
 
-def _finding_lines(finding: Finding, style: _Styler, hints: _Hints, indent: str) -> list[str]:
+def _finding_lines(finding: Finding, style: _Styler, hints: HintsOnce, indent: str) -> list[str]:
     label = finding.severity.value
     if finding.suppressed is not None:
         label = f"suppressed {label}"
@@ -172,96 +176,23 @@ def _finding_lines(finding: Finding, style: _Styler, hints: _Hints, indent: str)
     return out
 
 
-_IMAGE_TROUBLE = {
-    "image-latest-tag": "on `latest`",
-    "image-no-tag": "without a tag",
-    "image-tag-not-found": "whose tag is not in the registry",
-    "image-repository-not-found": "whose repository does not exist",
-    "image-digest-not-found": "whose digest is not in the registry",
-    "image-pull-unauthorized": "the pods' credentials cannot pull",
-    "image-platform-missing": "with no build for the nodes' platforms",
-    "image-registry-unreachable": "whose registry could not be reached",
-}
-"""How the closing digest says what is wrong with the images of a rule."""
-_LISTED = 8
-"""Names a digest line lists before it says how many more there are."""
-
-
 def _digest_lines(findings: list[Finding], style: _Styler) -> list[str]:
-    """What to fix, grouped: the missing Secrets (or ServiceAccounts) of each namespace (the
-    same Secret named by five pods is one thing to create), the images of each image rule,
-    every other rule with its count; errors first. Missing Secrets that may be made elsewhere
-    come with the .pullgate.yaml entries that declare them."""
-    active = [f for f in findings if f.suppressed is None]
-    if not active:
+    """What to fix, grouped (`gate.report.digest`), with the .pullgate.yaml blocks to paste."""
+    found = digest(findings)
+    if found is None:
         return []
-    groups: dict[tuple[str, str, str], _Group] = {}
-    for finding in active:
-        if finding.subject is not None and finding.subject_kind is not None:
-            key = ("missing", finding.subject_kind, finding.namespace or "")
-            name: str | None = finding.subject
-        elif finding.image is not None:
-            key, name = ("image", finding.rule, ""), finding.image
+    lines = [style.bold(f"To fix ({counted(found.findings, 'finding')}):")]
+    for line in found.lines:
+        ids = ", ".join(line.rules)
+        if not line.names:
+            lines.append(f"  {line.head} [{ids}]")
         else:
-            key, name = ("rule", finding.rule, ""), None
-        groups.setdefault(key, _Group()).add(finding, name)
-    lines = [style.bold(f"To fix ({counted(len(active), 'finding')}):")]
-    entries: list[str | None] = []
-    for (shape, what, namespace), group in sorted(
-        groups.items(),
-        key=lambda item: not item[1].errors,  # errors first, else as seen
-    ):
-        ids = ", ".join(group.rules)
-        if shape == "rule":
-            lines.append(f"  {counted(group.findings, 'finding')} of [{ids}]")
-            continue
-        if shape == "missing":
-            head = f"{counted(len(group.uses), what)} missing in namespace {namespace}"
-        else:
-            trouble = _IMAGE_TROUBLE.get(what, "with findings")
-            head = f"{counted(len(group.uses), 'image')} {trouble}"
-        lines.extend(style.wrap(f"{head} [{ids}]: {_names(group.uses)}", "  ", "    "))
-        if what == "Secret" and group.external:
-            entries.extend(external_secret_item(namespace, secret) for secret in group.uses)
-    declared = [entry for entry in entries if entry is not None]
-    if declared:  # one block for every namespace: it is pasted as one `secrets:` key
-        said = "Secrets made outside these manifests? declare them in .pullgate.yaml:"
-        lines.extend(style.dim(line) for line in style.wrap(said, "  "))
-        lines.extend(style.dim(line) for line in ("    secrets:", "      external:"))
-        lines.extend(style.dim(f"        - {entry}") for entry in declared)
+            lines.extend(style.wrap(f"{line.head} [{ids}]: {line.names}", "  ", "    "))
+    for paste in found.pastes:
+        lines.extend(style.dim(text) for text in style.wrap(paste.lead, "  "))
+        lines.extend(style.dim(f"    {text}") for text in paste.lines)
     lines.append("")
     return lines
-
-
-class _Group:
-    """One line of the digest: its findings' rules, and the uses of each name it lists."""
-
-    def __init__(self) -> None:
-        self.rules: list[str] = []
-        self.uses: dict[str, int] = {}
-        self.findings = 0
-        self.errors = False
-        self.external = False
-        """A finding's hint offers the `secrets: external:` entry (no cluster was asked)."""
-
-    def add(self, finding: Finding, name: str | None) -> None:
-        if finding.rule not in self.rules:
-            self.rules.append(finding.rule)
-        if name is not None:
-            self.uses[name] = self.uses.get(name, 0) + 1
-        self.findings += 1
-        self.errors = self.errors or finding.severity is Severity.ERROR
-        self.external = self.external or "secrets: {external:" in finding.hint
-
-
-def _names(uses: dict[str, int]) -> str:
-    """`a (3 uses), b, c, and 4 more`: the names in the order first seen."""
-    shown_names = [
-        f"{name} ({count} uses)" if count > 1 else name
-        for name, count in list(uses.items())[:_LISTED]
-    ]
-    rest = len(uses) - _LISTED
-    return ", ".join(shown_names) + (f", and {rest} more" if rest > 0 else "")
 
 
 def _summary_lines(result: CheckResult, context: RenderContext, style: _Styler) -> list[str]:
@@ -296,22 +227,11 @@ def _summary_lines(result: CheckResult, context: RenderContext, style: _Styler) 
     ]
 
 
-class _Hints:
-    """Each distinct hint in full once, where it first applies, ending with the command that
-    explains its rule; a later finding with the same hint points back to that place (five
-    copies of one long hint bury the findings they explain)."""
-
-    def __init__(self) -> None:
-        self._first: dict[str, str] = {}
-
-    def text(self, finding: Finding) -> str:
-        first = self._first.get(finding.hint)
-        if first is not None:
-            return f"as for {first} above"
-        self._first[finding.hint] = f"{shown(finding.file)}:{finding.line}"
-        if finding.rule in RULES:
-            return f"{finding.hint} (more: pullgate explain {finding.rule})"
-        return finding.hint
+_CONFIG_ENTRY = re.compile(r"`[a-z-]+: [\[{][^`]*`")
+"""A config entry in a hint (`secrets: {external: [...]}`), kept on one line to be pasted."""
+_HELD = "\x00"
+"""Stands for a space inside a config entry while lines are cut (no text shown holds it:
+`gate.display` escapes control characters)."""
 
 
 class _Styler:
@@ -323,18 +243,21 @@ class _Styler:
         self.width = width
 
     def wrap(self, text: str, indent: str, hang: str | None = None) -> list[str]:
-        """`text` after `indent`, cut at spaces to the width (never inside a word: an image
-        reference or a command stays whole), continued at `hang` (default: `indent`)."""
+        """`text` after `indent`, cut at spaces to the width (never inside a word or a config
+        entry: an image reference, a command or an entry stays whole, to be copied),
+        continued at `hang` (default: `indent`)."""
         if self.width is None or len(indent) + len(text) <= self.width:
             return [indent + text]
-        return textwrap.wrap(
-            text,
+        kept = _CONFIG_ENTRY.sub(lambda span: span.group().replace(" ", _HELD), text)
+        lines = textwrap.wrap(
+            kept,
             width=max(self.width, len(indent) + 20),
             initial_indent=indent,
             subsequent_indent=indent if hang is None else hang,
             break_long_words=False,
             break_on_hyphens=False,
         )
+        return [line.replace(_HELD, " ") for line in lines]
 
     def color(self, kind: str, text: str) -> str:
         if not self.enabled:

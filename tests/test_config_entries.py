@@ -1,0 +1,107 @@
+"""The `.pullgate.yaml` entries reports offer: one line in a hint, one merged block in a digest,
+and either way what the config loader reads back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gate import config_entries
+from gate.config import ConfigError, load_config
+from gate.config_entries import ConfigEntry, block
+
+
+def _entries() -> list[ConfigEntry]:
+    made = [
+        config_entries.external_secret("kong", "license"),
+        config_entries.node_registry("registry.example.com:5000"),
+        config_entries.external_secret("123", "yes"),
+        config_entries.ignore("image-latest-tag", "Deployment", "yes", "web", "docker.io/x:latest"),
+        config_entries.node_registry("registry.example.com:5000"),  # twice: once in the block
+    ]
+    return [entry for entry in made if entry is not None]
+
+
+def test_inline_and_block_say_the_same_to_yaml() -> None:
+    entries = _entries()
+    merged: dict[str, object] = {}
+    for entry in entries:
+        one = yaml.safe_load(entry.inline())
+        node, keys = merged, entry.section
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})  # type: ignore[assignment]
+            one = one[key]
+        items = node.setdefault(keys[-1], [])  # type: ignore[attr-defined]
+        items.extend(item for item in one[keys[-1]] if item not in items)
+    assert yaml.safe_load("\n".join(block(entries))) == merged
+    assert merged["secrets"] == {
+        "external": [
+            {"name": "kong/license", "reason": "<who creates it>"},
+            {"name": "123/yes", "reason": "<who creates it>"},  # strings, not a number or a bool
+        ]
+    }
+    assert merged["nodes"] == {"registries": ["registry.example.com:5000"]}
+    assert merged["ignore"] == [
+        {
+            "rule": "image-latest-tag",
+            "kind": "Deployment",
+            "namespace": "yes",
+            "name": "web",
+            "image": "docker.io/x:latest",
+            "reason": "<why it is accepted>",
+        }
+    ]
+
+
+def test_the_block_loads_as_the_config_it_means(tmp_path: Path) -> None:
+    path = tmp_path / ".pullgate.yaml"
+    path.write_text("\n".join(block(_entries())) + "\n")
+    config = load_config(path)
+    assert [p.pattern for p in config.external_secrets] == ["kong/license", "123/yes"]
+    assert config.nodes.registries == ("registry.example.com:5000",)
+    [ignore] = config.ignore
+    assert (ignore.rule, ignore.kind, ignore.namespace, ignore.name) == (
+        "image-latest-tag",
+        "Deployment",
+        "yes",
+        "web",
+    )
+
+
+def test_a_mirror_block_keeps_the_host_a_string_and_its_placeholder_is_refused(
+    tmp_path: Path,
+) -> None:
+    entries = [config_entries.mirror("127.0.0.1:5000"), config_entries.mirror("docker.io")]
+    lines = block(entries)
+    assert lines == [
+        "registries:",
+        '  "127.0.0.1:5000":',
+        "    mirrors:",
+        '      - "https://<mirror host>"',
+        "  docker.io:",
+        "    mirrors:",
+        '      - "https://<mirror host>"',
+    ]
+    path = tmp_path / ".pullgate.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match="placeholder"):
+        load_config(path)
+    path.write_text("\n".join(lines).replace("<mirror host>", "mirror.example.com") + "\n")
+    assert load_config(path).registries["docker.io"].mirrors == ("https://mirror.example.com",)
+
+
+@pytest.mark.parametrize(
+    ("namespace", "name"),
+    [("kong", "Upper"), ("kong", "a/b"), ("kong", "glob*"), ("Bad_NS", "x"), ("kong", "")],
+)
+def test_no_external_entry_for_a_name_no_secret_can_have(namespace: str, name: str) -> None:
+    assert config_entries.external_secret(namespace, name) is None
+
+
+def test_no_ignore_entry_that_would_match_more_than_the_finding() -> None:
+    assert config_entries.ignore("image-latest-tag", "Pod", "ns", "we*b") is None
+    assert config_entries.ignore("image-latest-tag", "Pod", "ns", "web", "r/[x]") is None
+    kinds = [config_entries.ignore("image-no-tag", kind, "ns", "n") for kind in ("Yes", "Pod")]
+    assert [yaml.safe_load(e.inline())["ignore"][0]["kind"] for e in kinds if e] == ["Yes", "Pod"]
