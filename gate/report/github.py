@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gate.display import TEXT_LIMIT, shown
+from gate.display import TEXT_LIMIT, counted, shown
 from gate.exits import EXIT_OK, EXIT_UNVERIFIED, EXIT_VIOLATIONS
 from gate.model import CheckResult, Finding
 from gate.report import json_report, text_report
-from gate.report.sarif import report_path, severity_order
+from gate.report.digest import digest
+from gate.report.hints import HintsOnce
+from gate.report.sarif import object_label, report_path, severity_order
 from gate.rules import RULES, Severity
 
 if TYPE_CHECKING:
@@ -36,12 +39,22 @@ STEP_SUMMARY_LIMIT = 1024 * 1024
 
 _KINDS = {Severity.ERROR: "error", Severity.WARNING: "warning"}
 _STATUS = {
+    "resolved": "ok",
+    "manifest-unknown": "tag or digest not found",
+    "name-unknown": "repository not found",
+    "unauthorized": "refused to the pod's credentials",
+    "unreachable": "registry unreachable",
+    "invalid-response": "could not verify (unusable answer)",
+    "manifest-invalid": "damaged content",
+    "refused": "not asked (plain HTTP)",
     "skipped": "not resolved (offline)",
     "not-pulled": "not pulled (pull policy Never)",
     "unverified": "could not verify",
     "keyring-invalid": "pull secret unreadable by the kubelet",
     "no-host": "no configured host may serve it",
+    "invalid": "not a valid reference",
 }
+"""The images table's words for each `status` of the JSON report."""
 
 
 def render(result: CheckResult, context: RenderContext) -> str:
@@ -101,7 +114,7 @@ def _unchecked_notice(result: CheckResult, workspace: str | None) -> str:
 def _annotation(kind: str, finding: Finding, workspace: str | None) -> str:
     rule = RULES.get(finding.rule)
     title = f"{finding.rule}: {rule.title}" if rule else finding.rule
-    where = _object_label(finding)
+    where = object_label(finding)
     message = f"{finding.message}\n{finding.hint}" + (f"\n{where}" if where else "")
     properties = {"file": report_path(finding.file, workspace)}
     if finding.line >= 1:
@@ -152,17 +165,6 @@ def _verbatim(text: str) -> list[str]:
     return [f"::stop-commands::{token}", *text.rstrip("\n").split("\n"), f"::{token}::"]
 
 
-def _object_label(finding: Finding) -> str:
-    if finding.kind is None:
-        return ""
-    label = f"{finding.kind} {finding.namespace}/{finding.name}"
-    if finding.container is not None:
-        label += f", container {finding.container}"
-    elif finding.volume is not None:
-        label += f", image volume {finding.volume}"
-    return label
-
-
 # Step summary
 
 
@@ -185,27 +187,33 @@ def write_step_summary(
 def step_summary(
     result: CheckResult, context: RenderContext, limit: int = STEP_SUMMARY_LIMIT
 ) -> str:
-    """Verdict, images (digest, credential) and findings as Markdown, under `limit` bytes:
-    tables are cut (findings keep at least two thirds of the room) with a note saying so."""
+    """Markdown under `limit` bytes: the verdict and counts; what to fix, grouped, with the
+    .pullgate.yaml blocks to paste; one table of images (digest, credential); then the
+    findings grouped by object, each hint in full once. What does not fit is cut with a note
+    saying how much (findings keep at least two thirds of the room the tables share)."""
     head = _summary_head(result, context)
     image_header, image_rows = _image_table(result)
-    finding_header, finding_rows = _finding_table(result, context)
+    finding_header, finding_rows = _finding_groups(result, context)
     notes_room = 2 * (len(_cut_note(10**9, "findings").encode("utf-8")) + 2)
     fixed = _size(head) + _size(image_header) + _size(finding_header) + notes_room
+    fixes = _fixes(result, room=(limit - fixed) // 4)
+    fixed += _size(fixes)
     budget = limit - fixed
     if budget < 0:
         text = "\n".join(head) + "\n"
         return text if len(text.encode("utf-8")) <= limit else ""
     image_need = _size(image_rows)
-    finding_need = _size(finding_rows)
+    finding_need = sum(len(row.encode("utf-8")) + 1 for row, _ in finding_rows)
     if image_need + finding_need <= budget:
         image_budget = image_need
     else:
         image_budget = min(image_need, max(budget - finding_need, budget // 3))
     images, images_cut = _fit(image_rows, image_budget)
-    findings, findings_cut = _fit(finding_rows, budget - _size(images))
+    findings, findings_cut = _fit_findings(finding_rows, budget - _size(images))
 
     parts = [head]
+    if fixes:
+        parts.append(fixes)
     if image_rows:
         parts.append(image_header + images)
         if images_cut:
@@ -215,6 +223,34 @@ def step_summary(
         if findings_cut:
             parts.append([_cut_note(findings_cut, "findings")])
     return "".join("\n".join(part) + "\n\n" for part in parts).rstrip("\n") + "\n"
+
+
+def _fixes(result: CheckResult, room: int) -> list[str]:
+    """The digest (`gate.report.digest`) as a list, then its blocks to paste as YAML; in at
+    most `room` bytes: without the blocks if need be (the log has them), else not at all."""
+    found = digest(result.findings)
+    if found is None:
+        return []
+    lines = [f"### To fix ({counted(found.findings, 'finding')})", ""]
+    for line in found.lines:
+        ids = ", ".join(_code(rule, False) for rule in line.rules)
+        names = f": {_prose(line.names)}" if line.names else ""
+        lines.append(f"- {_prose(line.head)} ({ids}){names}")
+    with_pastes = list(lines)
+    for paste in found.pastes:
+        fence = _fence(paste.lines)
+        with_pastes += ["", _prose(paste.lead), "", f"{fence}yaml", *paste.lines, fence]
+    if _size(with_pastes) <= room:
+        return with_pastes
+    if found.pastes:
+        lines += ["", "_The .pullgate.yaml entries to paste are in the job log._"]
+    return lines if _size(lines) <= room else []
+
+
+def _fence(lines: Sequence[str]) -> str:
+    """A code fence longer than any run of backticks in `lines`."""
+    longest = max((len(run) for line in lines for run in re.findall("`+", line)), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def _summary_head(result: CheckResult, context: RenderContext) -> list[str]:
@@ -274,32 +310,49 @@ def _credential(entry: dict[str, Any]) -> str:
     return str(credential)
 
 
-def _finding_table(result: CheckResult, context: RenderContext) -> tuple[list[str], list[str]]:
-    header = [
-        "### Findings",
-        "",
-        "| Severity | Rule | Location | Object | Message |",
-        "|---|---|---|---|---|",
-    ]
-    shown = [f for f in result.findings if f.suppressed is None or context.show_suppressed]
-    rows = []
-    for finding in severity_order(shown):
-        severity = finding.severity.value
-        if finding.suppressed is not None:
-            severity = f"suppressed {severity}"
-        where = f"{finding.file}:{finding.line}"
-        text = f"{finding.message}\n{finding.hint}"
-        if finding.suppressed is not None:
-            text += f"\nsuppressed: {finding.suppressed}"
-        cells = [
-            severity,
-            _code(finding.rule),
-            _code(where),
-            _cell(_object_label(finding) or "—"),
-            _cell(text),
-        ]
-        rows.append("| " + " | ".join(cells) + " |")
+def _finding_groups(
+    result: CheckResult, context: RenderContext
+) -> tuple[list[str], list[tuple[str, int]]]:
+    """The findings under a heading per object (per file, for a finding about a whole
+    document), in file and line order as the text report has them; each row with the number
+    of findings it holds, so a cut can say how many were left out."""
+    header = ["### Findings by object"]
+    chosen = [f for f in result.findings if f.suppressed is None or context.show_suppressed]
+    order = {file: index for index, file in enumerate(result.files)}
+    groups: dict[tuple[str, str | None, str | None, str | None], list[Finding]] = {}
+    for finding in sorted(chosen, key=lambda f: (order.get(f.file, len(order)), f.file, f.line)):
+        key = (finding.file, finding.kind, finding.namespace, finding.name)
+        groups.setdefault(key, []).append(finding)
+    hints = HintsOnce()
+    rows: list[tuple[str, int]] = []
+    for (file, kind, namespace, name), found in groups.items():
+        if kind is None:
+            title = f"#### {_code(file, False)}"
+        else:
+            title = (
+                f"#### {_prose(kind)} {_code(f'{namespace}/{name}', False)} in {_code(file, False)}"
+            )
+            if found[0].source:
+                title += f" (from {_code(found[0].source, False)})"
+        rows.append(("\n" + title + "\n", 0))
+        rows.extend((_finding_item(finding, hints), 1) for finding in found)
     return header, rows
+
+
+def _finding_item(finding: Finding, hints: HintsOnce) -> str:
+    label = f"**{finding.severity.value}**"
+    if finding.suppressed is not None:
+        label = f"suppressed {finding.severity.value}"
+    where = [f"line {finding.line}"] if finding.line >= 1 else []
+    if finding.container is not None:
+        where.append(f"container {_code(finding.container, False)}")
+    elif finding.volume is not None:
+        where.append(f"image volume {_code(finding.volume, False)}")
+    item = f"- {label} {_code(finding.rule, False)}, {', '.join(where)}: {_prose(finding.message)}"
+    item += f"<br>Fix: {_prose(hints.text(finding))}"
+    if finding.suppressed is not None:
+        item += f"<br>Suppressed: {_prose(finding.suppressed)}"
+    return item
 
 
 def _cut_note(count: int, what: str) -> str:
@@ -307,6 +360,15 @@ def _cut_note(count: int, what: str) -> str:
         f"_… and {count} more {what}, left out: a step summary is limited to 1 MiB. The job log "
         "and the report files have the full list._"
     )
+
+
+def _fit_findings(rows: list[tuple[str, int]], budget: int) -> tuple[list[str], int]:
+    """The rows that fit in `budget` bytes (a heading only with a finding after it), and how
+    many findings were left out."""
+    kept, _ = _fit([row for row, _ in rows], budget)
+    while kept and rows[len(kept) - 1][1] == 0:
+        kept.pop()
+    return kept, sum(count for _, count in rows[len(kept) :])
 
 
 def _fit(rows: list[str], budget: int) -> tuple[list[str], int]:
@@ -334,9 +396,48 @@ def _cell(text: str) -> str:
     return escaped.replace("|", "\\|").replace("\n", "<br>")
 
 
-def _code(text: str) -> str:
-    """A code span that survives any backticks in `text` (image names come from manifests)."""
-    text = text.replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+_TICKS = re.compile("`+")
+
+
+def _prose(text: str) -> str:
+    """Markdown text outside a table, keeping its `code spans`: outside them no HTML and no
+    link from a manifest, newlines as <br>; inside them nothing is escaped (Markdown shows a
+    code span as written). Spans are paired as CommonMark pairs them, so a stray backtick in
+    a manifest value is escaped, not taken for a span."""
+    out: list[str] = []
+    at = 0
+    while at < len(text):
+        start = _TICKS.search(text, at)
+        if start is None:
+            out.append(_plain(text[at:]))
+            break
+        out.append(_plain(text[at : start.start()]))
+        ticks = start.group()
+        close = re.compile(f"(?<!`){ticks}(?!`)").search(text, start.end())
+        if close is None:
+            out.append("\\`" * len(ticks))
+            at = start.end()
+            continue
+        out.append(text[start.start() : close.end()].replace("\n", " "))
+        at = close.end()
+    return "".join(out)
+
+
+def _plain(text: str) -> str:
+    """Text between code spans: a backslash is itself (so it escapes no backtick after it),
+    no HTML, no link."""
+    escaped = "\n".join(shown(line, TEXT_LIMIT) for line in text.split("\n"))
+    escaped = escaped.replace("\\", "\\\\").replace("&", "&amp;")
+    escaped = escaped.replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace("[", "\\[").replace("]", "\\]").replace("\n", "<br>")
+
+
+def _code(text: str, in_table: bool = True) -> str:
+    """A code span that survives any backticks in `text` (image names come from manifests);
+    in a table, a `|` is escaped so it splits no cell (elsewhere it needs none)."""
+    text = text.replace("\r", " ").replace("\n", " ")
+    if in_table:
+        text = text.replace("|", "\\|")
     longest = run = 0
     for char in text:
         run = run + 1 if char == "`" else 0

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from gate.model import CheckResult, Finding
-from gate.report.sarif import fingerprints, message_with_hint, report_path
+from gate.report.sarif import fingerprints, message_with_hint, object_label, report_path
 from gate.rules import RULES, Severity
 
 if TYPE_CHECKING:
@@ -74,14 +74,26 @@ def severity(finding: Finding) -> str:
     return "minor"
 
 
-def _issue(finding: Finding, printed: str, root: str | None) -> dict[str, Any]:
-    description = message_with_hint(finding)
+def description(finding: Finding) -> str:
+    """What the merge request widget shows beside `path:line`, and nothing else: so it names
+    the object and container first, then the finding, the fix, and where to read more."""
+    text = message_with_hint(finding)
+    where = object_label(finding)
+    if where:
+        text = f"{where}: {text}"
+    if finding.rule in RULES:
+        text += f" (more: pullgate explain {finding.rule})"
     if finding.suppressed is not None:
-        description = f"Suppressed ({finding.suppressed}): {description}"
+        text = f"Suppressed ({finding.suppressed}): {text}"
+    return text
+
+
+def _issue(finding: Finding, printed: str, root: str | None) -> dict[str, Any]:
+    description_ = description(finding)
     issue: dict[str, Any] = {
         "type": "issue",
         "check_name": finding.rule,
-        "description": description,
+        "description": description_,
         "categories": list(_CATEGORIES.get(finding.rule, ["Bug Risk"])),
         "location": {
             "path": report_path(finding.file, root),

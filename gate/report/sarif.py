@@ -238,6 +238,19 @@ def fingerprints(findings: Iterable[Finding], root: str | None = None) -> list[s
     return out
 
 
+def object_label(finding: Finding) -> str:
+    """`Deployment prod/web, container app`: the object a finding is about, for hosts that
+    show only a path and a line."""
+    if finding.kind is None:
+        return ""
+    label = f"{finding.kind} {finding.namespace}/{finding.name}"
+    if finding.container is not None:
+        label += f", container {finding.container}"
+    elif finding.volume is not None:
+        label += f", image volume {finding.volume}"
+    return label
+
+
 def message_with_hint(finding: Finding) -> str:
     """The finding's own words and what to do, as one text for hosts with a single field."""
     message = finding.message.rstrip()

@@ -402,8 +402,19 @@ def test_step_summary_appends_verdict_images_and_findings(
     assert text.startswith("# earlier step output\n\n## pullgate: ❌ failed")
     row = next(line for line in text.splitlines() if line.startswith("| `nginx:1.27`"))
     assert DIGEST in row and "secret:prod/regcred" in row and "linux/amd64, linux/arm64" in row
-    assert "| error | `image-latest-tag` | `deploy/app.yaml:" in text
+    # one heading per object, its findings in line order, each hint in full once
+    web = text.index("#### Deployment `prod/web` in `deploy/app.yaml`")
+    broken = text.index("#### `deploy/app.yaml`")  # the unparsable document: the file's own
+    assert web < broken
+    assert "team/api" not in text.partition("### Findings by object")[2]  # nothing to say
+    path = Path("deploy/app.yaml")
+    latest = f"- **error** `image-latest-tag`, line {image_line(workdir / path, 'nginx:latest')}"
+    assert text.index(latest + ", container `c0`: image nginx:latest uses the tag") > web
+    assert text.count("(more: pullgate explain image-latest-tag)") == 1
     assert "`Foo/{{ .Values.tag }}`" in text
+    fixes = text.index("### To fix (4 findings)")
+    assert fixes < text.index("### Images") < text.index("### Findings by object") < web
+    assert "- 1 image on `latest` (`image-latest-tag`): nginx:latest" in text
 
 
 def test_step_summary_stays_under_one_mebibyte(workdir: Path) -> None:
@@ -417,10 +428,12 @@ def test_step_summary_stays_under_one_mebibyte(workdir: Path) -> None:
     text = github.step_summary(result, context)
     size = len(text.encode("utf-8"))
     assert github.STEP_SUMMARY_LIMIT - 64 * 1024 < size < github.STEP_SUMMARY_LIMIT
-    rows = [line for line in text.splitlines() if line.startswith("| error |")]
+    rows = [line for line in text.splitlines() if line.startswith("- **error** ")]
     note = re.search(r"and (\d+) more findings, left out", text)
     assert note and len(rows) + int(note.group(1)) == 4000
     assert "| `repo0/image0:latest` |" in text  # the images table keeps its share
+    assert "### To fix (4000 findings)" in text
+    assert not text.rstrip().split("\n\n")[-2].startswith("####")  # no heading left bare
 
     summary = workdir / "summary.md"
     summary.write_text("x" * 900_000)
@@ -463,8 +476,14 @@ def test_gitlab_code_quality_passes_gitlabs_validation(mixed: CheckResult, workd
         "path": "deploy/app.yaml",
         "lines": {"begin": image_line(path, "nginx:latest")},
     }
-    assert latest["description"].startswith("image nginx:latest uses the tag `latest`, which")
+    # the widget shows the description beside path:line only: the object comes first
+    assert latest["description"].startswith(
+        "Deployment prod/web, container c0: image nginx:latest uses the tag `latest`, which"
+    )
     assert "pin the digest with `pullgate pin`." in latest["description"]  # the hint
+    assert latest["description"].endswith("(more: pullgate explain image-latest-tag)")
+    broken = by_rule["manifest-invalid"]["description"]
+    assert not broken.startswith(":") and "(more: pullgate explain manifest-invalid)" in broken
 
 
 def test_gitlab_fingerprints_unique_stable_and_shared_with_sarif(workdir: Path) -> None:
