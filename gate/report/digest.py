@@ -27,8 +27,20 @@ IMAGE_TROUBLE = {
     "image-pull-unauthorized": "the pods' credentials cannot pull",
     "image-platform-missing": "with no build for the nodes' platforms",
     "image-registry-unreachable": "whose registry could not be reached",
+    "image-reference-invalid": "with an invalid reference",
+    "image-manifest-invalid": "served damaged",
+    "image-pull-unverified": "whose pull could not be verified",
+    "image-platform-unverified": "whose platform could not be read",
+    "image-not-runnable": "packed as an OCI artifact (nothing to run)",
+    "image-volume-unsupported": "mounted as a volume the runtime cannot mount",
+    "image-pull-policy-never": "never pulled (`imagePullPolicy: Never`)",
+    "image-tag-digest-mismatch": "whose tag has moved off the pinned digest",
+    "image-lock-mismatch": "resolving to another digest than the lock file's",
+    "docker-hub-rate-limit": "over Docker Hub's pull budget",
+    "pull-secret-invalid": "whose pod's pull secret the kubelet cannot read",
 }
-"""How the digest says what is wrong with the images of a rule."""
+"""How the digest says what is wrong with the images of a rule (after `1 image` or `2 images`:
+no verb, so no agreement to get wrong)."""
 LISTED = 8
 """Names a digest line lists before it says how many more there are."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from gate.report.digest import IMAGE_TROUBLE
+from gate.rules import RULES
 from tests.support import paths
 from tests.support.cli import pullgate
 
@@ -201,6 +203,21 @@ def test_the_digest_names_each_image_once_per_rule_and_counts_other_rules(tmp_pa
         "spec: {containers: [{name: a, image: 'nginx:1.27'}]}\n"
     )
     assert "To fix" not in pullgate("check", "--offline", str(passing)).stdout
+
+
+def test_every_rule_about_an_image_says_in_words_what_is_wrong_with_it() -> None:
+    """A digest line reads `2 images <trouble>`: every rule whose findings name an image (all
+    but those about a secret, an account or a document) has its words, so none reads `with
+    findings`."""
+    about_other_things = {
+        "pull-secret-missing",
+        "secret-ref-missing",
+        "service-account-missing",
+        "secret-not-mountable",
+        "manifest-invalid",
+        "ignore-annotation-invalid",
+    }
+    assert set(RULES) - about_other_things == set(IMAGE_TROUBLE)
 
 
 def test_the_digest_declares_the_secrets_of_every_namespace_in_one_block(tmp_path: Path) -> None:
