@@ -8,6 +8,11 @@ head pipelines. So fingerprints are unique within the report and stable between 
 (`CI_PROJECT_DIR`). The Code Climate fields GitLab ignores (`type`, `categories`,
 `engine_name`, `content`) are written too, for other Code Climate consumers.
 
+The merge request widget shows an entry as its severity, its `description` and `path:line`
+(`CodequalityDegradationEntity`), so a description names the object and container first.
+GitLab's validator (`app/validators/json_schemas/codeclimate.json`) sets no length on it; the
+report's only limit is the instance's artifact size.
+
 Severity: what would break the deploy is `critical` (the pod would not start or would not be
 admitted); `manifest-invalid` is `blocker` (`kubectl apply` applies nothing from the file);
 hygiene errors that fail nothing today (`latest`, no tag, an ignore without a reason) and

@@ -1,8 +1,11 @@
 """The GitHub step summary of real runs: `pullgate check` in a GitHub Actions environment
 against the real registry, the Markdown read back from `$GITHUB_STEP_SUMMARY`.
 
-GitHub's limit: a step's summary above 1 MiB is rejected and none of it is shown ("Step
-summary ... up to 1MiB", docs.github.com, workflow commands: adding a job summary).
+GitHub's limit, upstream: actions/runner `src/Runner.Worker/FileCommandManager.cs`,
+`CreateStepSummaryCommand`: `AttachmentSizeLimit = 1024 * 1024`, and a file whose length in
+bytes is above it is not uploaded at all (`$GITHUB_STEP_SUMMARY upload aborted, supports content
+up to a size of 1024k`): the whole summary is lost, not its tail. The file is the step's, so
+what earlier commands of the step wrote counts.
 """
 
 from __future__ import annotations
