@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gate.report.digest import IMAGE_TROUBLE
+from gate.report.digest import IMAGE_TROUBLE, OBJECT_TROUBLE
 from gate.rules import RULES
 from tests.support import paths
 from tests.support.cli import pullgate
@@ -124,6 +124,44 @@ def test_each_hint_is_printed_once_and_later_findings_point_back(tmp_path: Path)
     assert text.count("hint: ") == 6
 
 
+def test_a_hint_pointing_back_to_another_objects_entry_gives_its_own(tmp_path: Path) -> None:
+    """The `ignore:` entry in a hint names its object: a later finding on the same object
+    points back to it as it is, a finding on another object adds its own entry every time
+    (pasting the one above would accept the wrong object); pasted, that entry accepts just
+    the object it names."""
+    path = tmp_path / "set.yaml"
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: {0}, namespace: ns}}\nspec:\n  containers:\n"
+    )
+    pod += "    - {{name: a, image: 'nginx:latest'}}\n    - {{name: b, image: 'nginx:latest'}}\n"
+    path.write_text(pod.format("web1") + "---\n" + pod.format("web2"))
+    hints = [
+        line.split("hint: ", 1)[1]
+        for line in pullgate("check", "--offline", str(path)).stdout.splitlines()
+        if "hint: " in line
+    ]
+    assert len(hints) == 4
+    own = 'ignore: [{rule: image-latest-tag, kind: Pod, namespace: "ns", name: "%s", '
+    own += 'image: "docker.io/library/nginx:latest", reason: "<why it is accepted>"}]'
+    assert f"`{own % 'web1'}`" in hints[0]
+    assert hints[1] == f"as for {path}:6 above"
+    assert hints[2] == hints[3] == f"as for {path}:6 above; here: `{own % 'web2'}`"
+    config = tmp_path / ".pullgate.yaml"
+    config.write_text((own % "web2").replace("<why it is accepted>", "a test pod") + "\n")
+    report = json.loads(
+        pullgate(
+            "check",
+            "--offline",
+            "--show-suppressed",
+            "--format=json",
+            f"--config={config}",
+            str(path),
+        ).stdout
+    )
+    suppressed = {(f["name"], f["container"]) for f in report["findings"] if f.get("suppressed")}
+    assert suppressed == {("web2", "a"), ("web2", "b")}
+
+
 def _digest(text: str) -> list[str]:
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("To fix ("))
@@ -171,7 +209,14 @@ def test_a_missing_secret_hint_holds_the_one_line_entry_that_declares_it(tmp_pat
     config = tmp_path / ".pullgate.yaml"
     config.write_text(entry + "\n")
     after = json.loads(
-        pullgate("check", "--offline", "--format=json", f"--config={config}", str(path)).stdout
+        pullgate(
+            "check",
+            "--offline",
+            "--show-suppressed",
+            "--format=json",
+            f"--config={config}",
+            str(path),
+        ).stdout
     )
     assert [f["rule"] for f in after["findings"]].count("pull-secret-missing") == 0
     assert [f["rule"] for f in after["findings"]].count("secret-ref-missing") == 4
@@ -208,7 +253,7 @@ def test_the_digest_names_each_image_once_per_rule_and_counts_other_rules(tmp_pa
 def test_every_rule_about_an_image_says_in_words_what_is_wrong_with_it() -> None:
     """A digest line reads `2 images <trouble>`: every rule whose findings name an image (all
     but those about a secret, an account or a document) has its words, so none reads `with
-    findings`."""
+    findings`; a rule found once per pod template counts its objects instead."""
     about_other_things = {
         "pull-secret-missing",
         "secret-ref-missing",
@@ -217,7 +262,8 @@ def test_every_rule_about_an_image_says_in_words_what_is_wrong_with_it() -> None
         "manifest-invalid",
         "ignore-annotation-invalid",
     }
-    assert set(RULES) - about_other_things == set(IMAGE_TROUBLE)
+    assert set(RULES) - about_other_things == set(IMAGE_TROUBLE) | set(OBJECT_TROUBLE)
+    assert not set(IMAGE_TROUBLE) & set(OBJECT_TROUBLE)
 
 
 def test_the_digest_declares_the_secrets_of_every_namespace_in_one_block(tmp_path: Path) -> None:
@@ -248,7 +294,14 @@ def test_the_digest_declares_the_secrets_of_every_namespace_in_one_block(tmp_pat
     config = tmp_path / ".pullgate.yaml"
     config.write_text("\n".join(line[4:] for line in digest[start:]) + "\n")
     after = json.loads(
-        pullgate("check", "--offline", "--format=json", f"--config={config}", str(path)).stdout
+        pullgate(
+            "check",
+            "--offline",
+            "--show-suppressed",
+            "--format=json",
+            f"--config={config}",
+            str(path),
+        ).stdout
     )
     (left,) = after["findings"]  # only the name no Secret can have
     assert "x/y" in left["message"]
