@@ -36,11 +36,14 @@ IMAGE_TROUBLE = {
     "image-pull-policy-never": "never pulled (`imagePullPolicy: Never`)",
     "image-tag-digest-mismatch": "whose tag has moved off the pinned digest",
     "image-lock-mismatch": "resolving to another digest than the lock file's",
-    "docker-hub-rate-limit": "over Docker Hub's pull budget",
     "pull-secret-invalid": "whose pod's pull secret the kubelet cannot read",
 }
 """How the digest says what is wrong with the images of a rule (after `1 image` or `2 images`:
 no verb, so no agreement to get wrong)."""
+OBJECT_TROUBLE = {"docker-hub-rate-limit": "over Docker Hub's pull budget"}
+"""Rules found once per pod template, whichever of its images the finding points at: the
+digest counts their objects (three Deployments over the budget are not one image's three
+uses)."""
 LISTED = 8
 """Names a digest line lists before it says how many more there are."""
 
@@ -91,6 +94,9 @@ def digest(findings: Iterable[Finding]) -> Digest | None:
         if finding.subject is not None and finding.subject_kind is not None:
             key = ("missing", finding.subject_kind, finding.namespace or "")
             name: str | None = finding.subject
+        elif finding.rule in OBJECT_TROUBLE:
+            key = ("object", finding.rule, "")
+            name = f"{finding.kind} {finding.namespace}/{finding.name}"
         elif finding.image is not None:
             key, name = ("image", finding.rule, ""), finding.image
         else:
@@ -129,6 +135,8 @@ class _Group:
             return Line(head, tuple(self.rules), "", self.errors)
         if shape == "missing":
             head = f"{counted(len(self.uses), what)} missing in namespace {namespace}"
+        elif shape == "object":
+            head = f"{counted(len(self.uses), 'object')} {OBJECT_TROUBLE[what]}"
         else:
             head = f"{counted(len(self.uses), 'image')} {IMAGE_TROUBLE.get(what, 'with findings')}"
         return Line(head, tuple(self.rules), _names(self.uses), self.errors)

@@ -226,6 +226,11 @@ def test_the_text_and_json_reports_show_the_rule(tmp_path: Path, hub: HubServer)
     text = run(tmp_path, hub, "--nodes", "50", fmt="text").stdout
     assert "warning [docker-hub-rate-limit]" in text
     assert first["message"] in text
+    # the closing digest counts pod templates, not the image each warning happens to point at
+    assert (
+        "  2 objects over Docker Hub's pull budget [docker-hub-rate-limit]: "
+        "Deployment shop/web, DaemonSet shop/logs"
+    ) in text.splitlines()
     explained = pullgate("explain", "docker-hub-rate-limit")
     assert explained.exit_code == 0 and "warning by default" in explained.stdout
     sarif = json.loads(run(tmp_path, hub, "--nodes", "50", fmt="sarif").stdout)
