@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from gate.display import shown
 from gate.workload import validate_namespace
 
 REASON = "<why it is accepted>"
@@ -127,9 +128,14 @@ def ignore(
     rule: str, kind: str | None, namespace: str | None, name: str | None, image: str | None = None
 ) -> ConfigEntry | None:
     """`ignore:`, accepting `rule` for this one object (and image): as tight as the finding, so
-    it accepts nothing else. None when a name holds a glob character (it would match more)."""
+    it accepts nothing else. None when a name holds a glob character (it would match more)
+    or one a report escapes or cuts (`gate.display`): the ignore is matched against the name as
+    the finding shows it, so an entry with the raw name would accept nothing."""
     fields = {"kind": kind, "namespace": namespace, "name": name, "image": image}
-    if any(value is not None and _GLOB.search(value) for value in fields.values()):
+    if any(
+        value is not None and (_GLOB.search(value) or shown(value) != value)
+        for value in fields.values()
+    ):
         return None
     scoped = "".join(
         f", {key}: {_bare(value) if key == 'kind' else _quoted(value)}"

@@ -140,9 +140,14 @@ class Finding:
     reports that gather findings merge these into one block."""
 
     def __post_init__(self) -> None:
-        """Every value a report shows a person is escaped and capped (`gate.display`)."""
-        for name in ("message", "hint"):
-            object.__setattr__(self, name, shown(getattr(self, name), TEXT_LIMIT))
+        """Every value a report shows a person is escaped and capped (`gate.display`); a hint
+        cut to the cap still ends with its config entry (the fix matters more than the rest)."""
+        object.__setattr__(self, "message", shown(self.message, TEXT_LIMIT))
+        hint = shown(self.hint, TEXT_LIMIT)
+        if self.entry is not None and self.entry.inline() not in hint:
+            tail = shown(f" In .pullgate.yaml: `{self.entry.inline()}`.", TEXT_LIMIT // 2)
+            hint = shown(self.hint, TEXT_LIMIT - len(tail)) + tail
+        object.__setattr__(self, "hint", hint)
         for name in (
             "kind",
             "namespace",

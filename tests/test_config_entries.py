@@ -3,6 +3,7 @@ and either way what the config loader reads back."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,12 @@ import yaml
 from gate import config_entries
 from gate.config import ConfigError, load_config
 from gate.config_entries import ConfigEntry, block
+from gate.display import TEXT_LIMIT
+from gate.extract import extract
+from gate.load import load_text
+from gate.model import Outcome, Resolution
+from gate.policy import image_uses
+from gate.policy.images import resolution_findings
 
 
 def _entries() -> list[ConfigEntry]:
@@ -105,3 +112,29 @@ def test_no_ignore_entry_that_would_match_more_than_the_finding() -> None:
     assert config_entries.ignore("image-latest-tag", "Pod", "ns", "web", "r/[x]") is None
     kinds = [config_entries.ignore("image-no-tag", kind, "ns", "n") for kind in ("Yes", "Pod")]
     assert [yaml.safe_load(e.inline())["ignore"][0]["kind"] for e in kinds if e] == ["Yes", "Pod"]
+
+
+@pytest.mark.parametrize("name", ["we\u200eb", "a\x85b", "w" * 1100])
+def test_no_ignore_entry_for_a_name_the_report_escapes_or_cuts(name: str) -> None:
+    """Suppression matches the name as the finding shows it (escaped and capped by
+    gate.display): an entry spelling the raw name would load and accept nothing."""
+    assert config_entries.ignore("image-latest-tag", "Pod", "ns", name) is None
+    assert config_entries.ignore("image-latest-tag", "Pod", name, "web") is None
+
+
+def test_a_hint_cut_to_the_cap_still_ends_with_its_entry() -> None:
+    """Sixteen long pull-secret names make the unauthorized hint longer than any report
+    shows; the cut falls before the entry, not through it."""
+    loaded = load_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: prod}\n"
+        "spec: {containers: [{name: c, image: registry.example.com/team/app:1.0}]}\n",
+        "m.yaml",
+    )
+    [use] = image_uses(extract(loaded.objects))
+    names = tuple(f"pull-secret-{i:02d}-" + "x" * 230 for i in range(16))
+    refused = Resolution(use.reference, Outcome.UNAUTHORIZED, detail="401 Unauthorized")
+    [finding] = resolution_findings([replace(use, unmatched_secrets=names, resolution=refused)])
+    assert finding.entry is not None
+    assert len(finding.hint) <= TEXT_LIMIT and "more characters" in finding.hint
+    assert finding.hint.endswith(f"`{finding.entry.inline()}`.")
+    assert finding.hint.startswith("The pod would show ErrImagePull")
