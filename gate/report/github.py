@@ -194,7 +194,7 @@ def step_summary(
     head = _summary_head(result, context)
     image_header, image_rows = _image_table(result)
     finding_header, finding_rows = _finding_groups(result, context)
-    notes_room = 2 * (len(_cut_note(10**9, "findings").encode("utf-8")) + 2)
+    notes_room = 2 * (len(_cut_note(10**9, "finding").encode("utf-8")) + 2)
     fixed = _size(head) + _size(image_header) + _size(finding_header) + notes_room
     fixes = _fixes(result, room=(limit - fixed) // 4)
     fixed += _size(fixes)
@@ -214,14 +214,14 @@ def step_summary(
     parts = [head]
     if fixes:
         parts.append(fixes)
-    if image_rows:
+    if images:
         parts.append(image_header + images)
-        if images_cut:
-            parts.append([_cut_note(images_cut, "images")])
-    if finding_rows:
+    if images_cut:
+        parts.append([_cut_note(images_cut, "image", after=bool(images))])
+    if findings:
         parts.append(finding_header + findings)
-        if findings_cut:
-            parts.append([_cut_note(findings_cut, "findings")])
+    if findings_cut:
+        parts.append([_cut_note(findings_cut, "finding", after=bool(findings))])
     return "".join("\n".join(part) + "\n\n" for part in parts).rstrip("\n") + "\n"
 
 
@@ -355,10 +355,12 @@ def _finding_item(finding: Finding, hints: HintsOnce) -> str:
     return item
 
 
-def _cut_note(count: int, what: str) -> str:
+def _cut_note(count: int, what: str, after: bool = True) -> str:
+    """How many rows were left out, `after` some were shown (else a section of no rows)."""
+    lead = f"… and {counted(count, 'more ' + what)}" if after else counted(count, what)
     return (
-        f"_… and {count} more {what}, left out: a step summary is limited to 1 MiB. The job log "
-        "and the report files have the full list._"
+        f"_{lead}, left out to keep the step's summary within GitHub's 1 MiB. The job log and "
+        "the report files have the full list._"
     )
 
 
@@ -388,12 +390,9 @@ def _size(lines: Sequence[str]) -> int:
 
 
 def _cell(text: str) -> str:
-    """Table-cell text: no HTML from manifests, no cell breaks, newlines as <br>, any other
-    control character escaped (`gate.display`)."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    escaped = "\n".join(shown(line, TEXT_LIMIT) for line in lines)
-    escaped = escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return escaped.replace("|", "\\|").replace("\n", "<br>")
+    """Table-cell text from a manifest, shown as written (`_literal`), no `|` splitting the
+    cell."""
+    return _literal(text, in_table=True)
 
 
 _TICKS = re.compile("`+")
@@ -424,12 +423,45 @@ def _prose(text: str) -> str:
 
 
 def _plain(text: str) -> str:
-    """Text between code spans: a backslash is itself (so it escapes no backtick after it),
-    no HTML, no link."""
-    escaped = "\n".join(shown(line, TEXT_LIMIT) for line in text.split("\n"))
-    escaped = escaped.replace("\\", "\\\\").replace("&", "&amp;")
-    escaped = escaped.replace("<", "&lt;").replace(">", "&gt;")
-    return escaped.replace("[", "\\[").replace("]", "\\]").replace("\n", "<br>")
+    """Text between code spans, shown as written (`_literal`)."""
+    return _literal(text, in_table=False)
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9.+_-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
+"""What GFM's extended autolink takes for an e-mail address; no escape stops that link, so the
+address is shown as code."""
+_WWW = re.compile("(www)[.]", re.IGNORECASE)
+_SCHEME = re.compile(":(?=//)")
+"""A URL's `scheme://`: GFM links `http://`, `https://` and `ftp://` bare; GitHub's cmark-gfm
+finds no scheme before an escaped colon (an address after `mailto:` is an address, above)."""
+_PUNCTUATION = re.compile(r"[\\`*_~\[\]]")
+"""Escaped with a backslash: backslash itself (so it escapes nothing after it), code spans,
+emphasis, strike-through, links and images."""
+
+
+def _literal(text: str, in_table: bool) -> str:
+    """Manifest text in Markdown, shown as written: no HTML, no link or image, no emphasis, no
+    autolink (GFM links bare `www.` names, URLs and addresses), newlines as <br>, control
+    characters escaped (`gate.display`). Each piece pairs no backtick with a later piece."""
+    text = "\n".join(shown(line, TEXT_LIMIT) for line in text.replace("\r\n", "\n").split("\n"))
+    out: list[str] = []
+    at = 0
+    for address in _EMAIL.finditer(text):
+        out.append(_escaped(text[at : address.start()], in_table))
+        out.append(_code(address.group(), in_table))
+        at = address.end()
+    out.append(_escaped(text[at:], in_table))
+    return "".join(out)
+
+
+def _escaped(text: str, in_table: bool) -> str:
+    escaped = _PUNCTUATION.sub(lambda match: "\\" + match.group(), text)
+    escaped = escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = _WWW.sub(lambda match: match.group(1) + "\\.", escaped)
+    escaped = _SCHEME.sub("\\:", escaped)
+    if in_table:
+        escaped = escaped.replace("|", "\\|")
+    return escaped.replace("\n", "<br>")
 
 
 def _code(text: str, in_table: bool = True) -> str:
@@ -443,5 +475,7 @@ def _code(text: str, in_table: bool = True) -> str:
         run = run + 1 if char == "`" else 0
         longest = max(longest, run)
     fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    # CommonMark strips one space each side of a span's text and joins an empty one's fences
+    # into a run that pairs with a later span: padded, the text is shown as it is
+    pad = " " if not text or text[0] in " `" or text[-1] in " `" else ""
     return f"{fence}{pad}{text}{pad}{fence}"

@@ -441,6 +441,42 @@ def test_step_summary_stays_under_one_mebibyte(workdir: Path) -> None:
     assert 900_000 < summary.stat().st_size < github.STEP_SUMMARY_LIMIT
 
 
+def test_step_summary_at_any_room_shows_no_section_without_rows(workdir: Path) -> None:
+    """However little room the step has left (earlier commands wrote the rest), the summary
+    fits it in bytes (names here are multibyte), a section is shown only with a row under it
+    (else just its note), and what it shows plus what it says it left out is everything."""
+    docs = [
+        deployment(f"app-é{n}", [f"repo{n}/imagé{i}:latest" for i in range(3)]) for n in range(20)
+    ]
+    (workdir / "deploy" / "set.yaml").write_text("---\n".join(docs))
+    result = check("deploy/set.yaml")
+    context = context_for(result)
+    full = len(github.step_summary(result, context).encode("utf-8"))
+    for limit in [*range(0, full + 200, 97), full]:
+        text = github.step_summary(result, context, limit=limit)
+        assert len(text.encode("utf-8")) <= limit
+        if not text:
+            continue
+        sections = dict(re.findall(r"^### (\S+).*\n\n?((?:.+\n?)*)", text, flags=re.M))
+        if "Images" in sections:
+            assert re.search(r"^\| `repo", sections["Images"], flags=re.M), (limit, text)
+        if "Findings" in sections:
+            assert "- **error** " in text.partition("### Findings by object")[2], (limit, text)
+        images = len(re.findall(r"^\| `repo", text, flags=re.M))
+        findings = text.count("- **error** ")
+        left = dict(
+            (what, int(count))
+            for count, what in re.findall(
+                r"_(?:… and )?(\d+) (?:more )?(image|finding)s?, left", text
+            )
+        )
+        if "### Images" in text or "image" in left:
+            assert images + left.get("image", 0) == 60, (limit, text)
+        if "### Findings by object" in text or "finding" in left:
+            assert findings + left.get("finding", 0) == 60, (limit, text)
+        assert "1 MiB" not in text or "within GitHub's 1 MiB" in text
+
+
 # GitLab
 
 
