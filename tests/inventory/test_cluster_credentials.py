@@ -32,6 +32,7 @@ import pytest
 from tests.support.cli import pullgate
 from tests.support.images import push_image
 from tests.support.manifests import dockerconfigjson, line_of, pod, secret
+from tests.support.markdown import read
 from tests.support.registry import TEST_USERS, RegistryServer, user_credentials
 from tests.support.skopeo import skopeo_inspect_digest
 
@@ -171,7 +172,7 @@ def test_nodes_registries_pass_with_the_login_that_verified(env: Env, tmp_path: 
         config=config,
     )
     assert code == 0, report["findings"]
-    assert "(verified with env:CI_REGISTRY_PASSWORD)" in summary.read_text()
+    assert "(verified with env:CI_REGISTRY_PASSWORD)" in read(summary.read_text()).text
     image = only_image(report)
     assert image["credential"] == f"nodes:{env.host}"
     assert image["verified_with"] == "env:CI_REGISTRY_PASSWORD"
