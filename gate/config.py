@@ -17,6 +17,7 @@ import yaml
 
 from gate import platform as platforms
 from gate.addresses import url_problem
+from gate.config_entries import unfilled
 from gate.errors import GateError
 from gate.hosts import (
     Host,
@@ -282,6 +283,10 @@ class _Parser:
             reason = entry.get("reason")
             if not isinstance(reason, str) or not reason.strip():
                 raise self.fail(here, "needs a non-empty `reason`: say why it is accepted")
+            if unfilled(reason):
+                raise self.fail(
+                    (*here, "reason"), _UNFILLED.format(reason.strip(), "why it is accepted")
+                )
             globs = {}
             for key in ("image", "namespace", "kind", "name"):
                 if key in entry:
@@ -472,12 +477,18 @@ class _Parser:
                 raise self.fail(here, "needs `name: <namespace>/<name>` (globs allowed)")
             if not isinstance(reason, str) or not reason.strip():
                 raise self.fail(here, "needs a non-empty `reason`")
+            if unfilled(reason):
+                raise self.fail(
+                    (*here, "reason"), _UNFILLED.format(reason.strip(), "who creates it")
+                )
             try:
                 result.append(ExternalPattern.parse(name, reason))
             except ValueError as exc:
                 raise self.fail((*here, "name"), f"{exc}: write <namespace>/<name>") from None
         return {"external_secrets": tuple(result)}
 
+
+_UNFILLED = "is still the placeholder {0!r} a hint printed: write {1} instead"
 
 _IMAGE_SETTINGS = ("pull-secrets", "service-account", "node-selector", "namespace")
 """Where an `images:` entry's kind keeps the settings of the pod running its images."""

@@ -6,7 +6,7 @@ gathers several (the text report's closing digest, the step summary) can merge t
 block: YAML takes each key once, so two pasted `secrets:` blocks would be a duplicate key.
 
 Only what the finding names is filled in; what only the user knows (a reason, a mirror's URL) is
-a `<…>` placeholder the config refuses or keeps visibly until it is replaced.
+a `<…>` placeholder the config refuses until it is replaced.
 """
 
 from __future__ import annotations
@@ -22,6 +22,15 @@ from gate.workload import validate_namespace
 
 REASON = "<why it is accepted>"
 """The placeholder of an ignore entry's reason: only the user can say why."""
+CREATOR = "<who creates it>"
+"""The placeholder of an external Secret's reason."""
+_PLACEHOLDER = re.compile(r"<[^<>]*>")
+
+
+def unfilled(text: str) -> bool:
+    """Whether a reason is still a `<…>` placeholder as a hint printed it: pasted unread, it
+    would accept a finding (or a Secret) with nobody having said why, so it counts as none."""
+    return _PLACEHOLDER.fullmatch(text.strip()) is not None
 
 
 @dataclass(frozen=True)
@@ -108,7 +117,7 @@ def external_secret(namespace: str, name: str) -> ConfigEntry | None:
         return None
     if len(name) > 253 or not _SECRET_NAME.match(name):
         return None
-    item = f'{{name: {_quoted(f"{namespace}/{name}")}, reason: "<who creates it>"}}'
+    item = f'{{name: {_quoted(f"{namespace}/{name}")}, reason: "{CREATOR}"}}'
     return ConfigEntry(("secrets", "external"), item)
 
 

@@ -114,6 +114,15 @@ secrets:
         ("ignore:\n  - rule: image-latest-tag\n", ":2: ignore.0: needs a non-empty `reason`"),
         ("ignore:\n  - rule: image-latest-tag\n    reason: ''\n", "non-empty `reason`"),
         ("ignore:\n  - reason: x\n", "needs a `rule`"),
+        # a hint's entry pasted unread: nobody has said why, so it accepts nothing
+        (
+            "ignore:\n  - rule: image-latest-tag\n    reason: '<why it is accepted>'\n",
+            ":3: ignore.0.reason: is still the placeholder '<why it is accepted>'",
+        ),
+        (
+            "secrets:\n  external:\n    - {name: a/b, reason: ' <who creates it> '}\n",
+            ":3: secrets.external.0.reason: is still the placeholder '<who creates it>'",
+        ),
         ("ignore:\n  - rule: nope\n    reason: x\n", "unknown rule 'nope'"),
         ("registries:\n  r.io:\n    ca-file: missing.pem\n", "no such file"),
         ("registries:\n  r.io:\n    mirrors: [mirror.io]\n", "http(s):// URL"),
@@ -265,6 +274,7 @@ def test_pod_template_annotation_suppresses_too(tmp_path: Path) -> None:
     ("annotation", "problem"),
     [
         ('pullgate.io/ignore-image-latest-tag: ""', "has no reason"),
+        ('pullgate.io/ignore-image-latest-tag: "<reason>"', "gives the placeholder '<reason>'"),
         ('pullgate.io/ignore-image-latest: "typo"', "names no known rule"),
     ],
 )

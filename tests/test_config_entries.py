@@ -18,6 +18,7 @@ from gate.load import load_text
 from gate.model import Outcome, Resolution
 from gate.policy import image_uses
 from gate.policy.images import resolution_findings
+from tests.support.cli import filled
 
 
 def _entries() -> list[ConfigEntry]:
@@ -63,8 +64,14 @@ def test_inline_and_block_say_the_same_to_yaml() -> None:
 
 
 def test_the_block_loads_as_the_config_it_means(tmp_path: Path) -> None:
+    """With its reasons written it loads as what it says; pasted with a placeholder left,
+    the config is refused at that reason."""
     path = tmp_path / ".pullgate.yaml"
-    path.write_text("\n".join(block(_entries())) + "\n")
+    text = "\n".join(block(_entries())) + "\n"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r":3: secrets\.external\.0\.reason: is still the"):
+        load_config(path)
+    path.write_text(filled(text))
     config = load_config(path)
     assert [p.pattern for p in config.external_secrets] == ["kong/license", "123/yes"]
     assert config.nodes.registries == ("registry.example.com:5000",)

@@ -2,7 +2,8 @@
 
 A finding is suppressed for one object by an annotation on the object or its pod template,
 `pullgate.io/ignore-<rule>: "<reason>"`, and project-wide by the config file's `ignore:` entries.
-An annotation with an empty reason or an unknown rule is not honoured and is itself a finding.
+An annotation with an empty reason (or a `<…>` placeholder) or an unknown rule is not honoured
+and is itself a finding.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import replace
 from fnmatch import fnmatchcase
 
 from gate.config import IgnoreRule
+from gate.config_entries import unfilled
 from gate.display import shown
 from gate.model import Finding
 from gate.reference import InvalidReference, parse_reference
@@ -48,6 +50,11 @@ def annotation_ignores(
                 problem = f"names no known rule ({rule_id!r}; see `pullgate explain`)"
             elif not value.strip():
                 problem = "has no reason; write why the finding is accepted"
+            elif unfilled(value):
+                problem = (
+                    f"gives the placeholder {value.strip()!r} as its reason; write why the "
+                    "finding is accepted"
+                )
             if problem is None:
                 ignores.setdefault(key, {})[rule_id] = value.strip()
                 continue

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.support.cli import pullgate
+from tests.support.cli import filled, pullgate
 from tests.support.images import push_image
 from tests.support.registry import RegistryServer, user_credentials
 from tests.support.skopeo import skopeo_inspect_digest
@@ -71,6 +71,8 @@ def test_an_ignore_entry_accepts_that_object_only(tmp_path: Path) -> None:
         'image: "docker.io/library/nginx:latest", reason: "<why it is accepted>"}]'
     )
     code, report = _check(tmp_path, "--offline", *_config(tmp_path, entry))
+    assert (code, report) == (2, None)  # pasted unread: nobody said why it is accepted
+    code, report = _check(tmp_path, "--offline", *_config(tmp_path, filled(entry)))
     assert code == 1  # api still counts
     assert [f["name"] for f in report["findings"]] == ["api"]
     assert report["summary"]["suppressed"] == 1

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from gate.report.github import STEP_SUMMARY_LIMIT
-from tests.support.cli import pullgate
+from tests.support.cli import filled, pullgate
 from tests.support.images import push_image, push_index
 from tests.support.registry import RegistryServer
 from tests.support.skopeo import skopeo_inspect_digest
@@ -137,8 +137,8 @@ def test_a_failing_run_reads_fixes_images_then_findings_by_object(
     assert findings.count("(more: pullgate explain image-tag-not-found)") == 1
     assert len(text.encode()) < STEP_SUMMARY_LIMIT
 
-    # the block, pasted, declares the Secret: only the missing tag is left
-    (tmp_path / ".pullgate.yaml").write_text(block)
+    # the block, pasted with its reason written, declares the Secret: the missing tag is left
+    (tmp_path / ".pullgate.yaml").write_text(filled(block))
     summary.unlink()
     assert _run(tmp_path, summary) == 1
     assert "### To fix (2 findings)" in summary.read_text()

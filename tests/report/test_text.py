@@ -8,7 +8,7 @@ from pathlib import Path
 from gate.report.digest import IMAGE_TROUBLE, OBJECT_TROUBLE
 from gate.rules import RULES
 from tests.support import paths
-from tests.support.cli import pullgate
+from tests.support.cli import filled, pullgate
 
 SET = """\
 apiVersion: apps/v1
@@ -172,7 +172,8 @@ def _digest(text: str) -> list[str]:
 def test_the_closing_digest_groups_what_to_fix_and_its_yaml_can_be_pasted(tmp_path: Path) -> None:
     """Issue 16: the six findings above are three missing Secrets, each named once with its
     uses, and the .pullgate.yaml entries that declare them as made elsewhere are printed with
-    the names filled in: pasted as they are, the check passes."""
+    the names filled in: pasted with the reasons written, the check passes; pasted unread (the
+    `<who creates it>` placeholders left), the config is refused."""
     path = tmp_path / "set.yaml"
     path.write_text(REPEATED)
     result = pullgate("check", "--offline", str(path))
@@ -189,6 +190,10 @@ def test_the_closing_digest_groups_what_to_fix_and_its_yaml_can_be_pasted(tmp_pa
     config = tmp_path / ".pullgate.yaml"
     config.write_text("\n".join(line[4:] for line in digest[start:]) + "\n")
     assert config.read_text().count("reason:") == 3
+    unread = pullgate("check", "--offline", "--config", str(config), str(path))
+    assert unread.exit_code == 2 and unread.stdout == ""  # nobody said who makes them
+    assert f"{config}:3: secrets.external.0.reason: is still the placeholder" in unread.stderr
+    config.write_text(filled(config.read_text()))
     passed = pullgate("check", "--offline", "--config", str(config), str(path))
     assert passed.exit_code == 0, passed.stdout
     assert "To fix" not in passed.stdout
@@ -207,7 +212,7 @@ def test_a_missing_secret_hint_holds_the_one_line_entry_that_declares_it(tmp_pat
         'reason: "<who creates it>"}]}'
     )
     config = tmp_path / ".pullgate.yaml"
-    config.write_text(entry + "\n")
+    config.write_text(filled(entry) + "\n")
     after = json.loads(
         pullgate(
             "check",
@@ -292,7 +297,7 @@ def test_the_digest_declares_the_secrets_of_every_namespace_in_one_block(tmp_pat
         '        - {name: "b/reg", reason: "<who creates it>"}',
     ]
     config = tmp_path / ".pullgate.yaml"
-    config.write_text("\n".join(line[4:] for line in digest[start:]) + "\n")
+    config.write_text(filled("\n".join(line[4:] for line in digest[start:])) + "\n")
     after = json.loads(
         pullgate(
             "check",

@@ -29,3 +29,11 @@ def check_json(*args: str, **kwargs: Any) -> tuple[int, Any]:
     """`pullgate check --format json ARGS`: the exit code and the parsed report."""
     result = pullgate("check", "--format", "json", *args, **kwargs)
     return result.exit_code, json.loads(result.stdout)
+
+
+def filled(config: str) -> str:
+    """A `.pullgate.yaml` entry a hint printed, with its `<…>` reasons written as a user writes
+    them before pasting (the config refuses a placeholder left as it is)."""
+    for placeholder in ("<who creates it>", "<why it is accepted>"):
+        config = config.replace(placeholder, "made by the platform team's pipeline")
+    return config
