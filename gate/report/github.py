@@ -430,6 +430,9 @@ def _plain(text: str) -> str:
 _EMAIL = re.compile(r"[A-Za-z0-9.+_-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
 """What GFM's extended autolink takes for an e-mail address; no escape stops that link, so the
 address is shown as code."""
+_APART = "<!-- -->"
+"""Keeps the address's code span from touching a span beside it: two backtick runs side by
+side are one run, which pairs as neither did (an empty comment shows nothing)."""
 _WWW = re.compile("(www)[.]", re.IGNORECASE)
 _SCHEME = re.compile(":(?=//)")
 """A URL's `scheme://`: GFM links `http://`, `https://` and `ftp://` bare; GitHub's cmark-gfm
@@ -448,7 +451,7 @@ def _literal(text: str, in_table: bool) -> str:
     at = 0
     for address in _EMAIL.finditer(text):
         out.append(_escaped(text[at : address.start()], in_table))
-        out.append(_code(address.group(), in_table))
+        out.append(_APART + _code(address.group(), in_table) + _APART)
         at = address.end()
     out.append(_escaped(text[at:], in_table))
     return "".join(out)

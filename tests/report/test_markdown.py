@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gate.display import TEXT_LIMIT, shown
@@ -104,6 +104,7 @@ _PIECES = st.lists(
 
 @settings(max_examples=400, deadline=None)
 @given(code=_PIECES, message=_PIECES, plain=_PIECES)
+@example(code="", message="``<``a@b.cd", plain="")  # a span's run and an address's, side by side
 def test_no_mix_of_spans_and_manifest_text_makes_markup(
     code: str, message: str, plain: str
 ) -> None:
