@@ -137,18 +137,21 @@ def ignore(
     rule: str, kind: str | None, namespace: str | None, name: str | None, image: str | None = None
 ) -> ConfigEntry | None:
     """`ignore:`, accepting `rule` for this one object (and image): as tight as the finding, so
-    it accepts nothing else. None when a name holds a glob character (it would match more)
-    or one a report escapes or cuts (`gate.display`): the ignore is matched against the name as
-    the finding shows it, so an entry with the raw name would accept nothing."""
+    it accepts nothing else (a glob character, such as an IPv6 registry's brackets, is written
+    as the one-character class that matches just itself). None for a name a report escapes or
+    cuts (`gate.display`): the ignore is matched against the name as the finding shows it, so
+    an entry with the raw name would accept nothing."""
     fields = {"kind": kind, "namespace": namespace, "name": name, "image": image}
-    if any(
-        value is not None and (_GLOB.search(value) or shown(value) != value)
-        for value in fields.values()
-    ):
+    if any(value is not None and shown(value) != value for value in fields.values()):
         return None
     scoped = "".join(
-        f", {key}: {_bare(value) if key == 'kind' else _quoted(value)}"
+        f", {key}: {(_bare if key == 'kind' else _quoted)(_literal_glob(value))}"
         for key, value in fields.items()
         if value
     )
     return ConfigEntry(("ignore",), f'{{rule: {rule}{scoped}, reason: "{REASON}"}}')
+
+
+def _literal_glob(value: str) -> str:
+    """`value` as an fnmatch pattern that matches only itself: `[::1]` is `[[]::1[]]`."""
+    return _GLOB.sub(lambda match: f"[{match.group()}]", value)

@@ -15,9 +15,10 @@ from gate.config_entries import ConfigEntry, block
 from gate.display import TEXT_LIMIT
 from gate.extract import extract
 from gate.load import load_text
-from gate.model import Outcome, Resolution
+from gate.model import Finding, Outcome, Resolution
 from gate.policy import image_uses
 from gate.policy.images import resolution_findings
+from gate.policy.suppress import _matches
 from tests.support.cli import filled
 
 
@@ -114,9 +115,34 @@ def test_no_external_entry_for_a_name_no_secret_can_have(namespace: str, name: s
     assert config_entries.external_secret(namespace, name) is None
 
 
-def test_no_ignore_entry_that_would_match_more_than_the_finding() -> None:
-    assert config_entries.ignore("image-latest-tag", "Pod", "ns", "we*b") is None
-    assert config_entries.ignore("image-latest-tag", "Pod", "ns", "web", "r/[x]") is None
+@pytest.mark.parametrize(
+    ("kind", "name", "image", "other"),
+    [
+        ("Pod", "we*b", None, {"name": "weeb"}),
+        ("Pod", "w?b", None, {"name": "wab"}),
+        ("Pod", "web", "[::1]:5000/app:latest", {"image": "[::2]:5000/app:latest"}),
+        ("Pod", "web", "r/[x]:1", {"image": "r/x:1"}),
+        ("Ki*nd", "web", None, {"kind": "Kind"}),
+    ],
+)
+def test_an_ignore_entry_with_glob_characters_accepts_just_its_finding(
+    tmp_path: Path, kind: str, name: str, image: str | None, other: dict[str, str]
+) -> None:
+    """Ignore entries are fnmatch globs (gate.policy.suppress): a name or image holding `*`,
+    `?` or brackets (an IPv6 registry) is written so that it matches itself and nothing
+    else."""
+    entry = config_entries.ignore("image-latest-tag", kind, "ns", name, image)
+    assert entry is not None
+    path = tmp_path / ".pullgate.yaml"
+    path.write_text(filled(entry.inline()) + "\n")
+    [rule] = load_config(path).ignore
+    fields = {"kind": kind, "name": name, "image": image}
+    finding = Finding.at("image-latest-tag", "m.yaml", 1, "m", "h", namespace="ns", **fields)
+    assert _matches(rule, finding)
+    assert not _matches(rule, replace(finding, **other))
+
+
+def test_an_ignore_entry_keeps_kinds_that_yaml_reads_as_words() -> None:
     kinds = [config_entries.ignore("image-no-tag", kind, "ns", "n") for kind in ("Yes", "Pod")]
     assert [yaml.safe_load(e.inline())["ignore"][0]["kind"] for e in kinds if e] == ["Yes", "Pod"]
 
