@@ -427,12 +427,10 @@ def _plain(text: str) -> str:
     return _literal(text, in_table=False)
 
 
-_EMAIL = re.compile(r"[A-Za-z0-9.+_-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
-"""What GFM's extended autolink takes for an e-mail address; no escape stops that link, so the
-address is shown as code."""
 _APART = "<!-- -->"
-"""Keeps the address's code span from touching a span beside it: two backtick runs side by
-side are one run, which pairs as neither did (an empty comment shows nothing)."""
+"""Written after each `@`: GFM links an address (`a@b.cd`, and shapes beyond any pattern of
+ours, `a@.b.cd`, `xmpp:@_w.ex`) that no escape stops, because cmark-gfm matches it in the
+text left once escapes are undone; an empty comment ends that text there and shows nothing."""
 _WWW = re.compile("(www)[.]", re.IGNORECASE)
 _SCHEME = re.compile(":(?=//)")
 """A URL's `scheme://`: GFM links `http://`, `https://` and `ftp://` bare; GitHub's cmark-gfm
@@ -445,23 +443,16 @@ emphasis, strike-through, links and images."""
 def _literal(text: str, in_table: bool) -> str:
     """Manifest text in Markdown, shown as written: no HTML, no link or image, no emphasis, no
     autolink (GFM links bare `www.` names, URLs and addresses), newlines as <br>, control
-    characters escaped (`gate.display`). Each piece pairs no backtick with a later piece."""
-    text = "\n".join(shown(line, TEXT_LIMIT) for line in text.replace("\r\n", "\n").split("\n"))
-    out: list[str] = []
-    at = 0
-    for address in _EMAIL.finditer(text):
-        out.append(_escaped(text[at : address.start()], in_table))
-        out.append(_APART + _code(address.group(), in_table) + _APART)
-        at = address.end()
-    out.append(_escaped(text[at:], in_table))
-    return "".join(out)
+    characters escaped (`gate.display`), no backtick left to pair with a span beside it."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    return _escaped("\n".join(shown(line, TEXT_LIMIT) for line in lines), in_table)
 
 
 def _escaped(text: str, in_table: bool) -> str:
     escaped = _PUNCTUATION.sub(lambda match: "\\" + match.group(), text)
     escaped = escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     escaped = _WWW.sub(lambda match: match.group(1) + "\\.", escaped)
-    escaped = _SCHEME.sub("\\:", escaped)
+    escaped = _SCHEME.sub("\\:", escaped).replace("@", "@" + _APART)
     if in_table:
         escaped = escaped.replace("|", "\\|")
     return escaped.replace("\n", "<br>")
@@ -469,7 +460,8 @@ def _escaped(text: str, in_table: bool) -> str:
 
 def _code(text: str, in_table: bool = True) -> str:
     """A code span that survives any backticks in `text` (image names come from manifests);
-    in a table, a `|` is escaped so it splits no cell (elsewhere it needs none)."""
+    in a table, a `|` is escaped so it splits no cell (elsewhere it needs none). An empty
+    text is shown as `""`."""
     text = text.replace("\r", " ").replace("\n", " ")
     if in_table:
         text = text.replace("|", "\\|")
@@ -477,8 +469,10 @@ def _code(text: str, in_table: bool = True) -> str:
     for char in text:
         run = run + 1 if char == "`" else 0
         longest = max(longest, run)
+    if not text:  # empty fences are one run, which would pair with a later span's
+        return '`""`'
     fence = "`" * (longest + 1)
-    # CommonMark strips one space each side of a span's text and joins an empty one's fences
-    # into a run that pairs with a later span: padded, the text is shown as it is
-    pad = " " if not text or text[0] in " `" or text[-1] in " `" else ""
+    # CommonMark strips one space each side of a span's text unless it is only spaces
+    padded = text.strip(" ") and (text[0] in " `" or text[-1] in " `")
+    pad = " " if padded else ""
     return f"{fence}{pad}{text}{pad}{fence}"
