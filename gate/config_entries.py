@@ -24,13 +24,15 @@ REASON = "<why it is accepted>"
 """The placeholder of an ignore entry's reason: only the user can say why."""
 CREATOR = "<who creates it>"
 """The placeholder of an external Secret's reason."""
-_PLACEHOLDER = re.compile(r"<[^<>]*>")
+_PLACEHOLDERS = {REASON, CREATOR, "<reason>"}
+"""The reasons the gate prints for the user to replace (`<reason>`: the ignore annotation's)."""
 
 
 def unfilled(text: str) -> bool:
-    """Whether a reason is still a `<…>` placeholder as a hint printed it: pasted unread, it
-    would accept a finding (or a Secret) with nobody having said why, so it counts as none."""
-    return _PLACEHOLDER.fullmatch(text.strip()) is not None
+    """Whether a reason is still a placeholder the gate printed: pasted unread, it would
+    accept a finding (or a Secret) with nobody having said why, so it counts as none. Only
+    those: `<OPS-12>` or `<https://…>` is a reason someone wrote."""
+    return " ".join(text.split()).lower() in _PLACEHOLDERS
 
 
 @dataclass(frozen=True)

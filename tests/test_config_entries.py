@@ -171,3 +171,15 @@ def test_a_hint_cut_to_the_cap_still_ends_with_its_entry() -> None:
     assert len(finding.hint) <= TEXT_LIMIT and "more characters" in finding.hint
     assert finding.hint.endswith(f"`{finding.entry.inline()}`.")
     assert finding.hint.startswith("The pod would show ErrImagePull")
+
+
+def test_only_the_placeholders_the_gate_prints_count_as_no_reason(tmp_path: Path) -> None:
+    """`<why it is accepted>` pasted unread is refused (in any case or spacing); a reason a
+    person wrote in brackets is a reason."""
+    printed = ["<why it is accepted>", " <Who creates  it> ", "<reason>"]
+    assert all(config_entries.unfilled(text) for text in printed)
+    written = ["<OPS-12>", "<https://jira.example.com/browse/OPS-12>", "vendor chart"]
+    assert not any(config_entries.unfilled(text) for text in written)
+    path = tmp_path / ".pullgate.yaml"
+    path.write_text("ignore:\n  - {rule: image-latest-tag, reason: '<OPS-12>'}\n")
+    assert [rule.reason for rule in load_config(path).ignore] == ["<OPS-12>"]
