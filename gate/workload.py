@@ -19,6 +19,13 @@ DEFAULT_NAMESPACE = "default"
 ANNOTATION_DOMAIN = "pullgate.io/"
 """The annotations pullgate reads (its ignore annotations); a pod keeps only these."""
 
+
+class NotAString(str):
+    """An annotation value YAML read as a boolean, a number or a list, as text: the API
+    server decodes annotations as `map[string]string` (apimachinery ObjectMeta) and refuses
+    the object, so no rule may take it for a reason."""
+
+
 NO_ENTRIES: Mapping[str, Any] = MappingProxyType({})
 """The empty mapping of every pod without node selectors, affinity or pullgate annotations:
 one, not a dict per pod (20,000 pods kept as many)."""

@@ -275,6 +275,11 @@ def test_pod_template_annotation_suppresses_too(tmp_path: Path) -> None:
     [
         ('pullgate.io/ignore-image-latest-tag: ""', "has no reason"),
         ('pullgate.io/ignore-image-latest-tag: "<reason>"', "gives the placeholder '<reason>'"),
+        # annotations are map[string]string (apimachinery ObjectMeta): the API refuses a bool
+        ("pullgate.io/ignore-image-latest-tag: true", "has the value true unquoted"),
+        ("pullgate.io/ignore-image-latest-tag: null", "has no reason"),  # null decodes to ""
+        ("pullgate.io/ignore-image-latest-tag: [vendor]", 'has the value ["vendor"] unquoted'),
+        ("pullgate.io/ignore-image-latest-tag: 2024-01-01", 'has the value "2024-01-01" unquoted'),
         ('pullgate.io/ignore-image-latest: "typo"', "names no known rule"),
     ],
 )

@@ -10,6 +10,7 @@ unchanged.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from gate.workload import (
     IMAGE_VOLUME_FIELD,
     NO_ENTRIES,
     Container,
+    NotAString,
     ObjectRef,
     PodSpec,
     SecretRef,
@@ -375,9 +377,15 @@ def annotations_of(
         if meta_path is None:
             continue
         meta = get_path(obj.data, meta_path)
-        values = str_dict(meta.get("annotations")) if isinstance(meta, dict) else {}
-        for key, value in values.items():
-            if key.startswith(ANNOTATION_DOMAIN):
-                annotations[key] = value
+        values = meta.get("annotations") if isinstance(meta, dict) else None
+        for key, value in values.items() if isinstance(values, dict) else ():
+            if isinstance(key, str) and key.startswith(ANNOTATION_DOMAIN):
+                annotations[key] = (
+                    value
+                    if isinstance(value, str)
+                    else ""  # null decodes to ""
+                    if value is None
+                    else NotAString(json.dumps(value, default=str))  # `true`, as written
+                )
                 lines[key] = obj.line_of((*meta_path, "annotations", key))
     return (annotations, lines) if annotations else (NO_ENTRIES, NO_ENTRIES)

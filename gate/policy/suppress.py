@@ -18,7 +18,7 @@ from gate.display import shown
 from gate.model import Finding
 from gate.reference import InvalidReference, parse_reference
 from gate.rules import RULES
-from gate.workload import ANNOTATION_DOMAIN, PodSpec
+from gate.workload import ANNOTATION_DOMAIN, NotAString, PodSpec
 
 ANNOTATION_PREFIX = f"{ANNOTATION_DOMAIN}ignore-"
 
@@ -48,6 +48,11 @@ def annotation_ignores(
             problem = None
             if rule_id not in RULES:
                 problem = f"names no known rule ({rule_id!r}; see `pullgate explain`)"
+            elif isinstance(value, NotAString):
+                problem = (
+                    f"has the value {value} unquoted, which is not a string: the API server "
+                    "refuses the object (annotations are strings); quote the reason"
+                )
             elif not value.strip():
                 problem = "has no reason; write why the finding is accepted"
             elif unfilled(value):
