@@ -8,7 +8,7 @@ from pathlib import Path
 from gate.report.digest import IMAGE_TROUBLE, OBJECT_TROUBLE
 from gate.rules import RULES
 from tests.support import paths
-from tests.support.cli import filled, pullgate
+from tests.support.cli import check_json, filled, pullgate
 
 SET = """\
 apiVersion: apps/v1
@@ -147,17 +147,8 @@ def test_a_hint_pointing_back_to_another_objects_entry_gives_its_own(tmp_path: P
     assert hints[1] == f"as for {path}:6 above"
     assert hints[2] == hints[3] == f"as for {path}:6 above; here: `{own % 'web2'}`"
     config = tmp_path / ".pullgate.yaml"
-    config.write_text((own % "web2").replace("<why it is accepted>", "a test pod") + "\n")
-    report = json.loads(
-        pullgate(
-            "check",
-            "--offline",
-            "--show-suppressed",
-            "--format=json",
-            f"--config={config}",
-            str(path),
-        ).stdout
-    )
+    config.write_text(filled(own % "web2") + "\n")
+    report = check_json("--offline", "--show-suppressed", f"--config={config}", str(path))[1]
     suppressed = {(f["name"], f["container"]) for f in report["findings"] if f.get("suppressed")}
     assert suppressed == {("web2", "a"), ("web2", "b")}
 
@@ -213,16 +204,7 @@ def test_a_missing_secret_hint_holds_the_one_line_entry_that_declares_it(tmp_pat
     )
     config = tmp_path / ".pullgate.yaml"
     config.write_text(filled(entry) + "\n")
-    after = json.loads(
-        pullgate(
-            "check",
-            "--offline",
-            "--show-suppressed",
-            "--format=json",
-            f"--config={config}",
-            str(path),
-        ).stdout
-    )
+    after = check_json("--offline", "--show-suppressed", f"--config={config}", str(path))[1]
     assert [f["rule"] for f in after["findings"]].count("pull-secret-missing") == 0
     assert [f["rule"] for f in after["findings"]].count("secret-ref-missing") == 4
 
@@ -298,16 +280,7 @@ def test_the_digest_declares_the_secrets_of_every_namespace_in_one_block(tmp_pat
     ]
     config = tmp_path / ".pullgate.yaml"
     config.write_text(filled("\n".join(line[4:] for line in digest[start:])) + "\n")
-    after = json.loads(
-        pullgate(
-            "check",
-            "--offline",
-            "--show-suppressed",
-            "--format=json",
-            f"--config={config}",
-            str(path),
-        ).stdout
-    )
+    after = check_json("--offline", "--show-suppressed", f"--config={config}", str(path))[1]
     (left,) = after["findings"]  # only the name no Secret can have
     assert "x/y" in left["message"]
     assert "declare it under `secrets: external:` in .pullgate.yaml" in left["hint"]
