@@ -255,7 +255,8 @@ _RULES = [
     Rule(
         "ignore-annotation-invalid",
         Severity.ERROR,
-        "An ignore annotation names no known rule or gives no reason, so it is not honoured.",
+        "An ignore annotation names no known rule or gives no reason (empty, a placeholder as "
+        "the hints print it, or a value that is not a string), so it is not honoured.",
         "None: this is about pullgate's own configuration, but the finding it meant to accept "
         "still counts.",
         "Write the rule id exactly and why the finding is accepted: "
