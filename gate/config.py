@@ -270,6 +270,20 @@ class _Parser:
             result[rule] = Severity(level)
         return {"severity": result}
 
+    def _reason(self, entry: dict[str, Any], here: PathKey, empty: str, write: str) -> str:
+        """An entry's `reason`, as someone wrote it: not empty (`empty` says so), and not the
+        placeholder a hint printed for them to replace with `write`."""
+        reason = entry.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise self.fail(here, empty)
+        if unfilled(reason):
+            raise self.fail(
+                (*here, "reason"),
+                f"is still the placeholder {reason.strip()!r} a hint printed: write {write} "
+                "instead",
+            )
+        return reason
+
     def _ignore(self, value: Any, where: PathKey) -> dict[str, Any]:
         entries = self._type(value, list, where, "a list of ignore entries")
         rules = []
@@ -280,13 +294,12 @@ class _Parser:
             self._keys(entry, allowed, here)
             if "rule" not in entry:
                 raise self.fail(here, "needs a `rule`")
-            reason = entry.get("reason")
-            if not isinstance(reason, str) or not reason.strip():
-                raise self.fail(here, "needs a non-empty `reason`: say why it is accepted")
-            if unfilled(reason):
-                raise self.fail(
-                    (*here, "reason"), _UNFILLED.format(reason.strip(), "why it is accepted")
-                )
+            reason = self._reason(
+                entry,
+                here,
+                "needs a non-empty `reason`: say why it is accepted",
+                "why it is accepted",
+            )
             globs = {}
             for key in ("image", "namespace", "kind", "name"):
                 if key in entry:
@@ -472,23 +485,16 @@ class _Parser:
             here = (*where, "external", index)
             entry = self._type(entry, dict, here, "a mapping with name and reason")
             self._keys(entry, {"name", "reason"}, here)
-            name, reason = entry.get("name"), entry.get("reason")
+            name = entry.get("name")
             if not isinstance(name, str):
                 raise self.fail(here, "needs `name: <namespace>/<name>` (globs allowed)")
-            if not isinstance(reason, str) or not reason.strip():
-                raise self.fail(here, "needs a non-empty `reason`")
-            if unfilled(reason):
-                raise self.fail(
-                    (*here, "reason"), _UNFILLED.format(reason.strip(), "who creates it")
-                )
+            reason = self._reason(entry, here, "needs a non-empty `reason`", "who creates it")
             try:
                 result.append(ExternalPattern.parse(name, reason))
             except ValueError as exc:
                 raise self.fail((*here, "name"), f"{exc}: write <namespace>/<name>") from None
         return {"external_secrets": tuple(result)}
 
-
-_UNFILLED = "is still the placeholder {0!r} a hint printed: write {1} instead"
 
 _IMAGE_SETTINGS = ("pull-secrets", "service-account", "node-selector", "namespace")
 """Where an `images:` entry's kind keeps the settings of the pod running its images."""
