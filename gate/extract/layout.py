@@ -380,12 +380,16 @@ def annotations_of(
         values = meta.get("annotations") if isinstance(meta, dict) else None
         for key, value in values.items() if isinstance(values, dict) else ():
             if isinstance(key, str) and key.startswith(ANNOTATION_DOMAIN):
-                annotations[key] = (
-                    value
-                    if isinstance(value, str)
-                    else ""  # null decodes to ""
-                    if value is None
-                    else NotAString(json.dumps(value, default=str))  # `true`, as written
-                )
+                annotations[key] = _annotation_value(value)
                 lines[key] = obj.line_of((*meta_path, "annotations", key))
     return (annotations, lines) if annotations else (NO_ENTRIES, NO_ENTRIES)
+
+
+def _annotation_value(value: Any) -> str:
+    """An annotation's value as the API server decodes it into `map[string]string`: null is
+    "", and a boolean, number or list (refused there) is kept as YAML wrote it, marked."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return NotAString(json.dumps(value, default=str))
