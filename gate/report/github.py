@@ -249,8 +249,7 @@ def _fixes(result: CheckResult, room: int) -> list[str]:
 
 def _fence(lines: Sequence[str]) -> str:
     """A code fence longer than any run of backticks in `lines`."""
-    longest = max((len(run) for line in lines for run in re.findall("`+", line)), default=0)
-    return "`" * max(3, longest + 1)
+    return "`" * max(3, max(map(_longest_ticks, lines), default=0) + 1)
 
 
 def _summary_head(result: CheckResult, context: RenderContext) -> list[str]:
@@ -398,6 +397,11 @@ def _cell(text: str) -> str:
 _TICKS = re.compile("`+")
 
 
+def _longest_ticks(text: str) -> int:
+    """The longest run of backticks in `text` (a fence must be longer)."""
+    return max(map(len, _TICKS.findall(text)), default=0)
+
+
 def _prose(text: str) -> str:
     """Markdown text outside a table, keeping its `code spans`: outside them no HTML and no
     link from a manifest, newlines as <br>; inside them nothing is escaped (Markdown shows a
@@ -465,13 +469,9 @@ def _code(text: str, in_table: bool = True) -> str:
     text = text.replace("\r", " ").replace("\n", " ")
     if in_table:
         text = text.replace("|", "\\|")
-    longest = run = 0
-    for char in text:
-        run = run + 1 if char == "`" else 0
-        longest = max(longest, run)
     if not text:  # empty fences are one run, which would pair with a later span's
         return '`""`'
-    fence = "`" * (longest + 1)
+    fence = "`" * (_longest_ticks(text) + 1)
     # CommonMark strips one space each side of a span's text unless it is only spaces
     padded = text.strip(" ") and (text[0] in " `" or text[-1] in " `")
     pad = " " if padded else ""
