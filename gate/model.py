@@ -144,8 +144,9 @@ class Finding:
         cut to the cap still ends with its config entry (the fix matters more than the rest)."""
         object.__setattr__(self, "message", shown(self.message, TEXT_LIMIT))
         hint = shown(self.hint, TEXT_LIMIT)
-        if self.entry is not None and self.entry.inline() not in hint:
-            tail = shown(f" In .pullgate.yaml: `{self.entry.inline()}`.", TEXT_LIMIT // 2)
+        entry = self.entry.inline() if self.entry is not None else None
+        if entry is not None and entry not in hint:
+            tail = shown(f" In .pullgate.yaml: `{entry}`.", TEXT_LIMIT // 2)
             hint = shown(self.hint, TEXT_LIMIT - len(tail)) + tail
         object.__setattr__(self, "hint", hint)
         for name in (

@@ -13,6 +13,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from gate.cli import main
+from gate.config_entries import CREATOR, REASON
 
 
 def pullgate(
@@ -34,6 +35,6 @@ def check_json(*args: str, **kwargs: Any) -> tuple[int, Any]:
 def filled(config: str) -> str:
     """A `.pullgate.yaml` entry a hint printed, with its `<…>` reasons written as a user writes
     them before pasting (the config refuses a placeholder left as it is)."""
-    for placeholder in ("<who creates it>", "<why it is accepted>"):
+    for placeholder in (CREATOR, REASON):
         config = config.replace(placeholder, "made by the platform team's pipeline")
     return config
